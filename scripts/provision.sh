@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Installs and starts what the test suite and the demo need on a fresh Debian machine, as root.
+# Idempotent: every step checks before it acts, so a second run takes a few seconds.
+#   scripts/provision.sh venv        the Python virtual environment from the lock file
+#   scripts/provision.sh system      Debian packages (PostgreSQL, Docker engine, Chromium, fonts, Qt libs)
+#   scripts/provision.sh postgres    start PostgreSQL 15 and create the test role and database
+#   scripts/provision.sh docker      start dockerd (no bridge, no iptables) and wait for its socket
+#   scripts/provision.sh sandbox     build the sandbox image offline if it is missing
+#   scripts/provision.sh all         all of the above, in that order
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PG_USER=${POST16_TEST_PG_USER:-post16}
+PG_PASSWORD=${POST16_TEST_PG_PASSWORD:-post16-test-only}
+PG_DB=${POST16_TEST_PG_DB:-post16_test}
+VENV=${VENV:-.venv}
+LOCK=${LOCK:-requirements/dev.lock}
+
+log() { printf '[provision] %s\n' "$*" >&2; }
+
+apt_packages=(
+  postgresql postgresql-contrib
+  docker.io debootstrap
+  chromium fonts-dejavu-core fonts-liberation
+  libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 libglib2.0-0
+  xvfb caddy prometheus
+)
+
+system() {
+  local missing=()
+  for p in "${apt_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    log "installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q >/dev/null
+    apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+venv() {
+  local stamp="$VENV/.lock-stamp"
+  if [[ -f $stamp ]] && cmp -s "$stamp" <(cat "$LOCK" pyproject.toml); then
+    return
+  fi
+  log "creating $VENV from $LOCK"
+  [[ -x $VENV/bin/python ]] || python3 -m venv "$VENV"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check uv
+  "$VENV/bin/uv" pip install -q --python "$VENV/bin/python" -r "$LOCK"
+  "$VENV/bin/uv" pip install -q --python "$VENV/bin/python" --no-deps -e .
+  cat "$LOCK" pyproject.toml >"$stamp"
+}
+
+postgres() {
+  local version
+  version=$(ls /usr/lib/postgresql | sort -n | tail -1)
+  if ! pg_lsclusters -h | awk '{print $4}' | grep -q online; then
+    log "starting PostgreSQL $version"
+    pg_ctlcluster "$version" main start
+  fi
+  for _ in $(seq 1 50); do
+    su postgres -c "pg_isready -q -h 127.0.0.1" && break
+    sleep 0.2
+  done
+  su postgres -c "psql -qtAc \"SELECT 1 FROM pg_roles WHERE rolname='$PG_USER'\"" | grep -q 1 ||
+    su postgres -c "psql -qc \"CREATE ROLE $PG_USER LOGIN CREATEDB PASSWORD '$PG_PASSWORD'\""
+  su postgres -c "psql -qtAc \"SELECT 1 FROM pg_database WHERE datname='$PG_DB'\"" | grep -q 1 ||
+    su postgres -c "psql -qc \"CREATE DATABASE $PG_DB OWNER $PG_USER\""
+}
+
+docker_engine() {
+  if [[ -S /var/run/docker.sock ]] && docker info >/dev/null 2>&1; then
+    return
+  fi
+  log "starting dockerd"
+  mkdir -p /var/log/post16
+  # No bridge and no iptables: sandbox containers run with network_mode=none.
+  nohup dockerd --bridge=none --iptables=false --ip-forward=false \
+    >/var/log/post16/dockerd.log 2>&1 &
+  for _ in $(seq 1 100); do
+    docker info >/dev/null 2>&1 && return
+    sleep 0.2
+  done
+  log "dockerd did not come up; see /var/log/post16/dockerd.log"
+  tail -20 /var/log/post16/dockerd.log >&2
+  return 1
+}
+
+sandbox_image() {
+  if [[ -x $VENV/bin/post16-sandbox ]] && "$VENV/bin/python" -c "import sandbox.cli" 2>/dev/null; then
+    "$VENV/bin/post16-sandbox" build-image --if-missing
+  fi
+}
+
+case "${1:-all}" in
+  venv) venv ;;
+  system) system ;;
+  postgres) postgres ;;
+  docker) docker_engine ;;
+  sandbox) sandbox_image ;;
+  all) system; venv; postgres; docker_engine; sandbox_image ;;
+  *) echo "usage: $0 {venv|system|postgres|docker|sandbox|all}" >&2; exit 2 ;;
+esac

@@ -1,0 +1,117 @@
+"""The Litestar application factory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.plugins.prometheus import PrometheusConfig
+
+from server.config import Settings, load_settings
+from server.db.engine import make_async_engine, make_sessionmaker
+from server.domain.activity.controllers import ActivityController
+from server.domain.auth.controllers import AuthController
+from server.domain.auth.guards import provide_admin, provide_auth, provide_db, provide_settings, provide_teacher
+from server.domain.lessons.controllers import LessonController
+from server.domain.lessons.services import LessonLibrary
+from server.domain.marks.controllers import MarkController
+from server.domain.sync.controllers import SyncController
+from server.domain.system.controllers import SystemController
+from server.domain.teaching.controllers import TeachingController
+from server.lib import ratelimit
+from server.lib.errors import EXCEPTION_HANDLERS
+from server.lib.logging import configure_logging
+from server.lib.middleware import request_middleware_factory
+
+log = logging.getLogger("post16.app")
+VERSION = "0.1.0"
+
+__all__ = ["VERSION", "create_app", "create_app_from_env"]
+
+
+async def _housekeeping(app: Litestar) -> None:
+    """Reload lessons when their files change and forget old rate-limit windows."""
+    settings: Settings = app.state.settings
+    library: LessonLibrary = app.state.lessons
+    while True:
+        await asyncio.sleep(settings.lessons_reload_seconds)
+        try:
+            if library.reload():
+                async with app.state.sessionmaker() as db:
+                    await library.announce(db)
+            async with app.state.sessionmaker() as db:
+                await ratelimit.prune(db)
+                await db.commit()
+        except Exception:
+            log.exception("housekeeping failed; will try again")
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: Litestar) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    library: LessonLibrary = app.state.lessons
+    library.reload(force=True)
+    async with app.state.sessionmaker() as db:
+        await library.announce(db)
+    task = asyncio.create_task(_housekeeping(app)) if settings.lessons_reload_seconds > 0 else None
+    try:
+        yield
+    finally:
+        if task:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await app.state.engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or load_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    engine = make_async_engine(settings)
+    state = State(
+        {
+            "settings": settings,
+            "engine": engine,
+            "sessionmaker": make_sessionmaker(engine),
+            "lessons": LessonLibrary(settings.lessons_dir),
+        }
+    )
+    prometheus = PrometheusConfig(
+        app_name="post16", prefix="tlac_http", group_path=True, exclude=["/api/metrics", "/api/health"]
+    )
+    handlers: list[Any] = [
+        AuthController, LessonController, ActivityController, SyncController, MarkController,
+        TeachingController, SystemController,
+    ]
+    return Litestar(
+        route_handlers=handlers,
+        state=state,
+        dependencies={
+            "db": Provide(provide_db),
+            "settings": Provide(provide_settings, sync_to_thread=False),
+            "auth": Provide(provide_auth),
+            "teacher": Provide(provide_teacher),
+            "admin": Provide(provide_admin),
+        },
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[request_middleware_factory(settings), prometheus.middleware],
+        lifespan=[_lifespan],
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Post16 Lessons API", version=VERSION, path="/api/docs", render_plugins=[JsonRenderPlugin()],
+        ),
+        debug=False,
+    )
+
+
+def create_app_from_env() -> Litestar:
+    """Factory for `uvicorn --factory` (several worker processes each build their own app)."""
+    return create_app(load_settings())

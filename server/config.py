@@ -1,0 +1,147 @@
+"""Typed settings, read once from `POST16_*` environment variables (documented in .env.example)."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+DEFAULT_RATE_LIMITS = {"activity_save": 60, "python_run": 20, "mark_activity": 30, "default": 120}
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+class Settings(msgspec.Struct, kw_only=True, frozen=True):
+    data_dir: Path
+    database_url: str
+    lessons_dir: Path
+    # ip_network objects (typed loosely: Litestar's DI validates Settings with msgspec, which cannot
+    # convert a union of two non-msgspec classes).
+    trusted_proxies: tuple[Any, ...] = ()
+    metrics_token: str | None = None
+    metrics_allow: tuple[Any, ...] = ()
+    pool_size: int = 20
+    max_overflow: int = 40
+    pool_recycle: int = 1800
+    pool_pre_ping: bool = True
+    web_session_idle: int = 30 * 60
+    web_session_absolute: int = 12 * 3600
+    desktop_session_idle: int = 14 * 86400
+    desktop_session_absolute: int = 60 * 86400
+    rate_limits: dict[str, int] = msgspec.field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
+    login_user_threshold: int = 5
+    login_ip_threshold: int = 50
+    max_body_bytes: int = 4 * 1024 * 1024
+    max_state_bytes: int = 64 * 1024
+    cookie_secure: bool = True
+    secret_key: str = ""
+    log_level: str = "INFO"
+    log_json: bool = True
+    sandbox_enabled: bool = True
+    lessons_reload_seconds: float = 30.0
+    clock_skew_seconds: int = 300
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _networks(name: str, raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    networks = []
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError as exc:
+            raise ConfigError(f"{name}: {item!r} is not an IP address or network ({exc})") from exc
+    return tuple(networks)
+
+
+def _int(env: dict[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}: expected a whole number, got {raw!r}") from exc
+    if value < minimum:
+        raise ConfigError(f"{name}: must be at least {minimum}, got {value}")
+    return value
+
+
+def _bool(env: dict[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name}: expected true or false, got {raw!r}")
+
+
+def parse_rate_limits(raw: str) -> dict[str, int]:
+    """`activity_save=60,python_run=20` → dict; 0 turns a limit off. Unknown names are refused."""
+    limits = dict(DEFAULT_RATE_LIMITS)
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or name not in DEFAULT_RATE_LIMITS:
+            known = ", ".join(DEFAULT_RATE_LIMITS)
+            raise ConfigError(f"POST16_RATE_LIMITS: {item!r} is not NAME=N with NAME one of {known}")
+        try:
+            limits[name] = int(value)
+        except ValueError as exc:
+            raise ConfigError(f"POST16_RATE_LIMITS: {name} needs a whole number, got {value!r}") from exc
+        if limits[name] < 0:
+            raise ConfigError(f"POST16_RATE_LIMITS: {name} must not be negative")
+    return limits
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if environ is None else environ)
+    data_dir = Path(env.get("POST16_DATA_DIR") or "var/data").expanduser()
+    database_url = env.get("POST16_DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir.resolve()}/post16.sqlite3"
+    if not database_url.startswith(("postgresql", "sqlite")):
+        raise ConfigError("POST16_DATABASE_URL: only postgresql+psycopg:// and sqlite+aiosqlite:// are supported")
+    if database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
+    if database_url.startswith("sqlite:///"):
+        database_url = "sqlite+aiosqlite:///" + database_url.removeprefix("sqlite:///")
+    lessons_dir = Path(env.get("POST16_LESSONS_DIR") or Path(__file__).resolve().parent.parent / "lessons")
+    return Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        lessons_dir=lessons_dir,
+        trusted_proxies=_networks("POST16_TRUSTED_PROXIES", env.get("POST16_TRUSTED_PROXIES", "")),
+        metrics_token=env.get("POST16_METRICS_TOKEN") or None,
+        metrics_allow=_networks("POST16_METRICS_ALLOW", env.get("POST16_METRICS_ALLOW", "")),
+        pool_size=_int(env, "POST16_DB_POOL_SIZE", 20, 1),
+        max_overflow=_int(env, "POST16_DB_MAX_OVERFLOW", 40),
+        pool_recycle=_int(env, "POST16_DB_POOL_RECYCLE", 1800, 1),
+        pool_pre_ping=_bool(env, "POST16_DB_POOL_PRE_PING", True),
+        web_session_idle=_int(env, "POST16_WEB_SESSION_IDLE", 30 * 60, 60),
+        web_session_absolute=_int(env, "POST16_WEB_SESSION_ABSOLUTE", 12 * 3600, 60),
+        desktop_session_idle=_int(env, "POST16_DESKTOP_SESSION_IDLE", 14 * 86400, 60),
+        desktop_session_absolute=_int(env, "POST16_DESKTOP_SESSION_ABSOLUTE", 60 * 86400, 60),
+        rate_limits=parse_rate_limits(env.get("POST16_RATE_LIMITS", "")),
+        login_user_threshold=_int(env, "POST16_LOGIN_USER_THRESHOLD", 5, 1),
+        login_ip_threshold=_int(env, "POST16_LOGIN_IP_THRESHOLD", 50, 1),
+        max_body_bytes=_int(env, "POST16_MAX_BODY_BYTES", 4 * 1024 * 1024, 1024),
+        max_state_bytes=_int(env, "POST16_MAX_STATE_BYTES", 64 * 1024, 256),
+        cookie_secure=_bool(env, "POST16_COOKIE_SECURE", True),
+        secret_key=env.get("POST16_SECRET_KEY", ""),
+        log_level=env.get("POST16_LOG_LEVEL", "INFO").upper(),
+        log_json=_bool(env, "POST16_LOG_JSON", True),
+        sandbox_enabled=_bool(env, "POST16_SANDBOX_ENABLED", True),
+        lessons_reload_seconds=float(_int(env, "POST16_LESSONS_RELOAD_SECONDS", 30)),
+        clock_skew_seconds=_int(env, "POST16_CLOCK_SKEW_SECONDS", 300, 0),
+    )
+
+
+__all__ = ["ConfigError", "Settings", "load_settings", "parse_rate_limits"]

@@ -1,0 +1,61 @@
+"""Engines: async for the app, sync for migrations and the CLI. Pool sizes come from settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
+
+from server.config import Settings
+
+
+def sync_url(url: str) -> str:
+    """The synchronous driver URL for the same database (Alembic, CLI, backups)."""
+    return url.replace("sqlite+aiosqlite", "sqlite", 1)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def _engine_kwargs(settings: Settings) -> dict[str, Any]:
+    if settings.is_sqlite:
+        return {}
+    return {
+        "pool_size": settings.pool_size,
+        "max_overflow": settings.max_overflow,
+        "pool_pre_ping": settings.pool_pre_ping,
+        "pool_recycle": settings.pool_recycle,
+    }
+
+
+def make_async_engine(settings: Settings) -> AsyncEngine:
+    if settings.is_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(settings.database_url, **_engine_kwargs(settings))
+    if settings.is_sqlite:
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def make_sync_engine(settings: Settings) -> Engine:
+    if settings.is_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(sync_url(settings.database_url), **_engine_kwargs(settings))
+    if settings.is_sqlite:
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+__all__ = ["AsyncSession", "make_async_engine", "make_sessionmaker", "make_sync_engine", "sync_url"]

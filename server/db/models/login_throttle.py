@@ -1,0 +1,18 @@
+from datetime import datetime
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.db.base import Base, UTCDateTime
+
+
+class LoginThrottle(Base):
+    """Failed-login state per `user:<name>` and `ip:<address>`; survives restarts, shared by workers."""
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    lockouts: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -1,0 +1,1 @@
+"""Business domains: one folder per noun, each with controllers (HTTP) → services (rules, transactions)."""

@@ -1,0 +1,88 @@
+"""`/api/auth`: login, logout, the current user, password change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import Cookie
+from litestar.di import Provide
+from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.config import Settings
+from server.domain.auth.context import AuthContext
+from server.domain.auth.guards import SESSION_COOKIE, bearer_or_cookie, request_client_ip
+from server.domain.auth.services import AuthService
+from shared.wire.auth import LoginRequest, LoginResponse, Me, PasswordChange, User
+
+
+def user_out(user: Any) -> User:
+    return User(
+        id=user.id, username=user.username, display_name=user.display_name, role=user.role,
+        disabled=bool(getattr(user, "disabled", False)),
+    )
+
+
+def auth_user(auth: AuthContext) -> User:
+    return User(id=auth.user_id, username=auth.username, display_name=auth.display_name, role=auth.role)
+
+
+class AuthController(Controller):
+    path = "/api/auth"
+    tags = ["auth"]
+
+    @post("/login", status_code=HTTP_200_OK)
+    async def login(
+        self, request: Request[Any, Any, Any], data: LoginRequest, db: AsyncSession, settings: Settings
+    ) -> Response[LoginResponse]:
+        """Log in. Desktop clients (`"client": "desktop"`) get a bearer token; the web console gets the
+        `tlac_session` cookie and a CSRF token. Repeated failures are throttled (429 + Retry-After)."""
+        previous, _ = bearer_or_cookie(request)
+        result = await AuthService(db, settings).login(
+            data.username, data.password, data.client, request_client_ip(request),
+            request.headers.get("user-agent"), previous_token=previous,
+        )
+        body = LoginResponse(user=user_out(result.user), expires_at=result.expires_at)
+        cookies = []
+        if data.client == "desktop":
+            body.token = result.token
+        else:
+            body.csrf_token = result.csrf_token
+            cookies.append(
+                Cookie(
+                    key=SESSION_COOKIE, value=result.token, httponly=True, secure=settings.cookie_secure,
+                    samesite="strict", path="/", max_age=settings.web_session_absolute,
+                )
+            )
+        return Response(body, cookies=cookies, headers={"Cache-Control": "no-store"})
+
+    @post("/logout", status_code=HTTP_204_NO_CONTENT)
+    async def logout(self, auth: AuthContext, db: AsyncSession, settings: Settings) -> Response[None]:
+        """End this session (the token stops working at once)."""
+        await AuthService(db, settings).logout(auth)
+        return Response(
+            None,
+            status_code=HTTP_204_NO_CONTENT,
+            cookies=[Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/", httponly=True,
+                            secure=settings.cookie_secure, samesite="strict")],
+        )
+
+    @get("/me")
+    async def me(self, auth: AuthContext) -> Me:
+        """The logged-in user, and the CSRF token of a cookie session."""
+        return Me(
+            user=auth_user(auth),
+            csrf_token=auth.csrf_token if auth.via == "cookie" else None,
+            session_expires_at=auth.expires_at,
+        )
+
+    @post("/password", status_code=HTTP_204_NO_CONTENT)
+    async def change_password(
+        self, data: PasswordChange, auth: AuthContext, db: AsyncSession, settings: Settings
+    ) -> None:
+        """Change your password; every one of your sessions ends, this one included."""
+        await AuthService(db, settings).change_password(auth, data.current_password, data.new_password)
+
+
+__all__ = ["AuthController", "Provide", "auth_user", "user_out"]

@@ -1,0 +1,186 @@
+"""Logins, sessions and passwords.
+
+Sessions are opaque random tokens; only their SHA-256 is stored. Every login creates a new session
+(and revokes the one the request came with), so a token planted before login is useless afterwards.
+Sessions end at an absolute expiry, after an idle timeout, at logout, on a password change, or when an
+admin revokes them.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.config import Settings
+from server.db.base import utcnow
+from server.db.models import User, UserSession
+from server.domain.auth import throttle
+from server.domain.auth.context import AuthContext
+from server.lib import audit
+from server.lib.errors import AppError
+from server.lib.metrics import LOGIN_ATTEMPTS
+from server.lib.security import hash_password, needs_rehash, new_token, same, token_hash, verify_password
+from shared.errors import ErrorCode
+
+LAST_SEEN_RESOLUTION = timedelta(seconds=60)
+WRONG_CREDENTIALS = "wrong username or password"
+
+
+@dataclass(frozen=True, slots=True)
+class LoginResult:
+    user: User
+    token: str
+    csrf_token: str
+    expires_at: datetime
+
+
+def unauthenticated(detail: str = "log in first") -> AppError:
+    return AppError(401, ErrorCode.UNAUTHENTICATED, detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+class AuthService:
+    def __init__(self, db: AsyncSession, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+
+    async def login(
+        self,
+        username: str,
+        password: str,
+        client: str,
+        client_ip: str,
+        user_agent: str | None,
+        previous_token: str | None = None,
+    ) -> LoginResult:
+        name = username.lower()
+        keys = [throttle.user_key(name), throttle.ip_key(client_ip)]
+        try:
+            await throttle.check(self.db, keys)
+        except AppError:
+            LOGIN_ATTEMPTS.labels(status="throttled").inc()
+            await audit.record(
+                self.db, "user.login_throttled", actor=name, target=name, client_ip=client_ip,
+                user_agent=user_agent,
+            )
+            await self.db.commit()
+            raise
+        user = (await self.db.execute(select(User).where(User.username == name))).scalar_one_or_none()
+        ok = verify_password(user.password_hash if user else None, password)
+        if not ok or user is None or user.disabled:
+            await throttle.record_failure(self.db, keys[0], self.settings.login_user_threshold)
+            await throttle.record_failure(self.db, keys[1], self.settings.login_ip_threshold)
+            reason = "disabled" if (ok and user is not None and user.disabled) else "bad_credentials"
+            LOGIN_ATTEMPTS.labels(status="failure").inc()
+            await audit.record(
+                self.db, "user.login_failed", actor=name, target=name, client_ip=client_ip,
+                user_agent=user_agent, details={"reason": reason, "client": client},
+            )
+            await self.db.commit()
+            raise unauthenticated(WRONG_CREDENTIALS)
+        if needs_rehash(user.password_hash):
+            user.password_hash = hash_password(password)
+        await throttle.clear(self.db, keys[0])
+        if previous_token:
+            await self._revoke_where(UserSession.token_hash == token_hash(previous_token), "rotated")
+        token = new_token()
+        csrf_token = secrets.token_urlsafe(32)
+        now = utcnow()
+        idle, absolute = (
+            (self.settings.desktop_session_idle, self.settings.desktop_session_absolute)
+            if client == "desktop"
+            else (self.settings.web_session_idle, self.settings.web_session_absolute)
+        )
+        expires_at = now + timedelta(seconds=absolute)
+        self.db.add(
+            UserSession(
+                token_hash=token_hash(token), user_id=user.id, client=client, csrf_token=csrf_token,
+                created_at=now, last_seen_at=now, idle_timeout=idle, expires_at=expires_at,
+                client_ip=client_ip, user_agent=(user_agent or "")[:256] or None,
+            )
+        )
+        LOGIN_ATTEMPTS.labels(status="success").inc()
+        await audit.record(
+            self.db, "user.logged_in", actor=user.username, target=user.username, client_ip=client_ip,
+            user_agent=user_agent, details={"client": client},
+        )
+        await self.db.commit()
+        return LoginResult(user=user, token=token, csrf_token=csrf_token, expires_at=expires_at)
+
+    async def authenticate(self, token: str, via: str, client_ip: str, user_agent: str | None) -> AuthContext:
+        now = utcnow()
+        row = (
+            await self.db.execute(
+                select(
+                    UserSession.id, UserSession.csrf_token, UserSession.expires_at, UserSession.last_seen_at,
+                    UserSession.idle_timeout, UserSession.revoked_at,
+                    User.id.label("user_id"), User.username, User.display_name, User.role, User.disabled,
+                )
+                .join(User, User.id == UserSession.user_id)
+                .where(UserSession.token_hash == token_hash(token))
+            )
+        ).one_or_none()
+        if row is None or row.revoked_at is not None or row.disabled:
+            raise unauthenticated("your session has ended: log in again")
+        if row.expires_at <= now or row.last_seen_at + timedelta(seconds=row.idle_timeout) <= now:
+            raise unauthenticated("your session has expired: log in again")
+        if now - row.last_seen_at > LAST_SEEN_RESOLUTION:
+            await self.db.execute(update(UserSession).where(UserSession.id == row.id).values(last_seen_at=now))
+            await self.db.commit()
+        return AuthContext(
+            user_id=row.user_id, username=row.username, display_name=row.display_name, role=row.role,
+            session_id=row.id, via=via, csrf_token=row.csrf_token, expires_at=row.expires_at,
+            client_ip=client_ip, user_agent=user_agent,
+        )
+
+    @staticmethod
+    def csrf_ok(auth: AuthContext, header: str | None) -> bool:
+        return auth.via != "cookie" or (header is not None and same(header, auth.csrf_token))
+
+    async def logout(self, auth: AuthContext) -> None:
+        await self._revoke_where(UserSession.id == auth.session_id, "logout")
+        await audit.record(
+            self.db, "user.logged_out", actor=auth.username, target=auth.username, client_ip=auth.client_ip,
+            user_agent=auth.user_agent,
+        )
+        await self.db.commit()
+
+    async def change_password(self, auth: AuthContext, current: str, new: str) -> None:
+        user = await self.db.get(User, auth.user_id)
+        if user is None or not verify_password(user.password_hash, current):
+            raise AppError(400, ErrorCode.VALIDATION, "the current password is wrong", field="current_password")
+        user.password_hash = hash_password(new)
+        user.password_changed_at = utcnow()
+        await self._revoke_where(UserSession.user_id == auth.user_id, "password_changed")
+        await audit.record(
+            self.db, "user.password_changed", actor=auth.username, target=auth.username,
+            client_ip=auth.client_ip, user_agent=auth.user_agent,
+        )
+        await self.db.commit()
+
+    async def _revoke_where(self, condition, reason: str) -> int:  # type: ignore[no-untyped-def]
+        result = await self.db.execute(
+            update(UserSession)
+            .where(condition, UserSession.revoked_at.is_(None))
+            .values(revoked_at=utcnow(), revoked_reason=reason)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def count_active_sessions(db: AsyncSession) -> int:
+    now = utcnow()
+    return int(
+        (
+            await db.execute(
+                select(func.count()).select_from(UserSession).where(
+                    UserSession.revoked_at.is_(None), UserSession.expires_at > now
+                )
+            )
+        ).scalar_one()
+    )
+
+
+__all__ = ["AuthService", "LoginResult", "count_active_sessions", "unauthenticated"]

@@ -1,0 +1,1 @@
+"""Cross-cutting server pieces: errors, security, client IP, rate limits, audit, metrics, logging."""

@@ -1,0 +1,133 @@
+"""One error shape for every failure (shared.wire.common.ErrorBody), and the handlers that make it.
+
+Every handler logs what went wrong with the request id, and no exception escapes as a bare 500 page:
+unexpected errors become `internal_error` with the request id to quote to IT.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from shared.errors import ErrorCode
+from shared.wire.common import ErrorBody
+
+log = logging.getLogger("post16.errors")
+
+
+class AppError(Exception):
+    """An error a client caused or can act on; the message is safe to show."""
+
+    def __init__(
+        self,
+        status: int,
+        code: ErrorCode,
+        detail: str,
+        *,
+        field: str | None = None,
+        retry_after: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.field = field
+        self.retry_after = retry_after
+        self.headers = dict(headers or {})
+        if retry_after is not None:
+            self.headers.setdefault("Retry-After", str(retry_after))
+
+
+def not_found(what: str) -> AppError:
+    return AppError(404, ErrorCode.NOT_FOUND, f"{what} not found")
+
+
+def forbidden(detail: str = "you may not do that") -> AppError:
+    return AppError(403, ErrorCode.FORBIDDEN, detail)
+
+
+def bad_request(detail: str, field: str | None = None) -> AppError:
+    return AppError(400, ErrorCode.VALIDATION, detail, field=field)
+
+
+def _request_id(request: Request[Any, Any, Any]) -> str | None:
+    return request.scope.get("state", {}).get("request_id")
+
+
+def _respond(request: Request[Any, Any, Any], status: int, body: ErrorBody, headers: dict[str, str]) -> Response[ErrorBody]:
+    body.request_id = _request_id(request)
+    return Response(body, status_code=status, headers=headers, media_type=MediaType.JSON)
+
+
+def app_error_handler(request: Request[Any, Any, Any], exc: AppError) -> Response[ErrorBody]:
+    log.info("request refused: %s %s", exc.code, exc.detail, extra={"status": exc.status, "field": exc.field})
+    body = ErrorBody(code=exc.code, detail=exc.detail, field=exc.field, retry_after=exc.retry_after)
+    return _respond(request, exc.status, body, exc.headers)
+
+
+def _validation_field(exc: ValidationException) -> tuple[str | None, str]:
+    extra = exc.extra
+    if isinstance(extra, list) and extra and isinstance(extra[0], dict):
+        first = extra[0]
+        key = first.get("key")
+        message = str(first.get("message") or exc.detail)
+        return (str(key) if key is not None else None), message
+    return None, str(exc.detail)
+
+
+def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorBody]:
+    status = exc.status_code
+    code = {
+        400: ErrorCode.VALIDATION,
+        401: ErrorCode.UNAUTHENTICATED,
+        403: ErrorCode.FORBIDDEN,
+        404: ErrorCode.NOT_FOUND,
+        405: ErrorCode.BAD_REQUEST,
+        409: ErrorCode.CONFLICT,
+        413: ErrorCode.PAYLOAD_TOO_LARGE,
+        429: ErrorCode.RATE_LIMITED,
+    }.get(status, ErrorCode.BAD_REQUEST if status < 500 else ErrorCode.INTERNAL)
+    field = None
+    detail = str(exc.detail)
+    if isinstance(exc, ValidationException):
+        field, detail = _validation_field(exc)
+        if field:
+            detail = f"{field}: {detail}" if not detail.startswith(field) else detail
+    elif isinstance(exc, NotFoundException):
+        detail = "not found"
+    elif isinstance(exc, NotAuthorizedException):
+        detail = "log in first"
+    elif isinstance(exc, PermissionDeniedException):
+        detail = "you may not do that"
+    if status >= 500:
+        log.error("server error: %s", detail, exc_info=exc)
+    else:
+        log.info("request refused: %s %s", status, detail, extra={"status": status, "field": field})
+    body = ErrorBody(code=code, detail=detail, field=field)
+    return _respond(request, status, body, dict(exc.headers or {}))
+
+
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
+    log.exception("unhandled error", exc_info=exc)
+    body = ErrorBody(code=ErrorCode.INTERNAL, detail="something went wrong on the server; quote the request id to IT")
+    return _respond(request, HTTP_500_INTERNAL_SERVER_ERROR, body, {})
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    AppError: app_error_handler,
+    HTTPException: http_exception_handler,
+    Exception: internal_error_handler,
+}
+
+__all__ = ["EXCEPTION_HANDLERS", "AppError", "bad_request", "forbidden", "not_found"]

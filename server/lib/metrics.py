@@ -1,0 +1,62 @@
+"""Prometheus metrics with the `tlac_` names kept from the system we replace.
+
+HTTP request rate, latency and in-progress come from Litestar's Prometheus middleware (prefix
+`tlac_http`); the rest are defined here. With several worker processes, set PROMETHEUS_MULTIPROC_DIR
+(the `serve` command does) and the exposition aggregates every process.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
+from prometheus_client import REGISTRY as DEFAULT_REGISTRY
+
+LOGIN_ATTEMPTS = Counter("tlac_auth_login_attempts_total", "Login attempts by outcome", ["status"])
+ACTIVE_SESSIONS = Gauge("tlac_active_sessions", "Sessions neither expired nor revoked", multiprocess_mode="max")
+ACTIVITY_SAVES = Counter("tlac_activity_saves_total", "Activity answers saved", ["outcome"])
+ACTIVITY_SAVE_SECONDS = Histogram(
+    "tlac_activity_save_duration_seconds",
+    "Time to store one activity answer",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+)
+SYNC_OPERATIONS = Counter("tlac_sync_operations_total", "Sync operations answered", ["kind", "outcome"])
+SYNC_PUSH_BATCH = Histogram(
+    "tlac_sync_push_batch_size", "Operations per sync push", buckets=(1, 5, 10, 50, 100, 250, 500)
+)
+RATE_LIMITED = Counter("tlac_rate_limit_violations_total", "Requests refused by a rate limit", ["endpoint"])
+LOGIN_THROTTLED = Counter("tlac_auth_login_throttled_total", "Logins refused by the back-off", ["scope"])
+ERRORS = Counter("tlac_errors_total", "Errors answered, by type", ["type"])
+DB_POOL = Gauge("tlac_db_pool_connections", "Database pool connections", ["state"], multiprocess_mode="sum")
+LESSONS_LOADED = Gauge("tlac_lessons_loaded", "Lessons in the served manifest", multiprocess_mode="max")
+LESSONS_RELOAD_FAILURES = Counter("tlac_lessons_reload_failures_total", "Manifest reloads refused")
+MARKS_SET = Counter("tlac_marks_total", "Marks recorded", ["source"])
+AUDIT_ENTRIES = Counter("tlac_audit_entries_total", "Audit log rows written", ["action"])
+
+
+def exposition() -> bytes:
+    """The text exposition, aggregated over worker processes in multiprocess mode."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry)
+    return generate_latest(DEFAULT_REGISTRY)
+
+
+__all__ = [
+    "ACTIVE_SESSIONS",
+    "ACTIVITY_SAVES",
+    "ACTIVITY_SAVE_SECONDS",
+    "AUDIT_ENTRIES",
+    "DB_POOL",
+    "ERRORS",
+    "LESSONS_LOADED",
+    "LESSONS_RELOAD_FAILURES",
+    "LOGIN_ATTEMPTS",
+    "LOGIN_THROTTLED",
+    "MARKS_SET",
+    "RATE_LIMITED",
+    "SYNC_OPERATIONS",
+    "SYNC_PUSH_BATCH",
+    "exposition",
+]

@@ -1,0 +1,120 @@
+"""ASGI middleware: request id, client IP and logging context, security headers, protocol check.
+
+Pure ASGI (no per-request objects) because it runs on every request, including the hot save path.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any
+
+import msgspec
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from server.config import Settings
+from server.lib.clientip import client_ip
+from server.lib.logging import request_context
+from shared.errors import ErrorCode
+from shared.protocol import MIN_PROTOCOL_VERSION, PROTOCOL_HEADER
+from shared.wire.common import ErrorBody
+
+log = logging.getLogger("post16.http")
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=(), usb=()"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+]
+_PROTOCOL_HEADER = PROTOCOL_HEADER.lower().encode()
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def request_middleware_factory(settings: Settings):  # type: ignore[no-untyped-def]
+    def factory(app: ASGIApp) -> ASGIApp:
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await app(scope, receive, send)
+                return
+            request_id = _header(scope, b"x-request-id")
+            if not request_id or len(request_id) > 64 or not request_id.isascii():
+                request_id = secrets.token_hex(8)
+            headers = {
+                key.decode("latin-1"): value.decode("latin-1")
+                for key, value in scope.get("headers", ())
+                if key in (b"x-forwarded-for", b"x-real-ip")
+            }
+            peer = scope.get("client")
+            ip = client_ip(peer[0] if peer else None, headers, settings.trusted_proxies)
+            state: dict[str, Any] = scope.setdefault("state", {})
+            state["request_id"] = request_id
+            state["client_ip"] = ip
+            context = {"request_id": request_id, "client_ip": ip}
+            token = request_context.set(context)
+
+            async def send_with_headers(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    message["headers"] = [
+                        *message.get("headers", ()),
+                        *SECURITY_HEADERS,
+                        (b"x-request-id", request_id.encode()),
+                    ]
+                await send(message)
+
+            try:
+                protocol = _header(scope, _PROTOCOL_HEADER)
+                if protocol is not None and not _protocol_ok(protocol):
+                    await _refuse_protocol(send_with_headers, protocol, request_id)
+                    return
+                await app(scope, receive, send_with_headers)
+            finally:
+                request_context.reset(token)
+
+        return middleware
+
+    return factory
+
+
+def _protocol_ok(value: str) -> bool:
+    try:
+        return int(value) >= MIN_PROTOCOL_VERSION
+    except ValueError:
+        return False
+
+
+async def _refuse_protocol(send: Send, protocol: str, request_id: str) -> None:
+    log.info("client protocol %r refused", protocol)
+    body = msgspec.json.encode(
+        ErrorBody(
+            code=ErrorCode.PROTOCOL_OUTDATED,
+            detail=f"this app speaks protocol {protocol[:16]!r}; the server needs {MIN_PROTOCOL_VERSION} "
+            "or newer: please update Post16 Lessons",
+            request_id=request_id,
+        )
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 426,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+__all__ = ["CSP", "SECURITY_HEADERS", "request_middleware_factory"]

@@ -1,0 +1,62 @@
+"""Per-user, per-endpoint request limits in fixed one-minute windows, kept in the database.
+
+One atomic `INSERT … ON CONFLICT DO UPDATE … RETURNING` per request: several server processes share
+the count without a read-modify-write race, and a restart forgets nothing.
+"""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.db.models import RateLimitWindow
+from server.lib.errors import AppError
+from server.lib.metrics import RATE_LIMITED
+from shared.errors import ErrorCode
+
+WINDOW_SECONDS = 60
+
+
+def _upsert(dialect: str):  # type: ignore[no-untyped-def]
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+async def hit(db: AsyncSession, limits: dict[str, int], endpoint: str, subject: str) -> None:
+    """Count one request of `subject` to `endpoint`; raise 429 (with Retry-After) past the limit."""
+    limit = limits.get(endpoint, limits.get("default", 0))
+    if limit <= 0:
+        return
+    now = time.time()
+    window_start = int(now // WINDOW_SECONDS) * WINDOW_SECONDS
+    insert = _upsert(db.bind.dialect.name)
+    statement = (
+        insert(RateLimitWindow)
+        .values(key=f"{endpoint}:{subject}", window_start=window_start, count=1)
+        .on_conflict_do_update(
+            index_elements=["key", "window_start"], set_={"count": RateLimitWindow.count + 1}
+        )
+        .returning(RateLimitWindow.count)
+    )
+    count = (await db.execute(statement)).scalar_one()
+    if count > limit:
+        retry_after = max(1, int(window_start + WINDOW_SECONDS - now + 0.999))
+        RATE_LIMITED.labels(endpoint=endpoint).inc()
+        raise AppError(
+            429,
+            ErrorCode.RATE_LIMITED,
+            f"too many requests to {endpoint}: the limit is {limit} a minute; retry in {retry_after} s",
+            retry_after=retry_after,
+        )
+
+
+async def prune(db: AsyncSession) -> int:
+    """Forget windows older than two minutes."""
+    cutoff = int(time.time() // WINDOW_SECONDS) * WINDOW_SECONDS - 2 * WINDOW_SECONDS
+    result = await db.execute(delete(RateLimitWindow).where(RateLimitWindow.window_start < cutoff))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+__all__ = ["WINDOW_SECONDS", "hit", "prune"]

@@ -1,0 +1,116 @@
+"""Batched sync: the desktop outbox pushed as operations, and server changes pulled by cursor.
+
+Invariants (DESIGN.md): every operation carries a client-generated `op_id`; the server applies each at
+most once and answers every one (`applied`, `duplicate` with the original revision, or `rejected` with a
+reason that will never change). The client deletes an operation only after that answer. Pull uses an
+opaque server cursor, never wall-clock time.
+"""
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+import msgspec
+
+from shared.wire.common import AwareDatetime, Slug
+from shared.wire.marks import Mark
+
+MAX_BATCH = 500
+OperationKind = Literal["activity.save", "mark.set"]
+Outcome = Literal["applied", "duplicate", "rejected"]
+DeviceId = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
+
+
+class Operation(msgspec.Struct, kw_only=True):
+    """One queued change.
+
+    `activity.save`: payload `{"state": {...}}`, about the pushing pupil's own answer.
+    `mark.set`: payload `{"score", "max_score", "feedback"}`, by a teacher about `pupil_id`'s answer.
+    """
+
+    op_id: UUID
+    kind: OperationKind
+    lesson_id: Slug
+    activity_id: Slug
+    payload: dict[str, Any]
+    client_time: AwareDatetime
+    base_revision: int | None = None
+    pupil_id: int | None = None
+
+
+class PushRequest(msgspec.Struct, kw_only=True):
+    protocol: int
+    device_id: DeviceId
+    operations: Annotated[list[Operation], msgspec.Meta(max_length=MAX_BATCH)]
+
+
+class OperationResult(msgspec.Struct, kw_only=True, omit_defaults=True):
+    op_id: UUID
+    outcome: Outcome
+    revision: int | None = None
+    received_at: datetime | None = None
+    reason: str | None = None
+    code: str | None = None
+
+
+class PushResponse(msgspec.Struct, kw_only=True):
+    results: list[OperationResult]
+    server_time: datetime
+
+
+class RevisionEvent(msgspec.Struct, kw_only=True, tag="revision"):
+    """An accepted answer version (from this or another device of the same pupil; teachers get their
+    pupils'). `current` says whether it is now the answer the conflict rule picked."""
+
+    cursor: str
+    pupil_id: int
+    lesson_id: str
+    activity_id: str
+    revision: int
+    state: dict[str, Any]
+    client_time: datetime
+    received_at: datetime
+    op_id: UUID
+    device_id: str | None
+    current: bool
+
+
+class MarkEvent(msgspec.Struct, kw_only=True, tag="mark"):
+    cursor: str
+    mark: Mark
+
+
+class LessonEvent(msgspec.Struct, kw_only=True, tag="lesson"):
+    """The lesson's content changed on the server: fetch `GET /api/lessons/{lesson_id}` again."""
+
+    cursor: str
+    lesson_id: str
+    version: str
+    removed: bool = False
+
+
+PullItem = RevisionEvent | MarkEvent | LessonEvent
+
+
+class PullResponse(msgspec.Struct, kw_only=True):
+    items: list[PullItem]
+    next_cursor: str
+    has_more: bool
+    server_time: datetime
+
+
+__all__ = [
+    "MAX_BATCH",
+    "DeviceId",
+    "LessonEvent",
+    "MarkEvent",
+    "Operation",
+    "OperationKind",
+    "OperationResult",
+    "Outcome",
+    "PullItem",
+    "PullResponse",
+    "PushRequest",
+    "PushResponse",
+    "RevisionEvent",
+]
