@@ -1,0 +1,169 @@
+"""Logging in and out, and which local store belongs to whom.
+
+Each (server, username) pair has its own database file under `<data_dir>/users/`, so a second pupil on
+the same laptop gets an empty queue of their own and never touches the first one's (invariant 6). The
+session token is kept in the `TokenVault`; starting the app with a stored token works offline, using
+the user details cached in the store. An expired session leaves the store (and its queue) alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+from desktop.core.client import ApiClient
+from desktop.core.credentials import TokenVault
+from desktop.core.engine import SyncEngine
+from desktop.core.errors import DesktopError, OfflineError, SessionExpiredError, SyncError
+from desktop.core.settings import Settings, save_user_settings
+from desktop.core.store import Store
+from shared.wire.auth import User
+
+__all__ = ["Session", "SessionManager", "store_path"]
+
+
+def store_path(data_dir: Path, server_url: str, username: str) -> Path:
+    """The database file for one user of one server."""
+    parts = urlsplit(server_url)
+    host = re.sub(r"[^a-z0-9.-]+", "-", (parts.hostname or "server").lower())
+    port = f"-{parts.port}" if parts.port else ""
+    digest = hashlib.sha256(server_url.rstrip("/").lower().encode()).hexdigest()[:8]
+    safe_user = re.sub(r"[^a-z0-9._@-]+", "_", username.lower())
+    return data_dir / "users" / f"{host}{port}-{digest}" / f"{safe_user}.sqlite3"
+
+
+@dataclasses.dataclass
+class Session:
+    server_url: str
+    user: User
+    client: ApiClient
+    store: Store
+    engine: SyncEngine
+    #: False when started from a stored token without reaching the server.
+    verified: bool = True
+
+    @property
+    def username(self) -> str:
+        return self.user.username
+
+    @property
+    def is_teacher(self) -> bool:
+        return self.user.role in ("teacher", "admin")
+
+    def close(self) -> None:
+        self.client.close()
+        self.store.close()
+
+
+class SessionManager:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        vault: TokenVault | None = None,
+        remember: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.transport = transport
+        self.vault = vault or TokenVault(settings.data_dir / "credentials")
+        self.remember = remember
+
+    def _client(self, server_url: str, token: str | None = None) -> ApiClient:
+        return ApiClient(
+            server_url, token=token, transport=self.transport, timeout=self.settings.timeout_seconds
+        )
+
+    def _open_store(self, server_url: str, user: User) -> Store:
+        path = store_path(self.settings.data_dir, server_url, user.username)
+        store = Store.open(path)
+        known_id = store.user_id
+        if known_id is not None and known_id != user.id:
+            # Same name, different account (deleted and re-created): never mix their work.
+            store.close()
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+            path.replace(path.with_name(f"{path.name}.user-{known_id}-{stamp}"))
+            store = Store.open(path)
+        store.set_meta("user_id", str(user.id))
+        store.set_meta("username", user.username)
+        store.set_meta("role", user.role)
+        store.set_meta("display_name", user.display_name)
+        return store
+
+    def login(self, server_url: str, username: str, password: str) -> Session:
+        """Log in online. Raises a `SyncError` with a message for the user on failure."""
+        server_url = server_url.strip().rstrip("/")
+        if not server_url.startswith(("http://", "https://")):
+            raise DesktopError("The server address must start with http:// or https://")
+        client = self._client(server_url)
+        try:
+            login = client.login(username.strip(), password)
+        except BaseException:
+            client.close()
+            raise
+        assert login.token is not None  # checked by ApiClient.login
+        store = self._open_store(server_url, login.user)
+        self.vault.set(server_url, login.user.username, login.token)
+        if self.remember and self.settings.user_config is not None:
+            save_user_settings(self.settings.user_config, server_url=server_url, username=login.user.username)
+        return Session(server_url, login.user, client, store, SyncEngine(store, client))
+
+    def resume(self, server_url: str, username: str) -> Session | None:
+        """Continue with a stored token: verified online when possible, else offline from the cache.
+        None when there is no token or the server says it has expired (the queue stays on disk)."""
+        server_url = server_url.strip().rstrip("/")
+        token = self.vault.get(server_url, username)
+        if not token:
+            return None
+        client = self._client(server_url, token)
+        try:
+            me = client.me()
+        except SessionExpiredError:
+            client.close()
+            self.vault.delete(server_url, username)
+            return None
+        except (OfflineError, SyncError) as error:
+            if isinstance(error, SyncError) and not error.transient:
+                client.close()
+                raise
+            user = self._cached_user(server_url, username)
+            if user is None:
+                client.close()
+                return None
+            store = self._open_store(server_url, user)
+            return Session(server_url, user, client, store, SyncEngine(store, client), verified=False)
+        store = self._open_store(server_url, me.user)
+        return Session(server_url, me.user, client, store, SyncEngine(store, client))
+
+    def _cached_user(self, server_url: str, username: str) -> User | None:
+        path = store_path(self.settings.data_dir, server_url, username)
+        if not path.exists():
+            return None
+        store = Store.open(path)
+        try:
+            user_id = store.user_id
+            role = store.get_meta("role")
+            if user_id is None or role not in ("pupil", "teacher", "admin"):
+                return None
+            return User(
+                id=user_id,
+                username=store.get_meta("username") or username,
+                display_name=store.get_meta("display_name") or username,
+                role=role,  # type: ignore[arg-type]
+            )
+        finally:
+            store.close()
+
+    def logout(self, session: Session) -> None:
+        """Forget the token (and tell the server if it can be reached); the local store stays."""
+        with contextlib.suppress(SyncError):
+            session.client.logout()
+        self.vault.delete(session.server_url, session.username)
+        session.close()
