@@ -1,0 +1,358 @@
+"""`SandboxRunner`: the asyncio face of the sandbox that the server calls.
+
+A run: validate the request; wait for a fair-share slot (or raise `SandboxBusy`); pick the least loaded
+healthy engine; take a warm container; send the job through its attached stdin; read the result line;
+remove the container in the background. Docker trouble never escapes as an exception: it becomes a
+`RunResult` with status `unavailable` and a message saying why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import itertools
+import logging
+import time
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import msgspec
+
+from sandbox._engine import Engine, Exchange, WarmContainer
+from sandbox._errors import SandboxInputError
+from sandbox._inside import HARNESS_SOURCE
+from sandbox._limits import SandboxLimits, engines_from_env
+from sandbox._marking import CodeTestSpec, check_result, harness_stdin, new_marker, test_jobs
+from sandbox._metrics import QUEUE_DEPTH, RUN_DURATION, RUNS
+from sandbox._pool import EnginePool
+from sandbox._scheduler import FairScheduler
+from shared.wire.run import CheckResult, RunRequest, RunResult, RunStatus
+
+log = logging.getLogger("sandbox")
+
+# Time for the bootstrap to start the program and report, beyond the program's own time limit.
+HOST_GRACE_SECONDS = 2.0
+CHECK_OUTPUT_LIMIT = 256 * 1024
+_BOOTSTRAP_STATUSES = frozenset({"success", "error", "timeout", "memory", "output_limit"})
+
+
+class EngineInfo(msgspec.Struct, kw_only=True):
+    url: str
+    reachable: bool
+    image_present: bool
+    pool_ready: int
+    active_runs: int
+    problem: str = ""
+
+
+class EngineStatus(msgspec.Struct, kw_only=True):
+    """Health of the sandbox for readiness checks: usable when at least one engine is reachable and
+    has the image."""
+
+    reachable: bool
+    image_present: bool
+    pool_size: int
+    pool_ready: int
+    running: int
+    queued: int
+    engines: list[EngineInfo]
+    message: str = ""
+
+    @property
+    def usable(self) -> bool:
+        return self.reachable and self.image_present
+
+
+class _BootstrapResult(msgspec.Struct):
+    status: str
+    exit_code: int | None = None
+    stdout: str = ""
+    stderr: str = ""
+    stdout_truncated: bool = False
+    stderr_truncated: bool = False
+    duration_ms: float = 0.0
+    message: str = ""
+
+
+class _Job(msgspec.Struct):
+    code: str
+    stdin: str
+    files: list[dict[str, str]]
+    timeout: float
+    output_limit: int
+
+
+class SandboxRunner:
+    """Runs untrusted Python in throwaway containers on one or more Docker engines.
+
+    `engines`: Docker URLs (default: `POST16_SANDBOX_ENGINES`, else `DOCKER_HOST`, else the local
+    socket). Call `await start()` once, `await close()` at shutdown."""
+
+    def __init__(self, limits: SandboxLimits | None = None, engines: Sequence[str] | None = None) -> None:
+        self.limits = limits if limits is not None else SandboxLimits.from_env()
+        self.engine_urls = list(engines) if engines else engines_from_env()
+        self.instance_id = uuid.uuid4().hex
+        per_engine_threads = self.limits.concurrency + self.limits.pool_size + 8
+        self._executor = ThreadPoolExecutor(
+            max_workers=per_engine_threads * len(self.engine_urls), thread_name_prefix="sandbox"
+        )
+        self._pools: list[EnginePool] = []
+        self._scheduler = FairScheduler(
+            capacity=self.limits.concurrency * len(self.engine_urls),
+            max_runs_per_owner=self.limits.max_runs_per_owner,
+            queue_size=self.limits.queue_size,
+            max_queued_per_owner=self.limits.max_queued_per_owner,
+            on_queue_change=QUEUE_DEPTH.inc,
+        )
+        self._round_robin = itertools.count()
+        self._started = False
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect to the engines, remove leftovers and start filling the pools. Never raises because
+        Docker is down: runs then answer `unavailable` until it comes back."""
+        if self._started:
+            return
+        self._started = True
+        self._pools = [
+            EnginePool(
+                Engine(url, self.limits, self.instance_id),
+                pool_size=self.limits.pool_size,
+                concurrency=self.limits.concurrency,
+                executor=self._executor,
+            )
+            for url in self.engine_urls
+        ]
+        await asyncio.gather(*(pool.start() for pool in self._pools))
+        for pool in self._pools:
+            if not pool.healthy:
+                log.warning("sandbox engine not usable yet: %s", pool.problem)
+
+    async def close(self) -> None:
+        """Remove this runner's containers (warm ones and any still running) and stop."""
+        pools, self._pools = self._pools, []
+        await asyncio.gather(*(pool.close() for pool in pools), return_exceptions=True)
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._started = False
+
+    async def __aenter__(self) -> SandboxRunner:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.close()
+
+    async def wait_until_idle(self, wait_seconds: float = 60.0) -> bool:
+        """Wait until no run is in flight, used containers are removed and the pools are full again."""
+        deadline = time.monotonic() + wait_seconds
+        while time.monotonic() < deadline:
+            if all(pool.is_idle() for pool in self._pools) and self._scheduler.running == 0:
+                return True
+            await asyncio.sleep(0.02)
+        return False
+
+    def status(self) -> EngineStatus:
+        """The last known health of every engine (no Docker call; the pools keep it current)."""
+        infos = [
+            EngineInfo(
+                url=pool.engine.url,
+                reachable=pool.reachable,
+                image_present=pool.image_present,
+                pool_ready=pool.ready_count,
+                active_runs=pool.active_runs,
+                problem=pool.problem,
+            )
+            for pool in self._pools
+        ]
+        problems = [info.problem for info in infos if info.problem]
+        if not self._pools:
+            problems = ["the sandbox runner is not started"]
+        return EngineStatus(
+            reachable=any(info.reachable for info in infos),
+            image_present=any(info.reachable and info.image_present for info in infos),
+            pool_size=self.limits.pool_size * len(infos),
+            pool_ready=sum(info.pool_ready for info in infos),
+            running=self._scheduler.running,
+            queued=self._scheduler.queued,
+            engines=infos,
+            message="; ".join(problems),
+        )
+
+    # -- runs --------------------------------------------------------------------------------------
+
+    async def run(self, request: RunRequest, *, owner: str) -> RunResult:
+        """Run `request` in a fresh container. Raises `SandboxBusy` when the queue is full and
+        `SandboxInputError` for a request over the caps; everything else is a `RunResult`."""
+        try:
+            request = msgspec.convert(msgspec.to_builtins(request), RunRequest)
+        except (msgspec.ValidationError, ValueError) as error:
+            raise SandboxInputError(str(error)) from error
+        job = _Job(
+            code=request.code,
+            stdin=request.stdin,
+            files=[{"name": file.name, "content": file.content} for file in request.files],
+            timeout=self.limits.timeout_seconds,
+            output_limit=self.limits.output_limit_bytes,
+        )
+        return await self._run_job(job, owner)
+
+    async def check(
+        self, code: str, tests: Sequence[CodeTestSpec], *, owner: str, max_score: float = 1.0
+    ) -> CheckResult:
+        """Mark `code` against a code activity's tests in one sandbox run; score = passed/total scaled
+        to `max_score`. Raises `SandboxBusy` like `run`."""
+        jobs = test_jobs(code, tests)
+        if not jobs:
+            return CheckResult(
+                score=0.0, max_score=max_score, tests=[], run_status="success", message="no tests"
+            )
+        per_test = self.limits.timeout_seconds
+        budget = self.limits.check_timeout_seconds - HOST_GRACE_SECONDS
+        if per_test * len(jobs) > budget:
+            per_test = max(budget / len(jobs), 0.2)
+        marker = new_marker()
+        job = _Job(
+            code=HARNESS_SOURCE,
+            stdin=harness_stdin(marker, code, jobs, per_test),
+            files=[],
+            timeout=per_test * len(jobs) + 0.5 * len(jobs) + 1.0,
+            output_limit=max(self.limits.output_limit_bytes, CHECK_OUTPUT_LIMIT),
+        )
+        result = await self._run_job(job, owner)
+        return check_result(marker, jobs, result, max_score)
+
+    async def _run_job(self, job: _Job, owner: str) -> RunResult:
+        if not self._started:
+            return _unavailable("the sandbox runner is not started")
+        if not any(pool.healthy for pool in self._pools):
+            result = _unavailable(self.status().message or "no Docker engine is available")
+            RUNS.labels(status=result.status).inc()
+            return result
+        async with self._scheduler.slot(owner):
+            started = time.monotonic()
+            result = await self._execute(job)
+            elapsed = time.monotonic() - started
+        self._scheduler.record_run_seconds(elapsed)
+        RUNS.labels(status=result.status).inc()
+        RUN_DURATION.observe(elapsed)
+        return result
+
+    async def _execute(self, job: _Job) -> RunResult:
+        payload = msgspec.json.encode(job)
+        payload = str(len(payload)).encode("ascii") + b"\n" + payload
+        # Result line: base64 of both capped streams plus a little JSON.
+        max_line = (job.output_limit * 2) * 4 // 3 + 64 * 1024
+        loop = asyncio.get_running_loop()
+        for _attempt in range(2):
+            pool = self._choose_pool()
+            if pool is None:
+                break
+            pool.active_runs += 1
+            try:
+                warm = await pool.take(self.limits.pool_wait_seconds)
+                if warm is None:
+                    continue
+                try:
+                    exchange = await loop.run_in_executor(
+                        self._executor,
+                        pool.engine.exchange,
+                        warm,
+                        payload,
+                        job.timeout + HOST_GRACE_SECONDS,
+                        max_line,
+                    )
+                except BaseException:
+                    pool.discard(warm)
+                    raise
+                if exchange.outcome == "unsent":
+                    # A stale warm container (e.g. the engine restarted): drop the pool, re-check, retry.
+                    pool.discard(warm)
+                    pool.mark_broken(f"lost contact with sandbox containers on {pool.engine.url}")
+                    continue
+                result = await self._interpret(pool, warm, exchange, job)
+                pool.discard(warm)
+                return result
+            finally:
+                pool.active_runs -= 1
+        return _unavailable(self.status().message or "no sandbox container became available")
+
+    def _choose_pool(self) -> EnginePool | None:
+        healthy = [pool for pool in self._pools if pool.healthy or pool.ready_count]
+        if not healthy:
+            return None
+        offset = next(self._round_robin)
+        ordered = healthy[offset % len(healthy) :] + healthy[: offset % len(healthy)]
+        return min(ordered, key=lambda pool: (pool.active_runs / pool.concurrency, -pool.ready_count))
+
+    async def _interpret(
+        self, pool: EnginePool, warm: WarmContainer, exchange: Exchange, job: _Job
+    ) -> RunResult:
+        limit = job.output_limit
+        if exchange.outcome == "line":
+            try:
+                reported = msgspec.json.decode(exchange.line, type=_BootstrapResult)
+                stdout, stdout_cut = _decode_output(reported.stdout, limit)
+                stderr, stderr_cut = _decode_output(reported.stderr, limit)
+            except (msgspec.DecodeError, ValueError, binascii.Error):
+                return RunResult(status="error", message="the sandbox sent back an unreadable result")
+            if reported.status not in _BOOTSTRAP_STATUSES:
+                return RunResult(status="error", message="the sandbox sent back an unknown status")
+            status: RunStatus = reported.status  # type: ignore[assignment]
+            return RunResult(
+                status=status,
+                exit_code=reported.exit_code,
+                stdout=stdout,
+                stderr=stderr,
+                duration_ms=round(reported.duration_ms, 3),
+                stdout_truncated=reported.stdout_truncated or stdout_cut,
+                stderr_truncated=reported.stderr_truncated or stderr_cut,
+                message=reported.message[:1000],
+            )
+        duration_ms = round(exchange.seconds * 1000, 3)
+        if exchange.outcome == "timeout":
+            return RunResult(
+                status="timeout",
+                duration_ms=duration_ms,
+                message=f"stopped after {job.timeout:g} s (the time limit)",
+            )
+        if exchange.outcome == "overflow":
+            return RunResult(
+                status="output_limit",
+                duration_ms=duration_ms,
+                stdout_truncated=True,
+                message=f"stopped after printing more than {limit} bytes (the output limit)",
+            )
+        # The container ended without a result: its PID 1 died (OOM) or the engine went away.
+        loop = asyncio.get_running_loop()
+        oom = await loop.run_in_executor(self._executor, pool.engine.was_oom_killed, warm.container_id)
+        if oom:
+            return RunResult(
+                status="memory",
+                duration_ms=duration_ms,
+                message="stopped: the program used more memory than allowed",
+            )
+        reachable = await pool.recheck()
+        if not reachable:
+            return _unavailable(pool.problem)
+        detail = exchange.stderr.decode("utf-8", "replace").strip()[-500:]
+        return RunResult(
+            status="error",
+            duration_ms=duration_ms,
+            message="the sandbox stopped unexpectedly" + (f": {detail}" if detail else ""),
+        )
+
+
+def _decode_output(encoded: str, limit: int) -> tuple[str, bool]:
+    raw = base64.b64decode(encoded, validate=True)
+    cut = len(raw) > limit
+    return raw[:limit].decode("utf-8", "replace"), cut
+
+
+def _unavailable(message: str) -> RunResult:
+    return RunResult(status="unavailable", message=message or "the sandbox is unavailable")
+
+
+__all__ = ["EngineInfo", "EngineStatus", "SandboxRunner"]
