@@ -13,6 +13,7 @@ from lesson_samples import LESSONS_DIR
 
 from shared.lessons import CodeActivity, LessonFormatError, load_manifest, validate_lessons
 
+MIN_LESSONS = 10
 MIN_ACTIVITIES = 3
 
 
@@ -35,6 +36,10 @@ CODE_IDS = [name for name, _ in CODE_ACTIVITIES]
 
 def test_the_unit_validates():
     assert validate_lessons(LESSONS_DIR) == []
+
+
+def test_the_unit_has_at_least_ten_lessons():
+    assert len(load_manifest(LESSONS_DIR).lessons) >= MIN_LESSONS
 
 
 def test_every_lesson_mixes_at_least_three_activities_of_every_kind():
