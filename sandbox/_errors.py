@@ -12,12 +12,13 @@ class SandboxError(Exception):
     """Base class of the sandbox's own exceptions."""
 
 
-class SandboxBusy(SandboxError):  # noqa: N818 - the name the server's API speaks of
+class SandboxBusy(SandboxError):
     """Too many runs are waiting; the caller should answer "busy, retry in N s" (HTTP 429/503)."""
 
     def __init__(self, retry_after_seconds: int, message: str = "") -> None:
         self.retry_after_seconds = retry_after_seconds
-        super().__init__(message or f"the sandbox is busy; try again in {retry_after_seconds} s")
+        reason = message or "the sandbox is busy"
+        super().__init__(f"{reason}; try again in {retry_after_seconds} s")
 
 
 class SandboxInputError(SandboxError, ValueError):

@@ -45,7 +45,7 @@ def new_marker() -> str:
     return MARKER_PREFIX + secrets.token_hex(16)
 
 
-def test_jobs(code: str, tests: Sequence[CodeTestSpec]) -> list[_TestJob]:
+def build_test_jobs(code: str, tests: Sequence[CodeTestSpec]) -> list[_TestJob]:
     """Checks sizes and copies the tests into plain structs; bad input raises `SandboxInputError`."""
     if len(code) > MAX_CODE_CHARS:
         raise SandboxInputError(f"`code` is longer than {MAX_CODE_CHARS} characters")
@@ -126,4 +126,4 @@ def _why_no_report(run: RunResult) -> str:
     return "the tests could not be run" + (f": {run.message}" if run.message else "")
 
 
-__all__ = ["CodeTestSpec", "check_result", "harness_stdin", "new_marker", "test_jobs"]
+__all__ = ["CodeTestSpec", "build_test_jobs", "check_result", "harness_stdin", "new_marker"]

@@ -24,7 +24,7 @@ from sandbox._engine import Engine, Exchange, WarmContainer
 from sandbox._errors import SandboxInputError
 from sandbox._inside import HARNESS_SOURCE
 from sandbox._limits import SandboxLimits, engines_from_env
-from sandbox._marking import CodeTestSpec, check_result, harness_stdin, new_marker, test_jobs
+from sandbox._marking import CodeTestSpec, build_test_jobs, check_result, harness_stdin, new_marker
 from sandbox._metrics import QUEUE_DEPTH, RUN_DURATION, RUNS
 from sandbox._pool import EnginePool
 from sandbox._scheduler import FairScheduler
@@ -204,7 +204,7 @@ class SandboxRunner:
     ) -> CheckResult:
         """Mark `code` against a code activity's tests in one sandbox run; score = passed/total scaled
         to `max_score`. Raises `SandboxBusy` like `run`."""
-        jobs = test_jobs(code, tests)
+        jobs = build_test_jobs(code, tests)
         if not jobs:
             return CheckResult(
                 score=0.0, max_score=max_score, tests=[], run_status="success", message="no tests"

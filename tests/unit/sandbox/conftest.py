@@ -1,0 +1,1 @@
+"""Unit tests of the sandbox package: no Docker engine needed."""
