@@ -127,7 +127,7 @@ body {{ font: 16px/1.55 system-ui, sans-serif; max-width: 48rem; margin: 2rem au
        color: #1d1d1f; }}
 pre {{ padding: .75rem 1rem; overflow-x: auto; border-radius: 6px; background: #f6f8fa; }}
 code {{ font-family: ui-monospace, Menlo, Consolas, monospace; font-size: .92em; }}
-h3 {{ margin-top: 2.5rem; border-top: 2px solid #d0d7de; padding-top: 1rem; }}
+hr {{ margin: 2.5rem 0 1rem; border: 0; border-top: 3px solid #8c959f; }}
 table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #d0d7de; padding: .25rem .5rem; }}
 {pygments_css}
 </style>
@@ -165,7 +165,9 @@ def _highlight(code: str, language: str, _attributes: str) -> str:
         lexer = get_lexer_by_name(language or "text")
     except ClassNotFound:
         return ""
-    return str(highlight(code, lexer, HtmlFormatter()))
+    # Starting with <pre stops markdown-it wrapping the result in a second <pre><code>.
+    spans = str(highlight(code, lexer, HtmlFormatter(nowrap=True)))
+    return f'<pre class="highlight"><code>{spans}</code></pre>\n'
 
 
 def _pygments_css() -> str:

@@ -38,14 +38,9 @@ def activity_markdown(activity: Activity, *, number: int | None = None) -> str:
             parts += ["**Starter code**", fenced(activity.starter, "python")]
         if activity.tests:
             parts.append("**Tests**")
-            for test in activity.tests:
-                parts.append(_test_markdown(test))
+            parts += [_test_markdown(test) for test in activity.tests]
         if activity.model_answer is not None:
             parts += ["**Model answer** (teacher only)", fenced(activity.model_answer, "python")]
-            checks = [t for t in activity.tests if t.assert_code]
-            if checks:
-                code = "\n\n".join(f"# {t.name}\n{t.assert_code}" for t in checks)
-                parts += ["**Test checks** (teacher only)", fenced(code, "python")]
     elif isinstance(activity, ChoiceActivity):
         correct = set(activity.correct or [])
         marker = "☐" if activity.multiple else "○"
@@ -71,21 +66,24 @@ def lesson_markdown(lesson: Lesson) -> str:
     for block in lesson.blocks:
         if isinstance(block, ActivityBlock):
             number += 1
-            parts.append(activity_markdown(lesson.activity(block.activity_id), number=number))
+            parts.append("---\n\n" + activity_markdown(lesson.activity(block.activity_id), number=number))
         else:
             parts.append(block.markdown)
     return "\n\n".join(parts) + "\n"
 
 
 def _test_markdown(test: CodeTest) -> str:
-    if test.hidden:
-        return f"- *{test.name}* (hidden)"
-    lines = [f"- *{test.name}*"]
-    if test.stdin:
-        lines.append("  input:\n\n" + _indent(fenced(test.stdin, "text")))
-    if test.expected_stdout is not None:
-        lines.append("  expected output:\n\n" + _indent(fenced(test.expected_stdout, "text")))
-    return "\n".join(lines)
+    """One test as a list item; a pupil's copy of a hidden test has nothing but its name."""
+    details = [
+        ("input", test.stdin, "text"),
+        ("expected output", test.expected_stdout, "text"),
+        ("then checks", test.assert_code, "python"),
+    ]
+    shown = [(label, text, info) for label, text, info in details if text]
+    suffix = " (hidden from pupils)" if test.hidden else ""
+    lines = [f"- *{test.name}*{suffix}"]
+    lines += [f"  {label}:\n\n" + _indent(fenced(text, info)) for label, text, info in shown]
+    return "\n\n".join(lines)
 
 
 def _indent(text: str) -> str:

@@ -6,6 +6,7 @@ import json
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 from shared.lessons.loader import MANIFEST_FILE, MANIFEST_FORMAT
 from shared.lessons.model import is_slug
@@ -106,6 +107,7 @@ def add_lesson(lessons_dir: str | os.PathLike[str], lesson_id: str, title: str) 
         raise ScaffoldError("the title must not be empty")
     folder = Path(lessons_dir)
     manifest_path = folder / MANIFEST_FILE
+    manifest: dict[str, Any]
     if manifest_path.exists():
         try:
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
@@ -131,8 +133,17 @@ def add_lesson(lessons_dir: str | os.PathLike[str], lesson_id: str, title: str) 
     with lesson_path.open("x", encoding="utf-8", newline="\n") as handle:
         handle.write(lesson_template(lesson_id, title, order))
     entries.append({"id": lesson_id, "file": lesson_path.name})
-    manifest_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    manifest_path.write_text(manifest_json(manifest), encoding="utf-8")
     return lesson_path
+
+
+def manifest_json(manifest: dict[str, Any]) -> str:
+    """The manifest as JSON with one lesson per line, so a diff shows exactly which lesson changed."""
+    lines = [f"    {json.dumps(entry, ensure_ascii=False)}" for entry in manifest["lessons"]]
+    head = {key: value for key, value in manifest.items() if key != "lessons"}
+    fields = [f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}" for key, value in head.items()]
+    lessons = '  "lessons": [\n' + ",\n".join(lines) + "\n  ]" if lines else '  "lessons": []'
+    return "{\n" + ",\n".join([*fields, lessons]) + "\n}\n"
 
 
 def _order_of(path: Path) -> int:

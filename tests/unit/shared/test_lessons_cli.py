@@ -50,7 +50,7 @@ def test_preview_of_a_file_writes_html_with_highlighted_code(lesson_folder, tmp_
 
     page = out.read_text()
     assert page.startswith("<!doctype html>")
-    assert '<div class="highlight">' in page
+    assert '<pre class="highlight"><code><span class="k">def</span>' in page
     assert "Sample lesson" in page
 
 
@@ -97,6 +97,16 @@ def test_new_creates_a_valid_lesson_listed_in_the_manifest(lesson_folder):
     assert lesson.source_file == "02-binary-numbers.md"
     assert sorted(a.kind for a in lesson.activities) == ["choice", "code", "text"]
     assert lesson.order == 2
+
+
+def test_new_keeps_one_manifest_entry_per_line(lesson_folder):
+    folder = lesson_folder({"01-sample.md": lesson_text()})
+
+    main(["new", "second", "--title", "Second", str(folder)])
+
+    lines = (folder / "manifest.json").read_text().splitlines()
+    assert '    {"id": "sample", "file": "01-sample.md"},' in lines
+    assert '    {"id": "second", "file": "02-second.md"}' in lines
 
 
 def test_new_refuses_an_existing_id(lesson_folder, capsys):

@@ -352,6 +352,27 @@ def test_arbitrary_text_gives_a_lesson_or_a_format_error(noise):
         assert all(problem.line >= 1 for problem in problems)
 
 
+def test_tests_may_be_written_as_an_inline_array():
+    block = (
+        CODE_ACTIVITY.split("[[tests]]")[0]
+        + 'tests = [{name = "adds", assert_code = "assert add(1, 1) == 2"}]\n```\n'
+    )
+
+    lesson = parse_lesson(lesson_text(activities=block))
+
+    assert [test.name for test in lesson.activity("add").tests] == ["adds"]  # type: ignore[union-attr]
+
+
+def test_mistake_in_an_inline_test_is_reported_at_the_tests_line():
+    block = CODE_ACTIVITY.split("[[tests]]")[0] + 'tests = [{name = "adds"}]\n```\n'
+    text = lesson_text(activities=block)
+
+    with pytest.raises(LessonFormatError) as raised:
+        parse_lesson(text)
+
+    assert [problem.line for problem in raised.value.problems] == [line_of(text, "tests = [")]
+
+
 def test_problem_prints_as_file_line_message():
     assert str(LessonProblem("lessons/01-a.md", 12, "oops")) == "lessons/01-a.md:12: oops"
 
