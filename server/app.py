@@ -18,8 +18,15 @@ from litestar.plugins.prometheus import PrometheusConfig
 from server.config import Settings, load_settings
 from server.db.engine import make_async_engine, make_sessionmaker
 from server.domain.activity.controllers import ActivityController
+from server.domain.admin.controllers import AdminController
 from server.domain.auth.controllers import AuthController
-from server.domain.auth.guards import provide_admin, provide_auth, provide_db, provide_settings, provide_teacher
+from server.domain.auth.guards import (
+    provide_admin,
+    provide_auth,
+    provide_db,
+    provide_settings,
+    provide_teacher,
+)
 from server.domain.lessons.controllers import LessonController
 from server.domain.lessons.services import LessonLibrary
 from server.domain.marks.controllers import MarkController
@@ -88,8 +95,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app_name="post16", prefix="tlac_http", group_path=True, exclude=["/api/metrics", "/api/health"]
     )
     handlers: list[Any] = [
-        AuthController, LessonController, ActivityController, SyncController, MarkController,
-        TeachingController, SystemController,
+        AuthController,
+        LessonController,
+        ActivityController,
+        SyncController,
+        MarkController,
+        TeachingController,
+        SystemController,
+        AdminController,
     ]
     return Litestar(
         route_handlers=handlers,
@@ -106,7 +119,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[_lifespan],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
-            title="Post16 Lessons API", version=VERSION, path="/api/docs", render_plugins=[JsonRenderPlugin()],
+            title="Post16 Lessons API",
+            version=VERSION,
+            path="/api/docs",
+            render_plugins=[JsonRenderPlugin()],
         ),
         debug=False,
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-
 import os
 import sys
 import tempfile
@@ -29,15 +28,24 @@ DEMO_USERS = [
 ROLES = ("pupil", "teacher", "admin")
 
 
-def _create_user(settings: Settings, username: str, role: str, password: str, display_name: str | None) -> bool:
+def _create_user(
+    settings: Settings, username: str, role: str, password: str, display_name: str | None
+) -> bool:
     engine = make_sync_engine(settings)
     try:
         with Session(engine) as session:
             name = username.lower()
             if session.execute(select(User).where(User.username == name)).scalar_one_or_none():
                 return False
-            session.add(User(username=name, display_name=display_name or username, role=role,
-                             password_hash=hash_password(password), disabled=False))
+            session.add(
+                User(
+                    username=name,
+                    display_name=display_name or username,
+                    role=role,
+                    password_hash=hash_password(password),
+                    disabled=False,
+                )
+            )
             session.commit()
             return True
     finally:
@@ -51,8 +59,9 @@ def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
-    from shared.wire.common import NewPassword, Username  # noqa: F401 - the same rules as the API
     import msgspec
+
+    from shared.wire.common import NewPassword, Username  # noqa: F401 - the same rules as the API
     from shared.wire.people import UserCreate
 
     if not args.password_stdin:
@@ -80,20 +89,27 @@ def cmd_demo_seed(settings: Settings, _args: argparse.Namespace) -> int:
     try:
         with Session(engine) as session:
             teacher = session.execute(select(User).where(User.username == "teacher")).scalar_one()
-            school_class = session.execute(select(SchoolClass).where(SchoolClass.name == "12C Computer Science")
-                                           ).scalar_one_or_none()
+            school_class = session.execute(
+                select(SchoolClass).where(SchoolClass.name == "12C Computer Science")
+            ).scalar_one_or_none()
             if school_class is None:
                 school_class = SchoolClass(name="12C Computer Science", teacher_id=teacher.id)
                 session.add(school_class)
                 session.flush()
-            pupils = session.execute(select(User).where(User.role == "pupil", User.username.like("pupil%"))).scalars()
+            pupils = session.execute(
+                select(User).where(User.role == "pupil", User.username.like("pupil%"))
+            ).scalars()
             for pupil in pupils:
                 if session.get(Enrolment, (school_class.id, pupil.id)) is None:
                     session.add(Enrolment(class_id=school_class.id, pupil_id=pupil.id))
             session.commit()
     finally:
         engine.dispose()
-    print("demo users (password: %s): %s" % (DEMO_PASSWORD, ", ".join(f"{u} ({r})" for u, r, _ in DEMO_USERS)))
+    print(
+        "demo users (password: {}): {}".format(
+            DEMO_PASSWORD, ", ".join(f"{u} ({r})" for u, r, _ in DEMO_USERS)
+        )
+    )
     return 0
 
 
@@ -104,8 +120,15 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="post16-metrics-")
     uvicorn.run(
-        "server.app:create_app_from_env", factory=True, host=args.host, port=args.port, workers=args.workers,
-        log_level="warning", access_log=False, proxy_headers=False, server_header=False,
+        "server.app:create_app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="warning",
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
     )
     return 0
 

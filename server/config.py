@@ -106,9 +106,13 @@ def parse_rate_limits(raw: str) -> dict[str, int]:
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if environ is None else environ)
     data_dir = Path(env.get("POST16_DATA_DIR") or "var/data").expanduser()
-    database_url = env.get("POST16_DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir.resolve()}/post16.sqlite3"
+    database_url = (
+        env.get("POST16_DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir.resolve()}/post16.sqlite3"
+    )
     if not database_url.startswith(("postgresql", "sqlite")):
-        raise ConfigError("POST16_DATABASE_URL: only postgresql+psycopg:// and sqlite+aiosqlite:// are supported")
+        raise ConfigError(
+            "POST16_DATABASE_URL: only postgresql+psycopg:// and sqlite+aiosqlite:// are supported"
+        )
     if database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
     if database_url.startswith("sqlite:///"):

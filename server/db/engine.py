@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from server.config import Settings
 
@@ -58,4 +57,16 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-__all__ = ["AsyncSession", "make_async_engine", "make_sessionmaker", "make_sync_engine", "sync_url"]
+__all__ = [
+    "AsyncSession",
+    "dialect_name",
+    "make_async_engine",
+    "make_sessionmaker",
+    "make_sync_engine",
+    "sync_url",
+]
+
+
+def dialect_name(db: AsyncSession) -> str:
+    """`postgresql` or `sqlite`: the few statements that differ (upserts, pull ordering) ask this."""
+    return db.get_bind().dialect.name

@@ -65,7 +65,9 @@ def _request_id(request: Request[Any, Any, Any]) -> str | None:
     return request.scope.get("state", {}).get("request_id")
 
 
-def _respond(request: Request[Any, Any, Any], status: int, body: ErrorBody, headers: dict[str, str]) -> Response[ErrorBody]:
+def _respond(
+    request: Request[Any, Any, Any], status: int, body: ErrorBody, headers: dict[str, str]
+) -> Response[ErrorBody]:
     body.request_id = _request_id(request)
     return Response(body, status_code=status, headers=headers, media_type=MediaType.JSON)
 
@@ -120,7 +122,9 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
     log.exception("unhandled error", exc_info=exc)
-    body = ErrorBody(code=ErrorCode.INTERNAL, detail="something went wrong on the server; quote the request id to IT")
+    body = ErrorBody(
+        code=ErrorCode.INTERNAL, detail="something went wrong on the server; quote the request id to IT"
+    )
     return _respond(request, HTTP_500_INTERNAL_SERVER_ERROR, body, {})
 
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 from prometheus_client import REGISTRY as DEFAULT_REGISTRY
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 
 LOGIN_ATTEMPTS = Counter("tlac_auth_login_attempts_total", "Login attempts by outcome", ["status"])
-ACTIVE_SESSIONS = Gauge("tlac_active_sessions", "Sessions neither expired nor revoked", multiprocess_mode="max")
+ACTIVE_SESSIONS = Gauge(
+    "tlac_active_sessions", "Sessions neither expired nor revoked", multiprocess_mode="max"
+)
 ACTIVITY_SAVES = Counter("tlac_activity_saves_total", "Activity answers saved", ["outcome"])
 ACTIVITY_SAVE_SECONDS = Histogram(
     "tlac_activity_save_duration_seconds",

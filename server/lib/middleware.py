@@ -10,6 +10,7 @@ import secrets
 from typing import Any
 
 import msgspec
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.config import Settings
@@ -48,7 +49,7 @@ def _header(scope: Scope, name: bytes) -> str | None:
 def request_middleware_factory(settings: Settings):  # type: ignore[no-untyped-def]
     def factory(app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http":
+            if scope["type"] != ScopeType.HTTP:
                 await app(scope, receive, send)
                 return
             request_id = _header(scope, b"x-request-id")
@@ -107,14 +108,14 @@ async def _refuse_protocol(send: Send, protocol: str, request_id: str) -> None:
             request_id=request_id,
         )
     )
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 426,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    start: Any = {
+        "type": "http.response.start",
+        "status": 426,
+        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+    }
+    await send(start)
+    end: Any = {"type": "http.response.body", "body": body}
+    await send(end)
 
 
 __all__ = ["CSP", "SECURITY_HEADERS", "request_middleware_factory"]

@@ -12,6 +12,7 @@ from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.db.engine import dialect_name
 from server.db.models import RateLimitWindow
 from server.lib.errors import AppError
 from server.lib.metrics import RATE_LIMITED
@@ -31,7 +32,7 @@ async def hit(db: AsyncSession, limits: dict[str, int], endpoint: str, subject: 
         return
     now = time.time()
     window_start = int(now // WINDOW_SECONDS) * WINDOW_SECONDS
-    insert = _upsert(db.bind.dialect.name)
+    insert = _upsert(dialect_name(db))
     statement = (
         insert(RateLimitWindow)
         .values(key=f"{endpoint}:{subject}", window_start=window_start, count=1)

@@ -13,7 +13,9 @@ class ActivityRevision(Base):
 
     __tablename__ = "activity_revisions"
     __table_args__ = (
-        Index("ix_activity_revisions_activity", "pupil_id", "lesson_id", "activity_id", "revision", unique=True),
+        Index(
+            "ix_activity_revisions_activity", "pupil_id", "lesson_id", "activity_id", "revision", unique=True
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

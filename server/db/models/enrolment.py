@@ -9,7 +9,9 @@ from server.db.base import Base, UTCDateTime, utcnow
 class Enrolment(Base):
     __tablename__ = "enrolments"
 
-    class_id: Mapped[int] = mapped_column(ForeignKey("school_classes.id", ondelete="CASCADE"), primary_key=True)
+    class_id: Mapped[int] = mapped_column(
+        ForeignKey("school_classes.id", ondelete="CASCADE"), primary_key=True
+    )
     pupil_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
     )

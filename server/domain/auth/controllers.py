@@ -2,30 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.di import Provide
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.config import Settings
-from server.domain.auth.context import AuthContext
 from server.domain.auth.guards import SESSION_COOKIE, bearer_or_cookie, request_client_ip
 from server.domain.auth.services import AuthService
+from server.domain.deps import AppSettings, Caller, Db
 from shared.wire.auth import LoginRequest, LoginResponse, Me, PasswordChange, User
+from shared.wire.common import Role
 
 
 def user_out(user: Any) -> User:
     return User(
-        id=user.id, username=user.username, display_name=user.display_name, role=user.role,
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        role=cast(Role, user.role),
         disabled=bool(getattr(user, "disabled", False)),
     )
 
 
-def auth_user(auth: AuthContext) -> User:
-    return User(id=auth.user_id, username=auth.username, display_name=auth.display_name, role=auth.role)
+def auth_user(auth: Caller) -> User:
+    return User(
+        id=auth.user_id, username=auth.username, display_name=auth.display_name, role=cast(Role, auth.role)
+    )
 
 
 class AuthController(Controller):
@@ -34,14 +39,18 @@ class AuthController(Controller):
 
     @post("/login", status_code=HTTP_200_OK)
     async def login(
-        self, request: Request[Any, Any, Any], data: LoginRequest, db: AsyncSession, settings: Settings
+        self, request: Request[Any, Any, Any], data: JSONBody[LoginRequest], db: Db, settings: AppSettings
     ) -> Response[LoginResponse]:
         """Log in. Desktop clients (`"client": "desktop"`) get a bearer token; the web console gets the
         `tlac_session` cookie and a CSRF token. Repeated failures are throttled (429 + Retry-After)."""
         previous, _ = bearer_or_cookie(request)
         result = await AuthService(db, settings).login(
-            data.username, data.password, data.client, request_client_ip(request),
-            request.headers.get("user-agent"), previous_token=previous,
+            data.username,
+            data.password,
+            data.client,
+            request_client_ip(request),
+            request.headers.get("user-agent"),
+            previous_token=previous,
         )
         body = LoginResponse(user=user_out(result.user), expires_at=result.expires_at)
         cookies = []
@@ -51,25 +60,39 @@ class AuthController(Controller):
             body.csrf_token = result.csrf_token
             cookies.append(
                 Cookie(
-                    key=SESSION_COOKIE, value=result.token, httponly=True, secure=settings.cookie_secure,
-                    samesite="strict", path="/", max_age=settings.web_session_absolute,
+                    key=SESSION_COOKIE,
+                    value=result.token,
+                    httponly=True,
+                    secure=settings.cookie_secure,
+                    samesite="strict",
+                    path="/",
+                    max_age=settings.web_session_absolute,
                 )
             )
         return Response(body, cookies=cookies, headers={"Cache-Control": "no-store"})
 
     @post("/logout", status_code=HTTP_204_NO_CONTENT)
-    async def logout(self, auth: AuthContext, db: AsyncSession, settings: Settings) -> Response[None]:
+    async def logout(self, auth: Caller, db: Db, settings: AppSettings) -> Response[None]:
         """End this session (the token stops working at once)."""
         await AuthService(db, settings).logout(auth)
         return Response(
             None,
             status_code=HTTP_204_NO_CONTENT,
-            cookies=[Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/", httponly=True,
-                            secure=settings.cookie_secure, samesite="strict")],
+            cookies=[
+                Cookie(
+                    key=SESSION_COOKIE,
+                    value="",
+                    max_age=0,
+                    path="/",
+                    httponly=True,
+                    secure=settings.cookie_secure,
+                    samesite="strict",
+                )
+            ],
         )
 
     @get("/me")
-    async def me(self, auth: AuthContext) -> Me:
+    async def me(self, auth: Caller) -> Me:
         """The logged-in user, and the CSRF token of a cookie session."""
         return Me(
             user=auth_user(auth),
@@ -79,7 +102,7 @@ class AuthController(Controller):
 
     @post("/password", status_code=HTTP_204_NO_CONTENT)
     async def change_password(
-        self, data: PasswordChange, auth: AuthContext, db: AsyncSession, settings: Settings
+        self, data: JSONBody[PasswordChange], auth: Caller, db: Db, settings: AppSettings
     ) -> None:
         """Change your password; every one of your sessions ends, this one included."""
         await AuthService(db, settings).change_password(auth, data.current_password, data.new_password)

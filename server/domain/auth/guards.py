@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.config import Settings
 from server.domain.auth.context import AuthContext
 from server.domain.auth.services import AuthService, unauthenticated
+from server.domain.deps import AppSettings, Caller, Db
 from server.lib.errors import AppError, forbidden
 from shared.errors import ErrorCode
 
@@ -47,7 +48,7 @@ def bearer_or_cookie(request: Request[Any, Any, Any]) -> tuple[str | None, str]:
     return request.cookies.get(SESSION_COOKIE), "cookie"
 
 
-async def provide_auth(request: Request[Any, Any, Any], db: AsyncSession, settings: Settings) -> AuthContext:
+async def provide_auth(request: Request[Any, Any, Any], db: Db, settings: AppSettings) -> AuthContext:
     token, via = bearer_or_cookie(request)
     if not token:
         raise unauthenticated()
@@ -61,13 +62,13 @@ async def provide_auth(request: Request[Any, Any, Any], db: AsyncSession, settin
     return auth
 
 
-async def provide_teacher(auth: AuthContext) -> AuthContext:
+async def provide_teacher(auth: Caller) -> AuthContext:
     if not auth.is_teacher:
         raise forbidden("only teachers can do that")
     return auth
 
 
-async def provide_admin(auth: AuthContext) -> AuthContext:
+async def provide_admin(auth: Caller) -> AuthContext:
     if not auth.is_admin:
         raise forbidden("only admins can do that")
     return auth

@@ -63,7 +63,11 @@ class AuthService:
         except AppError:
             LOGIN_ATTEMPTS.labels(status="throttled").inc()
             await audit.record(
-                self.db, "user.login_throttled", actor=name, target=name, client_ip=client_ip,
+                self.db,
+                "user.login_throttled",
+                actor=name,
+                target=name,
+                client_ip=client_ip,
                 user_agent=user_agent,
             )
             await self.db.commit()
@@ -76,8 +80,13 @@ class AuthService:
             reason = "disabled" if (ok and user is not None and user.disabled) else "bad_credentials"
             LOGIN_ATTEMPTS.labels(status="failure").inc()
             await audit.record(
-                self.db, "user.login_failed", actor=name, target=name, client_ip=client_ip,
-                user_agent=user_agent, details={"reason": reason, "client": client},
+                self.db,
+                "user.login_failed",
+                actor=name,
+                target=name,
+                client_ip=client_ip,
+                user_agent=user_agent,
+                details={"reason": reason, "client": client},
             )
             await self.db.commit()
             raise unauthenticated(WRONG_CREDENTIALS)
@@ -97,15 +106,27 @@ class AuthService:
         expires_at = now + timedelta(seconds=absolute)
         self.db.add(
             UserSession(
-                token_hash=token_hash(token), user_id=user.id, client=client, csrf_token=csrf_token,
-                created_at=now, last_seen_at=now, idle_timeout=idle, expires_at=expires_at,
-                client_ip=client_ip, user_agent=(user_agent or "")[:256] or None,
+                token_hash=token_hash(token),
+                user_id=user.id,
+                client=client,
+                csrf_token=csrf_token,
+                created_at=now,
+                last_seen_at=now,
+                idle_timeout=idle,
+                expires_at=expires_at,
+                client_ip=client_ip,
+                user_agent=(user_agent or "")[:256] or None,
             )
         )
         LOGIN_ATTEMPTS.labels(status="success").inc()
         await audit.record(
-            self.db, "user.logged_in", actor=user.username, target=user.username, client_ip=client_ip,
-            user_agent=user_agent, details={"client": client},
+            self.db,
+            "user.logged_in",
+            actor=user.username,
+            target=user.username,
+            client_ip=client_ip,
+            user_agent=user_agent,
+            details={"client": client},
         )
         await self.db.commit()
         return LoginResult(user=user, token=token, csrf_token=csrf_token, expires_at=expires_at)
@@ -115,9 +136,17 @@ class AuthService:
         row = (
             await self.db.execute(
                 select(
-                    UserSession.id, UserSession.csrf_token, UserSession.expires_at, UserSession.last_seen_at,
-                    UserSession.idle_timeout, UserSession.revoked_at,
-                    User.id.label("user_id"), User.username, User.display_name, User.role, User.disabled,
+                    UserSession.id,
+                    UserSession.csrf_token,
+                    UserSession.expires_at,
+                    UserSession.last_seen_at,
+                    UserSession.idle_timeout,
+                    UserSession.revoked_at,
+                    User.id.label("user_id"),
+                    User.username,
+                    User.display_name,
+                    User.role,
+                    User.disabled,
                 )
                 .join(User, User.id == UserSession.user_id)
                 .where(UserSession.token_hash == token_hash(token))
@@ -128,12 +157,21 @@ class AuthService:
         if row.expires_at <= now or row.last_seen_at + timedelta(seconds=row.idle_timeout) <= now:
             raise unauthenticated("your session has expired: log in again")
         if now - row.last_seen_at > LAST_SEEN_RESOLUTION:
-            await self.db.execute(update(UserSession).where(UserSession.id == row.id).values(last_seen_at=now))
+            await self.db.execute(
+                update(UserSession).where(UserSession.id == row.id).values(last_seen_at=now)
+            )
             await self.db.commit()
         return AuthContext(
-            user_id=row.user_id, username=row.username, display_name=row.display_name, role=row.role,
-            session_id=row.id, via=via, csrf_token=row.csrf_token, expires_at=row.expires_at,
-            client_ip=client_ip, user_agent=user_agent,
+            user_id=row.user_id,
+            username=row.username,
+            display_name=row.display_name,
+            role=row.role,
+            session_id=row.id,
+            via=via,
+            csrf_token=row.csrf_token,
+            expires_at=row.expires_at,
+            client_ip=client_ip,
+            user_agent=user_agent,
         )
 
     @staticmethod
@@ -143,7 +181,11 @@ class AuthService:
     async def logout(self, auth: AuthContext) -> None:
         await self._revoke_where(UserSession.id == auth.session_id, "logout")
         await audit.record(
-            self.db, "user.logged_out", actor=auth.username, target=auth.username, client_ip=auth.client_ip,
+            self.db,
+            "user.logged_out",
+            actor=auth.username,
+            target=auth.username,
+            client_ip=auth.client_ip,
             user_agent=auth.user_agent,
         )
         await self.db.commit()
@@ -151,13 +193,19 @@ class AuthService:
     async def change_password(self, auth: AuthContext, current: str, new: str) -> None:
         user = await self.db.get(User, auth.user_id)
         if user is None or not verify_password(user.password_hash, current):
-            raise AppError(400, ErrorCode.VALIDATION, "the current password is wrong", field="current_password")
+            raise AppError(
+                400, ErrorCode.VALIDATION, "the current password is wrong", field="current_password"
+            )
         user.password_hash = hash_password(new)
         user.password_changed_at = utcnow()
         await self._revoke_where(UserSession.user_id == auth.user_id, "password_changed")
         await audit.record(
-            self.db, "user.password_changed", actor=auth.username, target=auth.username,
-            client_ip=auth.client_ip, user_agent=auth.user_agent,
+            self.db,
+            "user.password_changed",
+            actor=auth.username,
+            target=auth.username,
+            client_ip=auth.client_ip,
+            user_agent=auth.user_agent,
         )
         await self.db.commit()
 
@@ -175,9 +223,9 @@ async def count_active_sessions(db: AsyncSession) -> int:
     return int(
         (
             await db.execute(
-                select(func.count()).select_from(UserSession).where(
-                    UserSession.revoked_at.is_(None), UserSession.expires_at > now
-                )
+                select(func.count())
+                .select_from(UserSession)
+                .where(UserSession.revoked_at.is_(None), UserSession.expires_at > now)
             )
         ).scalar_one()
     )

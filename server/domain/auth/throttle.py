@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.base import utcnow
+from server.db.engine import dialect_name
 from server.db.models import LoginThrottle
 from server.lib.errors import AppError
 from server.lib.metrics import LOGIN_THROTTLED
@@ -51,9 +52,11 @@ async def check(db: AsyncSession, keys: list[str]) -> None:
 async def record_failure(db: AsyncSession, key: str, threshold: int) -> datetime | None:
     """Count a failure; past `threshold` failures lock the key for the next back-off step."""
     now = utcnow()
-    insert = postgresql.insert if db.bind.dialect.name == "postgresql" else sqlite.insert
+    insert = postgresql.insert if dialect_name(db) == "postgresql" else sqlite.insert
     await db.execute(insert(LoginThrottle).values(key=key, failures=0, lockouts=0).on_conflict_do_nothing())
-    row = (await db.execute(select(LoginThrottle).where(LoginThrottle.key == key).with_for_update())).scalar_one()
+    row = (
+        await db.execute(select(LoginThrottle).where(LoginThrottle.key == key).with_for_update())
+    ).scalar_one()
     if row.last_failure_at and now - row.last_failure_at > FORGET_AFTER:
         row.failures, row.lockouts = 0, 0
     row.failures += 1
@@ -61,7 +64,9 @@ async def record_failure(db: AsyncSession, key: str, threshold: int) -> datetime
     if row.failures >= threshold:
         row.lockouts += 1
         row.failures = 0
-        row.locked_until = now + timedelta(seconds=BACKOFF_SECONDS[min(row.lockouts, len(BACKOFF_SECONDS)) - 1])
+        row.locked_until = now + timedelta(
+            seconds=BACKOFF_SECONDS[min(row.lockouts, len(BACKOFF_SECONDS)) - 1]
+        )
     return row.locked_until
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from litestar import Controller, get
 from litestar.datastructures import State
+from litestar.params import FromPath
 
-from server.domain.auth.context import AuthContext
+from server.domain.deps import Caller
 from server.domain.lessons.services import LessonLibrary
 from server.lib.errors import not_found
 from shared.lessons import Lesson, ManifestSummary
@@ -16,13 +17,13 @@ class LessonController(Controller):
     tags = ["lessons"]
 
     @get("/")
-    async def manifest(self, state: State, auth: AuthContext) -> ManifestSummary:
+    async def manifest(self, state: State, auth: Caller) -> ManifestSummary:
         """Every lesson with its version and activities (ids, kinds, titles, max scores)."""
         library: LessonLibrary = state.lessons
         return library.summary()
 
     @get("/{lesson_id:str}")
-    async def lesson(self, lesson_id: str, state: State, auth: AuthContext) -> Lesson:
+    async def lesson(self, lesson_id: FromPath[str], state: State, auth: Caller) -> Lesson:
         """A lesson's content. Pupils get it without model answers, correct options or mark schemes."""
         library: LessonLibrary = state.lessons
         lesson = library.lesson(lesson_id)

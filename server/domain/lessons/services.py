@@ -66,7 +66,9 @@ class LessonLibrary:
             self.status.last_error_at = utcnow()
             LESSONS_RELOAD_FAILURES.inc()
             for problem in error.problems:
-                log.error("lesson manifest refused: %s", problem, extra={"file": problem.file, "line": problem.line})
+                log.error(
+                    "lesson manifest refused: %s", problem, extra={"file": problem.file, "line": problem.line}
+                )
             if self.lessons is not None:
                 log.warning("still serving lessons version %s", self.lessons.version)
             return False
@@ -110,7 +112,8 @@ class LessonLibrary:
             row = known.get(lesson_id)
             if row is None:
                 await db.execute(
-                    insert(LessonVersion).values(lesson_id=lesson_id, version=version, removed=False, updated_at=now)
+                    insert(LessonVersion)
+                    .values(lesson_id=lesson_id, version=version, removed=False, updated_at=now)
                     .prefix_with("OR IGNORE", dialect="sqlite")
                 )
                 continue
@@ -122,8 +125,16 @@ class LessonLibrary:
                 .values(version=version, removed=False, updated_at=now)
             )
             if claimed.rowcount:  # type: ignore[attr-defined]
-                db.add(SyncEvent(kind="lesson", lesson_id=lesson_id, audience_id=None, activity_id=None,
-                                 ref_id=None, created_at=now))
+                db.add(
+                    SyncEvent(
+                        kind="lesson",
+                        lesson_id=lesson_id,
+                        audience_id=None,
+                        activity_id=None,
+                        ref_id=None,
+                        created_at=now,
+                    )
+                )
                 emitted += 1
         for lesson_id, row in known.items():
             if lesson_id not in current and not row.removed:
@@ -133,8 +144,16 @@ class LessonLibrary:
                     .values(removed=True, updated_at=now)
                 )
                 if claimed.rowcount:  # type: ignore[attr-defined]
-                    db.add(SyncEvent(kind="lesson", lesson_id=lesson_id, audience_id=None, activity_id=None,
-                                     ref_id=None, created_at=now))
+                    db.add(
+                        SyncEvent(
+                            kind="lesson",
+                            lesson_id=lesson_id,
+                            audience_id=None,
+                            activity_id=None,
+                            ref_id=None,
+                            created_at=now,
+                        )
+                    )
                     emitted += 1
         await db.commit()
         return emitted

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from litestar import Controller, get, post
 from litestar.datastructures import State
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.config import Settings
 from server.db.models import User
 from server.domain.activity.controllers import ERROR_STATUS
-from server.domain.auth.context import AuthContext
+from server.domain.deps import AppSettings, Caller, Db
 from server.domain.marks.services import mark_out, marks_for_pupil, set_mark
 from server.lib import ratelimit
 from server.lib.errors import AppError
@@ -24,26 +23,41 @@ class MarkController(Controller):
     tags = ["marks"]
 
     @get("/")
-    async def mine(self, auth: AuthContext, db: AsyncSession) -> list[Mark]:
+    async def mine(self, auth: Caller, db: Db) -> list[Mark]:
         """Your marks and feedback, on every activity that has one."""
         return await marks_for_pupil(db, auth.user_id)
 
     @post("/{pupil_id:int}/{lesson_id:str}/{activity_id:str}", status_code=HTTP_200_OK)
     async def mark(
-        self, pupil_id: int, lesson_id: Slug, activity_id: Slug, data: MarkSet, teacher: AuthContext,
-        db: AsyncSession, settings: Settings, state: State,
+        self,
+        pupil_id: FromPath[int],
+        lesson_id: FromPath[Slug],
+        activity_id: FromPath[Slug],
+        data: JSONBody[MarkSet],
+        teacher: Caller,
+        db: Db,
+        settings: AppSettings,
+        state: State,
     ) -> Mark:
         """Mark a pupil's activity (score out of max_score, feedback). Idempotent with `op_id`."""
         await ratelimit.hit(db, settings.rate_limits, "mark_activity", str(teacher.user_id))
-        result, row = await set_mark(db, state.lessons, settings, teacher, pupil_id, lesson_id, activity_id, data)
+        result, row = await set_mark(
+            db, state.lessons, settings, teacher, pupil_id, lesson_id, activity_id, data
+        )
         if result.outcome == "rejected":
             code = result.code or "validation_error"
             status = 404 if code == "forbidden" else ERROR_STATUS.get(code, 400)  # no probing for pupil ids
-            raise AppError(status, ErrorCode.NOT_FOUND if status == 404 else ErrorCode.VALIDATION,
-                           result.reason or "refused")
+            raise AppError(
+                status,
+                ErrorCode.NOT_FOUND if status == 404 else ErrorCode.VALIDATION,
+                result.reason or "refused",
+            )
         if row is None:  # a replay: answer with the mark as it stands
-            marks = [m for m in await marks_for_pupil(db, pupil_id)
-                     if m.lesson_id == lesson_id and m.activity_id == activity_id]
+            marks = [
+                m
+                for m in await marks_for_pupil(db, pupil_id)
+                if m.lesson_id == lesson_id and m.activity_id == activity_id
+            ]
             if not marks:
                 raise AppError(404, ErrorCode.NOT_FOUND, "mark not found")
             return marks[0]

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.config import Settings
 from server.db.base import utcnow
+from server.db.engine import dialect_name
 from server.db.models import Mark, SyncEvent, SyncOperation, User
 from server.domain.auth.context import AuthContext
 from server.domain.lessons.services import LessonLibrary
@@ -31,14 +32,27 @@ from shared.wire.sync import OperationResult
 
 def mark_out(row: Mark, marker: str | None) -> MarkOut:
     return MarkOut(
-        pupil_id=row.pupil_id, lesson_id=row.lesson_id, activity_id=row.activity_id, score=row.score,
-        max_score=row.max_score, feedback=row.feedback, source=row.source,  # type: ignore[arg-type]
-        marker=marker, marked_at=row.marked_at,
+        pupil_id=row.pupil_id,
+        lesson_id=row.lesson_id,
+        activity_id=row.activity_id,
+        score=row.score,
+        max_score=row.max_score,
+        feedback=row.feedback,
+        source=row.source,  # type: ignore[arg-type]
+        marker=marker,
+        marked_at=row.marked_at,
     )
 
 
-async def _check(db: AsyncSession, library: LessonLibrary, auth: AuthContext, pupil_id: int,
-                 lesson_id: str, activity_id: str, mark: MarkSet) -> None:
+async def _check(
+    db: AsyncSession,
+    library: LessonLibrary,
+    auth: AuthContext,
+    pupil_id: int,
+    lesson_id: str,
+    activity_id: str,
+    mark: MarkSet,
+) -> None:
     if not await can_mark_pupil(db, auth, pupil_id):
         raise Rejected("forbidden", "you can only mark pupils in the classes you teach")
     activity = library.activity(lesson_id, activity_id)
@@ -66,26 +80,46 @@ async def write_mark(
     now = utcnow()
     existing = (
         await db.execute(
-            select(Mark).where(Mark.pupil_id == pupil_id, Mark.lesson_id == lesson_id,
-                               Mark.activity_id == activity_id).with_for_update()
+            select(Mark)
+            .where(Mark.pupil_id == pupil_id, Mark.lesson_id == lesson_id, Mark.activity_id == activity_id)
+            .with_for_update()
         )
     ).scalar_one_or_none()
     if existing is not None and existing.client_time > client_time:
         return existing
     if source == "auto" and existing is not None and existing.source == "teacher":
         return existing  # a teacher's mark is never overwritten by the auto-marker
-    values = {"score": score, "max_score": max_score, "feedback": feedback, "source": source,
-              "marker_id": marker_id, "marked_at": now, "client_time": client_time, "op_id": op_id}
-    insert = postgresql.insert if db.bind.dialect.name == "postgresql" else sqlite.insert
+    values = {
+        "score": score,
+        "max_score": max_score,
+        "feedback": feedback,
+        "source": source,
+        "marker_id": marker_id,
+        "marked_at": now,
+        "client_time": client_time,
+        "op_id": op_id,
+    }
+    insert = postgresql.insert if dialect_name(db) == "postgresql" else sqlite.insert
     statement = insert(Mark).values(pupil_id=pupil_id, lesson_id=lesson_id, activity_id=activity_id, **values)
-    await db.execute(statement.on_conflict_do_update(index_elements=["pupil_id", "lesson_id", "activity_id"], set_=values))
-    db.add(SyncEvent(audience_id=pupil_id, kind="mark", lesson_id=lesson_id, activity_id=activity_id,
-                     ref_id=None, created_at=now))
+    await db.execute(
+        statement.on_conflict_do_update(index_elements=["pupil_id", "lesson_id", "activity_id"], set_=values)
+    )
+    db.add(
+        SyncEvent(
+            audience_id=pupil_id,
+            kind="mark",
+            lesson_id=lesson_id,
+            activity_id=activity_id,
+            ref_id=None,
+            created_at=now,
+        )
+    )
     MARKS_SET.labels(source=source).inc()
     return (
         await db.execute(
-            select(Mark).where(Mark.pupil_id == pupil_id, Mark.lesson_id == lesson_id,
-                               Mark.activity_id == activity_id).execution_options(populate_existing=True)
+            select(Mark)
+            .where(Mark.pupil_id == pupil_id, Mark.lesson_id == lesson_id, Mark.activity_id == activity_id)
+            .execution_options(populate_existing=True)
         )
     ).scalar_one()
 
@@ -112,26 +146,55 @@ async def set_mark(
     try:
         await _check(db, library, auth, pupil_id, lesson_id, activity_id, mark)
     except Rejected as rejection:
-        db.add(SyncOperation(op_id=op_id, user_id=auth.user_id, kind="mark.set", outcome="rejected",
-                             reason=rejection.reason, code=rejection.code, received_at=now))
+        db.add(
+            SyncOperation(
+                op_id=op_id,
+                user_id=auth.user_id,
+                kind="mark.set",
+                outcome="rejected",
+                reason=rejection.reason,
+                code=rejection.code,
+                received_at=now,
+            )
+        )
         await db.commit()
         SYNC_OPERATIONS.labels(kind="mark.set", outcome="rejected").inc()
-        return OperationResult(op_id=op_id, outcome="rejected", reason=rejection.reason, code=rejection.code,
-                               received_at=now), None
+        return OperationResult(
+            op_id=op_id, outcome="rejected", reason=rejection.reason, code=rejection.code, received_at=now
+        ), None
     client_time = clamp_client_time(mark.client_time, now, settings.clock_skew_seconds)
     row = await write_mark(
-        db, pupil_id=pupil_id, lesson_id=lesson_id, activity_id=activity_id, score=mark.score,
-        max_score=mark.max_score, feedback=mark.feedback, source="teacher", marker_id=auth.user_id,
-        client_time=client_time, op_id=op_id,
+        db,
+        pupil_id=pupil_id,
+        lesson_id=lesson_id,
+        activity_id=activity_id,
+        score=mark.score,
+        max_score=mark.max_score,
+        feedback=mark.feedback,
+        source="teacher",
+        marker_id=auth.user_id,
+        client_time=client_time,
+        op_id=op_id,
     )
     pupil = await db.get(User, pupil_id)
     await audit.record(
-        db, "mark.changed", actor=auth.username, target=f"{pupil.username if pupil else pupil_id}:{lesson_id}/{activity_id}",
-        client_ip=auth.client_ip, user_agent=auth.user_agent,
-        details={"score": mark.score, "max_score": mark.max_score, "op_id": str(op_id), "device_id": device_id,
-                 "current": row.op_id == op_id},
+        db,
+        "mark.changed",
+        actor=auth.username,
+        target=f"{pupil.username if pupil else pupil_id}:{lesson_id}/{activity_id}",
+        client_ip=auth.client_ip,
+        user_agent=auth.user_agent,
+        details={
+            "score": mark.score,
+            "max_score": mark.max_score,
+            "op_id": str(op_id),
+            "device_id": device_id,
+            "current": row.op_id == op_id,
+        },
     )
-    db.add(SyncOperation(op_id=op_id, user_id=auth.user_id, kind="mark.set", outcome="applied", received_at=now))
+    db.add(
+        SyncOperation(op_id=op_id, user_id=auth.user_id, kind="mark.set", outcome="applied", received_at=now)
+    )
     await db.commit()
     SYNC_OPERATIONS.labels(kind="mark.set", outcome="applied").inc()
     return OperationResult(op_id=op_id, outcome="applied", received_at=now), row
@@ -140,7 +203,9 @@ async def set_mark(
 async def marks_for_pupil(db: AsyncSession, pupil_id: int) -> list[MarkOut]:
     rows = (
         await db.execute(
-            select(Mark, User.username).outerjoin(User, User.id == Mark.marker_id).where(Mark.pupil_id == pupil_id)
+            select(Mark, User.username)
+            .outerjoin(User, User.id == Mark.marker_id)
+            .where(Mark.pupil_id == pupil_id)
             .order_by(Mark.lesson_id, Mark.activity_id)
         )
     ).all()

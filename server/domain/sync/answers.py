@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.config import Settings
 from server.db.base import utcnow
+from server.db.engine import dialect_name
 from server.db.models import ActivityRevision, ActivityState, SyncEvent, SyncOperation
 from server.domain.lessons.services import LessonLibrary
 from server.lib.metrics import SYNC_OPERATIONS
@@ -67,7 +68,9 @@ def clamp_client_time(client_time: datetime | None, now: datetime, skew_seconds:
     return max(client_time, EARLIEST_CLIENT_TIME)
 
 
-def check_state(library: LessonLibrary, settings: Settings, lesson_id: str, activity_id: str, state: Any) -> None:
+def check_state(
+    library: LessonLibrary, settings: Settings, lesson_id: str, activity_id: str, state: Any
+) -> None:
     """Raise Rejected when the answer cannot belong to that activity."""
     if library.lesson(lesson_id) is None:
         raise Rejected("not_found", f"lesson {lesson_id!r} does not exist (any more)")
@@ -87,9 +90,13 @@ def check_state(library: LessonLibrary, settings: Settings, lesson_id: str, acti
     elif isinstance(activity, ChoiceActivity):
         selected = state.get("selected")
         if not isinstance(selected, list) or not all(type(i) is int for i in selected):
-            raise Rejected("validation_error", "state.selected: a choice answer needs a list of option numbers")
+            raise Rejected(
+                "validation_error", "state.selected: a choice answer needs a list of option numbers"
+            )
         if any(i < 0 or i >= len(activity.options) for i in selected):
-            raise Rejected("validation_error", f"state.selected: options are numbered 0 to {len(activity.options) - 1}")
+            raise Rejected(
+                "validation_error", f"state.selected: options are numbered 0 to {len(activity.options) - 1}"
+            )
         if not activity.multiple and len(selected) > 1:
             raise Rejected("validation_error", "state.selected: this question takes one answer")
     elif isinstance(activity, TextActivity):
@@ -101,13 +108,17 @@ def check_state(library: LessonLibrary, settings: Settings, lesson_id: str, acti
 
 
 def _insert(db: AsyncSession):  # type: ignore[no-untyped-def]
-    return postgresql.insert if db.bind.dialect.name == "postgresql" else sqlite.insert
+    return postgresql.insert if dialect_name(db) == "postgresql" else sqlite.insert
 
 
 def _result(row: SyncOperation, outcome: str | None = None) -> OperationResult:
     return OperationResult(
-        op_id=row.op_id, outcome=outcome or row.outcome,  # type: ignore[arg-type]
-        revision=row.revision, received_at=row.received_at, reason=row.reason, code=row.code,
+        op_id=row.op_id,
+        outcome=outcome or row.outcome,  # type: ignore[arg-type]
+        revision=row.revision,
+        received_at=row.received_at,
+        reason=row.reason,
+        code=row.code,
     )
 
 
@@ -121,7 +132,9 @@ async def answered_before(db: AsyncSession, op_ids: list[uuid.UUID]) -> dict[uui
 def replay_result(previous: SyncOperation, user_id: int) -> OperationResult:
     if previous.user_id != user_id:
         return OperationResult(
-            op_id=previous.op_id, outcome="rejected", code="conflict",
+            op_id=previous.op_id,
+            outcome="rejected",
+            code="conflict",
             reason="this operation id was already used by another account",
         )
     if previous.outcome == "rejected":
@@ -171,11 +184,23 @@ async def _apply_saves_once(
             check_state(library, settings, save.lesson_id, save.activity_id, save.state)
         except Rejected as rejection:
             results[save.op_id] = OperationResult(
-                op_id=save.op_id, outcome="rejected", reason=rejection.reason, code=rejection.code, received_at=now
+                op_id=save.op_id,
+                outcome="rejected",
+                reason=rejection.reason,
+                code=rejection.code,
+                received_at=now,
             )
             operations.append(
-                {"op_id": save.op_id, "user_id": pupil_id, "kind": "activity.save", "outcome": "rejected",
-                 "revision": None, "reason": rejection.reason, "code": rejection.code, "received_at": now}
+                {
+                    "op_id": save.op_id,
+                    "user_id": pupil_id,
+                    "kind": "activity.save",
+                    "outcome": "rejected",
+                    "revision": None,
+                    "reason": rejection.reason,
+                    "code": rejection.code,
+                    "received_at": now,
+                }
             )
             continue
         accepted.append((save, clamp_client_time(save.client_time, now, settings.clock_skew_seconds)))
@@ -205,49 +230,105 @@ async def _apply_saves_once(
                 state = (
                     {"revision_count": 0, "revision": 0, "client_time": None, "op_id": None}
                     if row is None
-                    else {"revision_count": row.revision_count, "revision": row.revision, "client_time": row.client_time,
-                          "op_id": row.op_id, "state": row.state, "received_at": row.received_at}
+                    else {
+                        "revision_count": row.revision_count,
+                        "revision": row.revision,
+                        "client_time": row.client_time,
+                        "op_id": row.op_id,
+                        "state": row.state,
+                        "received_at": row.received_at,
+                    }
                 )
                 states[key] = state
             state["revision_count"] += 1
             revision = state["revision_count"]
-            wins = state["client_time"] is None or (client_time, save.op_id.hex) > (state["client_time"], state["op_id"].hex)
-            if wins:
-                state.update(revision=revision, client_time=client_time, op_id=save.op_id, state=save.state, received_at=now)
-            revisions.append(
-                {"pupil_id": pupil_id, "lesson_id": save.lesson_id, "activity_id": save.activity_id,
-                 "revision": revision, "state": save.state, "client_time": client_time,
-                 "client_time_raw": save.client_time.isoformat() if save.client_time else None,
-                 "received_at": now, "op_id": save.op_id, "device_id": save.device_id}
+            wins = state["client_time"] is None or (client_time, save.op_id.hex) > (
+                state["client_time"],
+                state["op_id"].hex,
             )
-            results[save.op_id] = OperationResult(op_id=save.op_id, outcome="applied", revision=revision, received_at=now)
+            if wins:
+                state.update(
+                    revision=revision,
+                    client_time=client_time,
+                    op_id=save.op_id,
+                    state=save.state,
+                    received_at=now,
+                )
+            revisions.append(
+                {
+                    "pupil_id": pupil_id,
+                    "lesson_id": save.lesson_id,
+                    "activity_id": save.activity_id,
+                    "revision": revision,
+                    "state": save.state,
+                    "client_time": client_time,
+                    "client_time_raw": save.client_time.isoformat() if save.client_time else None,
+                    "received_at": now,
+                    "op_id": save.op_id,
+                    "device_id": save.device_id,
+                }
+            )
+            results[save.op_id] = OperationResult(
+                op_id=save.op_id, outcome="applied", revision=revision, received_at=now
+            )
             operations.append(
-                {"op_id": save.op_id, "user_id": pupil_id, "kind": "activity.save", "outcome": "applied",
-                 "revision": revision, "reason": None, "code": None, "received_at": now}
+                {
+                    "op_id": save.op_id,
+                    "user_id": pupil_id,
+                    "kind": "activity.save",
+                    "outcome": "applied",
+                    "revision": revision,
+                    "reason": None,
+                    "code": None,
+                    "received_at": now,
+                }
             )
         upsert = _insert(db)(ActivityState).values(
             [
-                {"pupil_id": pupil_id, "lesson_id": key[0], "activity_id": key[1], "state": value["state"],
-                 "revision": value["revision"], "revision_count": value["revision_count"],
-                 "client_time": value["client_time"], "op_id": value["op_id"], "received_at": value["received_at"]}
+                {
+                    "pupil_id": pupil_id,
+                    "lesson_id": key[0],
+                    "activity_id": key[1],
+                    "state": value["state"],
+                    "revision": value["revision"],
+                    "revision_count": value["revision_count"],
+                    "client_time": value["client_time"],
+                    "op_id": value["op_id"],
+                    "received_at": value["received_at"],
+                }
                 for key, value in states.items()
             ]
         )
         await db.execute(
             upsert.on_conflict_do_update(
                 index_elements=["pupil_id", "lesson_id", "activity_id"],
-                set_={name: upsert.excluded[name] for name in
-                      ("state", "revision", "revision_count", "client_time", "op_id", "received_at")},
+                set_={
+                    name: upsert.excluded[name]
+                    for name in ("state", "revision", "revision_count", "client_time", "op_id", "received_at")
+                },
             )
         )
         revision_ids = (
-            await db.execute(insert(ActivityRevision).returning(ActivityRevision.id, sort_by_parameter_order=True), revisions)
-        ).scalars().all()
+            (
+                await db.execute(
+                    insert(ActivityRevision).returning(ActivityRevision.id, sort_by_parameter_order=True),
+                    revisions,
+                )
+            )
+            .scalars()
+            .all()
+        )
         await db.execute(
             insert(SyncEvent),
             [
-                {"audience_id": pupil_id, "kind": "revision", "lesson_id": revision["lesson_id"],
-                 "activity_id": revision["activity_id"], "ref_id": revision_id, "created_at": now}
+                {
+                    "audience_id": pupil_id,
+                    "kind": "revision",
+                    "lesson_id": revision["lesson_id"],
+                    "activity_id": revision["activity_id"],
+                    "ref_id": revision_id,
+                    "created_at": now,
+                }
                 for revision, revision_id in zip(revisions, revision_ids, strict=True)
             ],
         )
@@ -267,4 +348,12 @@ async def _apply_saves_once(
     return answers
 
 
-__all__ = ["Rejected", "SaveRequest", "answered_before", "apply_saves", "check_state", "clamp_client_time", "replay_result"]
+__all__ = [
+    "Rejected",
+    "SaveRequest",
+    "answered_before",
+    "apply_saves",
+    "check_state",
+    "clamp_client_time",
+    "replay_result",
+]

@@ -6,13 +6,11 @@ from typing import Annotated
 
 from litestar import Controller, get, post
 from litestar.datastructures import State
-from litestar.params import Parameter
+from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.config import Settings
 from server.db.base import utcnow
-from server.domain.auth.context import AuthContext
+from server.domain.deps import AppSettings, Caller, Db
 from server.domain.marks.services import decode_mark_payload, set_mark
 from server.domain.sync.answers import Rejected, SaveRequest, apply_saves
 from server.domain.sync.feed import pull
@@ -30,26 +28,40 @@ class SyncController(Controller):
 
     @post("/push", status_code=HTTP_200_OK)
     async def push(
-        self, data: PushRequest, auth: AuthContext, db: AsyncSession, settings: Settings, state: State
+        self, data: JSONBody[PushRequest], auth: Caller, db: Db, settings: AppSettings, state: State
     ) -> PushResponse:
         """Apply a batch of queued operations, each at most once, and answer every one of them.
 
         The whole batch counts as one request against the rate limit."""
         if data.protocol < MIN_PROTOCOL_VERSION:
-            raise AppError(426, ErrorCode.PROTOCOL_OUTDATED, "this app is too old for the server: please update it")
+            raise AppError(
+                426, ErrorCode.PROTOCOL_OUTDATED, "this app is too old for the server: please update it"
+            )
         await ratelimit.hit(db, settings.rate_limits, "sync_push", str(auth.user_id))
         SYNC_PUSH_BATCH.observe(len(data.operations))
         saves = [
-            SaveRequest(op_id=op.op_id, lesson_id=op.lesson_id, activity_id=op.activity_id,
-                        state=op.payload.get("state"), client_time=op.client_time, device_id=data.device_id)
-            for op in data.operations if op.kind == "activity.save"
+            SaveRequest(
+                op_id=op.op_id,
+                lesson_id=op.lesson_id,
+                activity_id=op.activity_id,
+                state=op.payload.get("state"),
+                client_time=op.client_time,
+                device_id=data.device_id,
+            )
+            for op in data.operations
+            if op.kind == "activity.save"
         ]
         by_id: dict[object, OperationResult] = {}
         if saves:
             if auth.role != "pupil":
                 for save in saves:
-                    by_id[save.op_id] = OperationResult(op_id=save.op_id, outcome="rejected", code="forbidden",
-                                                        reason="only pupils save answers", received_at=utcnow())
+                    by_id[save.op_id] = OperationResult(
+                        op_id=save.op_id,
+                        outcome="rejected",
+                        code="forbidden",
+                        reason="only pupils save answers",
+                        received_at=utcnow(),
+                    )
             else:
                 for result in await apply_saves(db, state.lessons, settings, auth.user_id, saves):
                     by_id.setdefault(result.op_id, result)
@@ -59,13 +71,28 @@ class SyncController(Controller):
                 try:
                     if op.pupil_id is None:
                         raise Rejected("validation_error", "pupil_id: a mark needs the pupil it is for")
-                    mark = decode_mark_payload({**op.payload, "client_time": op.client_time.isoformat(),
-                                                "op_id": str(op.op_id)})
-                    result, _ = await set_mark(db, state.lessons, settings, auth, op.pupil_id, op.lesson_id,
-                                               op.activity_id, mark, device_id=data.device_id)
+                    mark = decode_mark_payload(
+                        {**op.payload, "client_time": op.client_time.isoformat(), "op_id": str(op.op_id)}
+                    )
+                    result, _ = await set_mark(
+                        db,
+                        state.lessons,
+                        settings,
+                        auth,
+                        op.pupil_id,
+                        op.lesson_id,
+                        op.activity_id,
+                        mark,
+                        device_id=data.device_id,
+                    )
                 except Rejected as rejection:
-                    result = OperationResult(op_id=op.op_id, outcome="rejected", reason=rejection.reason,
-                                             code=rejection.code, received_at=utcnow())
+                    result = OperationResult(
+                        op_id=op.op_id,
+                        outcome="rejected",
+                        reason=rejection.reason,
+                        code=rejection.code,
+                        received_at=utcnow(),
+                    )
                 results.append(result)
             else:
                 results.append(by_id[op.op_id])
@@ -74,10 +101,10 @@ class SyncController(Controller):
     @get("/pull")
     async def pull(
         self,
-        auth: AuthContext,
-        db: AsyncSession,
-        cursor: Annotated[str | None, Parameter(max_length=200)] = None,
-        limit: Annotated[int, Parameter(ge=1, le=1000)] = 500,
+        auth: Caller,
+        db: Db,
+        cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 500,
     ) -> PullResponse:
         """Changes since `cursor` (omit it to start): answers from your other devices (teachers: their
         pupils' answers), marks and feedback, lesson updates. Follow `next_cursor` while `has_more`."""

@@ -14,6 +14,7 @@ from sqlalchemy import and_, literal, or_, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.base import utcnow
+from server.db.engine import dialect_name
 from server.db.models import ActivityRevision, ActivityState, LessonVersion, Mark, SyncEvent, User
 from server.domain.auth.context import AuthContext
 from server.domain.teaching.access import taught_pupils_query
@@ -39,28 +40,37 @@ def decode_cursor(cursor: str | None) -> tuple[int, int]:
             raise ValueError(prefix)
         return int(txid), int(event_id)
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise bad_request("cursor: not a cursor this server gave out; start again without one", "cursor") from None
+        raise bad_request(
+            "cursor: not a cursor this server gave out; start again without one", "cursor"
+        ) from None
 
 
 async def pull(db: AsyncSession, auth: AuthContext, cursor: str | None, limit: int) -> PullResponse:
     position = decode_cursor(cursor)
-    query = select(SyncEvent).where(tuple_(SyncEvent.txid, SyncEvent.id) > tuple_(literal(position[0]), literal(position[1])))
-    if db.bind.dialect.name == "postgresql":
+    query = select(SyncEvent).where(
+        tuple_(SyncEvent.txid, SyncEvent.id) > tuple_(literal(position[0]), literal(position[1]))
+    )
+    if dialect_name(db) == "postgresql":
         query = query.where(SyncEvent.txid < text("pg_snapshot_xmin(pg_current_snapshot())::text::bigint"))
     if auth.is_admin:
         pass
     elif auth.role == "teacher":
         query = query.where(
-            or_(SyncEvent.audience_id.is_(None), SyncEvent.audience_id == auth.user_id,
-                SyncEvent.audience_id.in_(taught_pupils_query(auth.user_id)))
+            or_(
+                SyncEvent.audience_id.is_(None),
+                SyncEvent.audience_id == auth.user_id,
+                SyncEvent.audience_id.in_(taught_pupils_query(auth.user_id)),
+            )
         )
     else:
         query = query.where(or_(SyncEvent.audience_id.is_(None), SyncEvent.audience_id == auth.user_id))
-    events = (await db.execute(query.order_by(SyncEvent.txid, SyncEvent.id).limit(limit + 1))).scalars().all()
+    events = list((await db.execute(query.order_by(SyncEvent.txid, SyncEvent.id).limit(limit + 1))).scalars())
     has_more = len(events) > limit
     events = events[:limit]
     items = await _materialise(db, events)
-    next_cursor = encode_cursor(events[-1].txid, events[-1].id) if events else (cursor or encode_cursor(-1, 0))
+    next_cursor = (
+        encode_cursor(events[-1].txid, events[-1].id) if events else (cursor or encode_cursor(-1, 0))
+    )
     return PullResponse(items=items, next_cursor=next_cursor, has_more=has_more, server_time=utcnow())
 
 
@@ -72,49 +82,77 @@ async def _materialise(db: AsyncSession, events: list[SyncEvent]) -> list[PullIt
             select(ActivityRevision, ActivityState.op_id)
             .outerjoin(
                 ActivityState,
-                and_(ActivityState.pupil_id == ActivityRevision.pupil_id,
-                     ActivityState.lesson_id == ActivityRevision.lesson_id,
-                     ActivityState.activity_id == ActivityRevision.activity_id),
+                and_(
+                    ActivityState.pupil_id == ActivityRevision.pupil_id,
+                    ActivityState.lesson_id == ActivityRevision.lesson_id,
+                    ActivityState.activity_id == ActivityRevision.activity_id,
+                ),
             )
             .where(ActivityRevision.id.in_(revision_ids))
         )
-        revisions = {revision.id: (revision, current_op == revision.op_id) for revision, current_op in rows.all()}
+        revisions = {
+            revision.id: (revision, current_op == revision.op_id) for revision, current_op in rows.all()
+        }
     mark_keys = {(e.audience_id, e.lesson_id, e.activity_id) for e in events if e.kind == "mark"}
     marks: dict[tuple[int | None, str, str | None], tuple[Mark, str | None]] = {}
     if mark_keys:
-        rows = await db.execute(
-            select(Mark, User.username).outerjoin(User, User.id == Mark.marker_id)
+        mark_rows = await db.execute(
+            select(Mark, User.username)
+            .outerjoin(User, User.id == Mark.marker_id)
             .where(tuple_(Mark.pupil_id, Mark.lesson_id, Mark.activity_id).in_(list(mark_keys)))
         )
-        marks = {(m.pupil_id, m.lesson_id, m.activity_id): (m, marker) for m, marker in rows.all()}
+        marks = {(m.pupil_id, m.lesson_id, m.activity_id): (m, marker) for m, marker in mark_rows.tuples()}
     lesson_ids = {e.lesson_id for e in events if e.kind == "lesson"}
     versions: dict[str, LessonVersion] = {}
     if lesson_ids:
-        rows = await db.execute(select(LessonVersion).where(LessonVersion.lesson_id.in_(lesson_ids)))
-        versions = {row.lesson_id: row for row in rows.scalars()}
+        version_rows = await db.execute(select(LessonVersion).where(LessonVersion.lesson_id.in_(lesson_ids)))
+        versions = {row.lesson_id: row for row in version_rows.scalars()}
 
     items: list[PullItem] = []
     for event in events:
         cursor = encode_cursor(event.txid, event.id)
         if event.kind == "revision" and event.ref_id in revisions:
             revision, current = revisions[event.ref_id]
-            items.append(RevisionEvent(
-                cursor=cursor, pupil_id=revision.pupil_id, lesson_id=revision.lesson_id,
-                activity_id=revision.activity_id, revision=revision.revision, state=revision.state,
-                client_time=revision.client_time, received_at=revision.received_at, op_id=revision.op_id,
-                device_id=revision.device_id, current=current,
-            ))
+            items.append(
+                RevisionEvent(
+                    cursor=cursor,
+                    pupil_id=revision.pupil_id,
+                    lesson_id=revision.lesson_id,
+                    activity_id=revision.activity_id,
+                    revision=revision.revision,
+                    state=revision.state,
+                    client_time=revision.client_time,
+                    received_at=revision.received_at,
+                    op_id=revision.op_id,
+                    device_id=revision.device_id,
+                    current=current,
+                )
+            )
         elif event.kind == "mark" and (event.audience_id, event.lesson_id, event.activity_id) in marks:
             mark, marker = marks[(event.audience_id, event.lesson_id, event.activity_id)]
-            items.append(MarkEvent(cursor=cursor, mark=MarkOut(
-                pupil_id=mark.pupil_id, lesson_id=mark.lesson_id, activity_id=mark.activity_id, score=mark.score,
-                max_score=mark.max_score, feedback=mark.feedback, source=mark.source,  # type: ignore[arg-type]
-                marker=marker, marked_at=mark.marked_at,
-            )))
+            items.append(
+                MarkEvent(
+                    cursor=cursor,
+                    mark=MarkOut(
+                        pupil_id=mark.pupil_id,
+                        lesson_id=mark.lesson_id,
+                        activity_id=mark.activity_id,
+                        score=mark.score,
+                        max_score=mark.max_score,
+                        feedback=mark.feedback,
+                        source=mark.source,  # type: ignore[arg-type]
+                        marker=marker,
+                        marked_at=mark.marked_at,
+                    ),
+                )
+            )
         elif event.kind == "lesson" and event.lesson_id in versions:
             version = versions[event.lesson_id]
-            items.append(LessonEvent(cursor=cursor, lesson_id=event.lesson_id, version=version.version,
-                                     removed=version.removed))
+            items.append(
+                LessonEvent(
+                    cursor=cursor, lesson_id=event.lesson_id, version=version.version, removed=version.removed
+                )
+            )
     return items
 
 

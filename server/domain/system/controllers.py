@@ -8,11 +8,10 @@ from typing import Any
 from litestar import Controller, MediaType, Request, Response, get
 from litestar.datastructures import State
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.config import Settings
 from server.domain.auth.guards import request_client_ip
 from server.domain.auth.services import count_active_sessions
+from server.domain.deps import AppSettings, Db
 from server.lib.errors import AppError
 from server.lib.metrics import ACTIVE_SESSIONS, DB_POOL, exposition
 from server.lib.security import same
@@ -37,33 +36,40 @@ class SystemController(Controller):
         return {"status": "ok"}
 
     @get("/ready")
-    async def ready(self, db: AsyncSession, state: State) -> Response[dict[str, Any]]:
+    async def ready(self, db: Db, state: State) -> Response[dict[str, Any]]:
         """Readiness: the database answers and the sandbox (if enabled) is usable."""
         checks: dict[str, Any] = {}
         try:
             await db.execute(text("SELECT 1"))
             checks["database"] = "ok"
-        except Exception as error:  # noqa: BLE001 - any failure means not ready
+        except Exception as error:
             checks["database"] = f"unavailable: {type(error).__name__}"
         sandbox = getattr(state, "sandbox", None)
         checks["sandbox"] = "disabled" if sandbox is None else await sandbox.readiness()
         checks["lessons"] = "ok" if state.lessons.lessons is not None else "no lessons loaded"
         ok = checks["database"] == "ok" and checks["lessons"] == "ok"
-        return Response({"status": "ready" if ok else "not ready", "checks": checks}, status_code=200 if ok else 503)
+        return Response(
+            {"status": "ready" if ok else "not ready", "checks": checks}, status_code=200 if ok else 503
+        )
 
     @get("/metrics", media_type=MediaType.TEXT, include_in_schema=False)
-    async def metrics(self, request: Request[Any, Any, Any], settings: Settings, db: AsyncSession,
-                      state: State) -> Response[bytes]:
+    async def metrics(
+        self, request: Request[Any, Any, Any], settings: AppSettings, db: Db, state: State
+    ) -> Response[bytes]:
         """Prometheus exposition; needs the metrics bearer token or an allow-listed network."""
         if not _metrics_allowed(request, settings):
-            raise AppError(401, ErrorCode.UNAUTHENTICATED, "metrics need the bearer token (POST16_METRICS_TOKEN)",
-                           headers={"WWW-Authenticate": "Bearer"})
+            raise AppError(
+                401,
+                ErrorCode.UNAUTHENTICATED,
+                "metrics need the bearer token (POST16_METRICS_TOKEN)",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         ACTIVE_SESSIONS.set(await count_active_sessions(db))
         _pool_stats(state)
         return Response(exposition(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
-def _metrics_allowed(request: Request[Any, Any, Any], settings: Settings) -> bool:
+def _metrics_allowed(request: Request[Any, Any, Any], settings: AppSettings) -> bool:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if settings.metrics_token and scheme.lower() == "bearer" and same(token.strip(), settings.metrics_token):

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from litestar import Controller, get
+from litestar.params import FromPath
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.models import ActivityState, Enrolment, Mark, SchoolClass, User
-from server.domain.auth.context import AuthContext
+from server.domain.deps import Caller, Db
 from server.domain.marks.services import mark_out
 from server.lib.errors import not_found
 from shared.wire.auth import User as UserOut
+from shared.wire.common import Role
 from shared.wire.teaching import ClassProgress, ProgressCell, TeacherClass
 
 
@@ -19,7 +22,7 @@ class TeachingController(Controller):
     tags = ["teaching"]
 
     @get("/classes")
-    async def classes(self, teacher: AuthContext, db: AsyncSession) -> list[TeacherClass]:
+    async def classes(self, teacher: Caller, db: Db) -> list[TeacherClass]:
         """The classes you teach (admins: every class)."""
         query = (
             select(SchoolClass.id, SchoolClass.name, func.count(Enrolment.pupil_id))
@@ -32,19 +35,27 @@ class TeachingController(Controller):
         return [TeacherClass(id=i, name=n, pupil_count=c) for i, n, c in (await db.execute(query)).all()]
 
     @get("/classes/{class_id:int}/progress")
-    async def progress(self, class_id: int, teacher: AuthContext, db: AsyncSession) -> ClassProgress:
+    async def progress(self, class_id: FromPath[int], teacher: Caller, db: Db) -> ClassProgress:
         """Every pupil of the class × every activity they answered, with the current mark."""
         school_class = await db.get(SchoolClass, class_id)
         if school_class is None or (not teacher.is_admin and school_class.teacher_id != teacher.user_id):
             raise not_found(f"class {class_id}")
         pupils = (
-            await db.execute(
-                select(User).join(Enrolment, Enrolment.pupil_id == User.id)
-                .where(Enrolment.class_id == class_id).order_by(User.display_name, User.username)
+            (
+                await db.execute(
+                    select(User)
+                    .join(Enrolment, Enrolment.pupil_id == User.id)
+                    .where(Enrolment.class_id == class_id)
+                    .order_by(User.display_name, User.username)
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         ids = [p.id for p in pupils]
-        states = (await db.execute(select(ActivityState).where(ActivityState.pupil_id.in_(ids)))).scalars().all()
+        states = (
+            (await db.execute(select(ActivityState).where(ActivityState.pupil_id.in_(ids)))).scalars().all()
+        )
         marks = {
             (m.pupil_id, m.lesson_id, m.activity_id): m
             for m in (await db.execute(select(Mark).where(Mark.pupil_id.in_(ids)))).scalars()
@@ -52,13 +63,29 @@ class TeachingController(Controller):
         cells = []
         for s in states:
             mark = marks.pop((s.pupil_id, s.lesson_id, s.activity_id), None)
-            cells.append(ProgressCell(pupil_id=s.pupil_id, lesson_id=s.lesson_id, activity_id=s.activity_id,
-                                      revision=s.revision, updated_at=s.received_at,
-                                      mark=mark_out(mark, None) if mark else None))
+            cells.append(
+                ProgressCell(
+                    pupil_id=s.pupil_id,
+                    lesson_id=s.lesson_id,
+                    activity_id=s.activity_id,
+                    revision=s.revision,
+                    updated_at=s.received_at,
+                    mark=mark_out(mark, None) if mark else None,
+                )
+            )
         return ClassProgress(
-            class_id=class_id, name=school_class.name,
-            pupils=[UserOut(id=p.id, username=p.username, display_name=p.display_name, role=p.role,
-                            disabled=p.disabled) for p in pupils],
+            class_id=class_id,
+            name=school_class.name,
+            pupils=[
+                UserOut(
+                    id=p.id,
+                    username=p.username,
+                    display_name=p.display_name,
+                    role=cast(Role, p.role),
+                    disabled=p.disabled,
+                )
+                for p in pupils
+            ],
             cells=cells,
         )
 

@@ -1,0 +1,64 @@
+"""The admin dashboard's headline figures: database counts plus the Prometheus counters (aggregated
+over worker processes, read back from the same exposition Prometheus scrapes)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.db.models import ActivityRevision, ActivityState, Mark, User
+from server.domain.auth.services import count_active_sessions
+from server.domain.lessons.services import LessonLibrary
+from server.lib.metrics import exposition
+from shared.wire.admin import MetricsSummary
+
+STARTED = time.monotonic()
+
+
+def _samples() -> dict[str, list[tuple[dict[str, str], float]]]:
+    found: dict[str, list[tuple[dict[str, str], float]]] = {}
+    for family in text_string_to_metric_families(exposition().decode()):
+        for sample in family.samples:
+            found.setdefault(sample.name, []).append((dict(sample.labels), float(sample.value)))
+    return found
+
+
+def _by_label(samples: list[tuple[dict[str, str], float]], label: str) -> dict[str, float]:
+    totals: dict[str, float] = {}
+    for labels, value in samples:
+        key = labels.get(label, "")
+        totals[key] = totals.get(key, 0.0) + value
+    return totals
+
+
+async def summary(db: AsyncSession, library: LessonLibrary, sandbox: Any) -> MetricsSummary:
+    users = dict((await db.execute(select(User.role, func.count()).group_by(User.role))).all())
+    samples = _samples()
+    return MetricsSummary(
+        users={
+            "pupil": users.get("pupil", 0),
+            "teacher": users.get("teacher", 0),
+            "admin": users.get("admin", 0),
+        },
+        active_sessions=await count_active_sessions(db),
+        answers=int((await db.execute(select(func.count()).select_from(ActivityState))).scalar_one()),
+        revisions=int((await db.execute(select(func.count()).select_from(ActivityRevision))).scalar_one()),
+        marks=int((await db.execute(select(func.count()).select_from(Mark))).scalar_one()),
+        logins=_by_label(samples.get("tlac_auth_login_attempts_total", []), "status"),
+        http_requests=sum(v for _, v in samples.get("tlac_http_requests_total", [])),
+        rate_limited=sum(v for _, v in samples.get("tlac_rate_limit_violations_total", [])),
+        sandbox=(sandbox.summary() if sandbox is not None else {"status": "disabled"}),
+        lessons={
+            "version": library.status.loaded_version,
+            "count": library.status.lesson_count,
+            "errors": library.status.errors,
+        },
+        uptime_seconds=round(time.monotonic() - STARTED, 1),
+    )
+
+
+__all__ = ["summary"]

@@ -1,0 +1,291 @@
+"""Suite-wide fixtures: real PostgreSQL databases, server settings, an in-process app client and real
+server processes.
+
+Services are started by `make test` (scripts/provision.sh). A test that needs one it cannot reach fails
+under CI=true and is skipped only on a developer machine without it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+LESSONS_DIR = REPO / "lessons"
+TEST_PG_URL = os.environ.get(
+    "POST16_TEST_DATABASE_URL", "postgresql+psycopg://post16:post16-test-only@127.0.0.1:5432/post16_test"
+)
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def service_missing(what: str) -> None:
+    """Fail under CI (a skipped test there is a failure), skip elsewhere."""
+    if IN_CI:
+        pytest.fail(f"{what} is not reachable; `make test` should have started it", pytrace=False)
+    pytest.skip(f"{what} is not reachable (run `make provision`)")
+
+
+def _libpq(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def _admin_connect():  # type: ignore[no-untyped-def]
+    import psycopg
+
+    return psycopg.connect(_libpq(TEST_PG_URL), autocommit=True, connect_timeout=3)
+
+
+def _with_db(url: str, name: str) -> str:
+    base, _, _ = url.rpartition("/")
+    return f"{base}/{name}"
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    """A migrated template database; each test's database is a cheap copy of it."""
+    import psycopg
+
+    try:
+        connection = _admin_connect()
+    except psycopg.OperationalError as error:
+        service_missing(f"PostgreSQL ({error.__class__.__name__})")
+    name = f"post16_tmpl_{os.getpid()}_{secrets.token_hex(3)}"
+    with connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    url = _with_db(TEST_PG_URL, name)
+    from server.config import load_settings
+    from server.db.migrate import upgrade
+
+    upgrade(load_settings({"POST16_DATABASE_URL": url}))
+    yield name
+    with _admin_connect() as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def make_pg_url(pg_template: str) -> Iterator[Callable[[], str]]:
+    created: list[str] = []
+
+    def make() -> str:
+        name = f"post16_t_{secrets.token_hex(6)}"
+        with _admin_connect() as connection:
+            connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"')
+        created.append(name)
+        return _with_db(TEST_PG_URL, name)
+
+    yield make
+    with _admin_connect() as connection:
+        for name in created:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_url(make_pg_url: Callable[[], str]) -> str:
+    """A fresh, migrated PostgreSQL database for this test."""
+    return make_pg_url()
+
+
+def server_env(database_url: str, data_dir: Path, **overrides: str) -> dict[str, str]:
+    env = {
+        "POST16_DATABASE_URL": database_url,
+        "POST16_DATA_DIR": str(data_dir),
+        "POST16_LESSONS_DIR": str(LESSONS_DIR),
+        "POST16_COOKIE_SECURE": "false",
+        "POST16_LOG_JSON": "false",
+        "POST16_LOG_LEVEL": "WARNING",
+        "POST16_LESSONS_RELOAD_SECONDS": "0",
+        "POST16_SANDBOX_ENABLED": "false",
+        "POST16_METRICS_TOKEN": "test-metrics-token",
+    }
+    env.update(overrides)
+    return env
+
+
+@pytest.fixture
+def make_settings(pg_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    from server.config import load_settings
+
+    def make(**overrides: str):  # type: ignore[no-untyped-def]
+        return load_settings(server_env(pg_url, tmp_path / "data", **overrides))
+
+    return make
+
+
+@pytest.fixture
+def settings(make_settings):  # type: ignore[no-untyped-def]
+    return make_settings()
+
+
+@pytest.fixture
+def users(settings):  # type: ignore[no-untyped-def]
+    """Create users straight in the database: `users.add("alice", "pupil")` returns the id."""
+    return UserFactory(settings)
+
+
+class UserFactory:
+    PASSWORD = "correct horse battery"
+
+    def __init__(self, settings) -> None:  # type: ignore[no-untyped-def]
+        self.settings = settings
+
+    def add(self, username: str, role: str = "pupil", password: str | None = None) -> int:
+        from sqlalchemy.orm import Session
+
+        from server.db.engine import make_sync_engine
+        from server.db.models import User
+        from server.lib.security import hash_password
+
+        engine = make_sync_engine(self.settings)
+        try:
+            with Session(engine) as session:
+                user = User(
+                    username=username.lower(),
+                    display_name=username.title(),
+                    role=role,
+                    password_hash=hash_password(password or self.PASSWORD),
+                    disabled=False,
+                )
+                session.add(user)
+                session.commit()
+                return user.id
+        finally:
+            engine.dispose()
+
+    def enrol(self, class_name: str, teacher_id: int | None, pupil_ids: list[int]) -> int:
+        from sqlalchemy import select
+        from sqlalchemy.orm import Session
+
+        from server.db.engine import make_sync_engine
+        from server.db.models import Enrolment, SchoolClass
+
+        engine = make_sync_engine(self.settings)
+        try:
+            with Session(engine) as session:
+                school_class = session.execute(
+                    select(SchoolClass).where(SchoolClass.name == class_name)
+                ).scalar_one_or_none()
+                if school_class is None:
+                    school_class = SchoolClass(name=class_name, teacher_id=teacher_id)
+                    session.add(school_class)
+                    session.flush()
+                for pupil_id in pupil_ids:
+                    session.add(Enrolment(class_id=school_class.id, pupil_id=pupil_id))
+                session.commit()
+                return school_class.id
+        finally:
+            engine.dispose()
+
+
+@pytest.fixture
+def client(settings):  # type: ignore[no-untyped-def]
+    """The app in-process (lifespan run), over a real PostgreSQL database."""
+    from litestar.testing import TestClient
+
+    from server.app import create_app
+
+    with TestClient(app=create_app(settings), base_url="http://testserver.local") as test_client:
+        yield test_client
+
+
+def login(client, username: str, password: str = UserFactory.PASSWORD, client_kind: str = "desktop") -> str:  # type: ignore[no-untyped-def]
+    """Log in through the API; returns the bearer token (desktop) or the CSRF token (web)."""
+    response = client.post(
+        "/api/auth/login", json={"username": username, "password": password, "client": client_kind}
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    return body["token"] if client_kind == "desktop" else body["csrf_token"]
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServerProcess:
+    """A real `post16-server serve` process that tests can stop, kill and start again."""
+
+    def __init__(self, env: dict[str, str], port: int | None = None, workers: int = 1) -> None:
+        self.env = {**os.environ, **env}
+        self.port = port or free_port()
+        self.workers = workers
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log_path = Path(env["POST16_DATA_DIR"]) / f"server-{self.port}.log"
+
+    def start(self, timeout: float = 30.0) -> ServerProcess:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "server.cli",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(self.workers),
+            ],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.log_path.read_text()[-3000:]}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200:
+                    return self
+            time.sleep(0.1)
+        raise RuntimeError(f"server did not answer in {timeout} s:\n{self.log_path.read_text()[-3000:]}")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process and self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, sig)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=5)
+        self.process = None
+
+    def kill(self) -> None:
+        self.stop(signal.SIGKILL)
+
+
+@pytest.fixture
+def make_server(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
+    """Start real server processes on a database URL: `make_server(pg_url, workers=2)`."""
+    servers: list[ServerProcess] = []
+
+    def make(database_url: str, workers: int = 1, **overrides: str) -> ServerProcess:
+        server = ServerProcess(server_env(database_url, tmp_path / "data", **overrides), workers=workers)
+        servers.append(server)
+        return server.start()
+
+    yield make
+    for server in servers:
+        server.stop()
