@@ -78,8 +78,13 @@ def _validate(lessons_dir: Path) -> int:
     lessons = load_manifest(lessons_dir).lessons
     kinds = Counter(activity.kind for lesson in lessons for activity in lesson.activities)
     detail = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
-    print(f"{lessons_dir}: {len(lessons)} lessons, {kinds.total()} activities ({detail}): all valid")
+    counted = f"{_plural(len(lessons), 'lesson')}, {_plural(kinds.total(), 'activity', 'activities')}"
+    print(f"{lessons_dir}: {counted} ({detail}): all valid")
     return EXIT_OK
+
+
+def _plural(count: int, singular: str, plural: str | None = None) -> str:
+    return f"{count} {singular if count == 1 else plural or singular + 's'}"
 
 
 def _preview(target: str, lessons_dir: Path, pupil: bool, output: str | None) -> int:

@@ -17,7 +17,7 @@ def test_validate_good_folder_exits_zero_with_a_summary(lesson_folder, capsys):
 
     out = capsys.readouterr().out
     assert out.count("\n") == 1
-    assert "1 lessons, 3 activities" in out
+    assert "1 lesson, 3 activities" in out
     assert "all valid" in out
 
 
