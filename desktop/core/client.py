@@ -31,35 +31,15 @@ from shared.wire.activity import ActivityState, ActivityStateSave, RevisionList,
 from shared.wire.auth import LoginRequest, LoginResponse, Me
 from shared.wire.common import ErrorBody
 from shared.wire.marks import Mark, MarkSet
+from shared.wire.run import CheckResult, RunRequest, RunResult
 from shared.wire.sync import Operation, PullResponse, PushRequest, PushResponse
 from shared.wire.teaching import ClassProgress, TeacherClass
 
-__all__ = ["ApiClient", "CheckOutcome", "RunOutcome"]
+__all__ = ["ApiClient"]
 
 T = TypeVar("T")
 
 USER_AGENT = f"post16-desktop/0.1 (protocol {PROTOCOL_VERSION})"
-
-
-class RunOutcome(msgspec.Struct, kw_only=True):
-    """What the desktop needs of `shared.wire.run.RunResult`; extra fields are ignored."""
-
-    status: str
-    stdout: str = ""
-    stderr: str = ""
-    exit_code: int | None = None
-    duration_ms: float | None = None
-
-
-class CheckOutcome(msgspec.Struct, kw_only=True):
-    """What the desktop needs of `shared.wire.run.CheckResult`; extra fields are ignored."""
-
-    passed: bool = False
-    score: float | None = None
-    max_score: float | None = None
-    status: str | None = None
-    tests: list[dict[str, Any]] = []
-    feedback: str | None = None
 
 
 class ApiClient:
@@ -228,15 +208,17 @@ class ApiClient:
 
     # -- Python (online only) -------------------------------------------------------------------
 
-    def run_python(self, code: str, stdin: str = "") -> RunOutcome:
-        response = self._request("POST", "/api/python/run", body={"code": code, "stdin": stdin}, timeout=60)
-        return self._decode(response, RunOutcome)
+    def run_python(self, code: str, stdin: str = "") -> RunResult:
+        response = self._request(
+            "POST", "/api/python/run", body=RunRequest(code=code, stdin=stdin), timeout=60
+        )
+        return self._decode(response, RunResult)
 
-    def check(self, lesson_id: str, activity_id: str, code: str) -> CheckOutcome:
+    def check(self, lesson_id: str, activity_id: str, code: str) -> CheckResult:
         response = self._request(
             "POST", f"/api/python/check/{lesson_id}/{activity_id}", body={"code": code}, timeout=120
         )
-        return self._decode(response, CheckOutcome)
+        return self._decode(response, CheckResult)
 
 
 def _retry_after(response: httpx.Response, body: ErrorBody | None) -> float:

@@ -115,6 +115,15 @@ class SessionManager:
             save_user_settings(self.settings.user_config, server_url=server_url, username=login.user.username)
         return Session(server_url, login.user, client, store, SyncEngine(store, client))
 
+    def relogin(self, session: Session, password: str) -> None:
+        """The same user logs in again after their session expired: same store, same queue."""
+        login = session.client.login(session.username, password)
+        if login.user.id != session.user.id:
+            raise DesktopError("That is a different account; log out first to switch user.")
+        assert login.token is not None
+        self.vault.set(session.server_url, session.username, login.token)
+        session.verified = True
+
     def resume(self, server_url: str, username: str) -> Session | None:
         """Continue with a stored token: verified online when possible, else offline from the cache.
         None when there is no token or the server says it has expired (the queue stays on disk)."""

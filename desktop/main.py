@@ -1,0 +1,155 @@
+"""`post16-desktop`: the GUI, or `--self-test` for installers (no window needed).
+
+    post16-desktop [--server URL] [--username NAME] [--data-dir DIR] [--font-scale 1.25]
+    post16-desktop --self-test --server URL     (credentials from POST16_USERNAME / POST16_PASSWORD)
+
+The self-test logs in, downloads and opens the first lesson, saves an answer through the outbox, syncs
+it and checks the server's receipt; it prints each step and exits 0, or says why not and exits 1. It
+uses a throw-away local store, so it never touches a real user's queue; the answer it saves is the
+account's current answer again (or the activity's starter), so run it with a dedicated test account.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from desktop.core.errors import DesktopError
+from desktop.core.session import SessionManager
+from desktop.core.settings import Settings, load_settings
+from shared.lessons.model import Activity, ChoiceActivity, CodeActivity
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="post16-desktop", description="Post16 Lessons desktop app")
+    parser.add_argument(
+        "--server", dest="server_url", help="server address, e.g. https://lessons.school.example"
+    )
+    parser.add_argument("--username", help="username to log in as")
+    parser.add_argument("--data-dir", help="where the local answers database lives")
+    parser.add_argument("--font-scale", type=float, help="text size multiplier (1.0 = system size)")
+    parser.add_argument(
+        "--self-test", action="store_true", help="log in, save and sync one answer, then exit 0 (ok) or 1"
+    )
+    return parser
+
+
+def _default_state(activity: Activity) -> dict[str, Any]:
+    if isinstance(activity, CodeActivity):
+        return {"code": activity.starter or "print('self-test')\n"}
+    if isinstance(activity, ChoiceActivity):
+        return {"selected": [0]}
+    return {"text": "self-test"}
+
+
+def self_test(settings: Settings, out: Any = sys.stdout) -> int:
+    def say(message: str) -> None:
+        print(f"[self-test] {message}", file=out, flush=True)
+
+    username = os.environ.get("POST16_USERNAME") or settings.username
+    password = os.environ.get("POST16_PASSWORD")
+    if not settings.server_url:
+        say("FAILED: no server address (use --server URL or POST16_SERVER_URL)")
+        return 1
+    if not username or not password:
+        say("FAILED: set POST16_USERNAME and POST16_PASSWORD")
+        return 1
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="post16-self-test-") as scratch:
+        scratch_settings = dataclasses.replace(settings, data_dir=Path(scratch), user_config=None)
+        manager = SessionManager(scratch_settings, remember=False)
+        try:
+            session = manager.login(settings.server_url, username, password)
+        except DesktopError as error:
+            say(f"FAILED to log in to {settings.server_url}: {error}")
+            return 1
+        say(f"logged in to {settings.server_url} as {session.user.username} ({session.user.role})")
+        try:
+            return _exercise(session, say, started)
+        except DesktopError as error:
+            say(f"FAILED: {error}")
+            return 1
+        finally:
+            try:
+                manager.logout(session)
+            except DesktopError:
+                session.close()
+
+
+def _exercise(session: Any, say: Any, started: float) -> int:
+    engine, store, client = session.engine, session.store, session.client
+    report = engine.refresh_lessons()
+    for problem in report.problems:
+        say(f"warning: {problem}")
+    summaries = store.lesson_summaries()
+    if not summaries:
+        say("FAILED: the server lists no lessons")
+        return 1
+    lesson = store.lesson(summaries[0].id)
+    if lesson is None or not lesson.activities:
+        say(f"FAILED: lesson {summaries[0].id!r} could not be opened (or has no activities)")
+        return 1
+    say(f"opened lesson {lesson.id!r}: {lesson.title} ({len(lesson.activities)} activities)")
+    activity = lesson.activities[0]
+    current = client.activity_state(lesson.id, activity.id) if session.user.role == "pupil" else None
+    state = current.state if current is not None else _default_state(activity)
+    op_id = store.save_answer(lesson.id, activity.id, state)
+    say(f"saved an answer to {activity.id!r} locally (operation {op_id})")
+    push = engine.push_outbox()
+    if push.rejected:
+        say(f"FAILED: the server refused the answer: {push.rejected[0].reason}")
+        return 1
+    receipts = [r for r in store.receipts() if r.op_id == op_id]
+    if store.pending_count() or not receipts:
+        say("FAILED: the answer is still waiting to sync")
+        return 1
+    engine.pull_changes()
+    say(f"synced: server received it at {receipts[0].received_at} (version {receipts[0].revision})")
+    qt = _check_qt()
+    if qt:
+        say(qt)
+    say(f"OK in {time.perf_counter() - started:.2f} s")
+    return 0
+
+
+def _check_qt() -> str:
+    """Importing the GUI toolkit catches a broken install (missing system libraries) early."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    try:
+        import PySide6
+
+        from desktop.ui import qt  # noqa: F401 - import check
+    except ImportError as error:
+        raise DesktopError(f"the Qt GUI toolkit cannot be loaded: {error}") from error
+    return f"Qt (PySide6 {PySide6.__version__}) loads"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    command_line = {
+        "server_url": args.server_url,
+        "username": args.username,
+        "data_dir": args.data_dir,
+        "font_scale": args.font_scale,
+    }
+    settings = load_settings(command_line)
+    if args.self_test:
+        for problem in settings.problems:
+            print(f"[self-test] warning: {problem}", flush=True)
+        return self_test(settings)
+    from desktop.ui.app import run_gui
+
+    return run_gui(settings)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,370 @@
+"""One widget per activity kind. Each saves its answer to the local store (durably, then says
+"Saved on this computer"), asks the sync thread to send it, and shows the sync state and any mark."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from desktop.core.errors import DesktopError, OfflineError, StoreError
+from desktop.ui.background import run_in_background
+from desktop.ui.code_editor import CodeEditor
+from desktop.ui.context import UiContext
+from desktop.ui.markdown import render_markdown
+from desktop.ui.qt import (
+    QButtonGroup,
+    QCheckBox,
+    QFont,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QRadioButton,
+    Qt,
+    QTimer,
+    QVBoxLayout,
+    QWidget,
+    Signal,
+)
+from shared.lessons.model import Activity, ChoiceActivity, CodeActivity, Lesson, TextActivity
+
+__all__ = [
+    "ActivityWidget",
+    "ChoiceActivityWidget",
+    "CodeActivityWidget",
+    "TextActivityWidget",
+    "make_activity_widget",
+]
+
+SAVE_DELAY_MS = 600
+
+
+def markdown_label(text: str, name: str) -> QLabel:
+    label = QLabel(render_markdown(text))
+    label.setTextFormat(Qt.TextFormat.RichText)
+    label.setWordWrap(True)
+    label.setOpenExternalLinks(False)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+    label.setAccessibleName(name)
+    return label
+
+
+class ActivityWidget(QFrame):
+    saved = Signal(str, str)  # lesson_id, activity_id
+    history_requested = Signal(object)  # the widget
+
+    def __init__(
+        self, ctx: UiContext, lesson: Lesson, activity: Activity, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.lesson = lesson
+        self.activity = activity
+        self.setObjectName(f"activity-{activity.id}")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setAccessibleName(f"Activity: {activity.title}")
+        self._dirty = False
+        self._loading = False
+        self._save_timer = QTimer(self)
+        self._save_timer.setSingleShot(True)
+        self._save_timer.setInterval(SAVE_DELAY_MS)
+        self._save_timer.timeout.connect(self.save_now)
+
+        layout = QVBoxLayout(self)
+        title = QLabel(f"<h3>{_escape(activity.title)}</h3>")
+        title.setAccessibleName(f"Activity title: {activity.title}")
+        layout.addWidget(title)
+        layout.addWidget(markdown_label(activity.prompt, f"Question: {activity.title}"))
+        self.body = QVBoxLayout()
+        layout.addLayout(self.body)
+
+        footer = QHBoxLayout()
+        self.save_state = QLabel("")
+        self.save_state.setAccessibleName("Save state")
+        self.history_button = QPushButton("History…")
+        self.history_button.setAccessibleName(f"Earlier versions of {activity.title}")
+        self.history_button.clicked.connect(lambda: self.history_requested.emit(self))
+        footer.addWidget(self.save_state, 1)
+        footer.addWidget(self.history_button)
+        layout.addLayout(footer)
+        self.mark_label = QLabel("")
+        self.mark_label.setWordWrap(True)
+        self.mark_label.setAccessibleName("Mark and feedback")
+        self.mark_label.setStyleSheet("QLabel { background: #eaf6ea; padding: 6px; border-radius: 4px; }")
+        self.mark_label.hide()
+        layout.addWidget(self.mark_label)
+
+    # -- answer state (per kind) ------------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    # -- saving -------------------------------------------------------------------------------------
+
+    @property
+    def dirty(self) -> bool:
+        return self._dirty
+
+    def changed(self) -> None:
+        if self._loading:
+            return
+        self._dirty = True
+        self.save_state.setText("Editing…")
+        self._save_timer.start()
+
+    def save_now(self) -> bool:
+        """Write the answer to disk (the UI says "saved" only after the commit). False if it failed."""
+        self._save_timer.stop()
+        if not self._dirty:
+            return True
+        try:
+            self.ctx.store.save_answer(self.lesson.id, self.activity.id, self.state())
+        except StoreError as error:
+            self.save_state.setText("Not saved!")
+            self.ctx.notify("error", str(error))
+            return False
+        self._dirty = False
+        self.save_state.setText("Saved on this computer · waiting to sync")
+        self.saved.emit(self.lesson.id, self.activity.id)
+        self.ctx.sync_now()
+        return True
+
+    def refresh(self, *, replace_answer: bool = True) -> None:
+        """Show what the store holds: the answer (unless the pupil is typing), sync state and mark."""
+        answer = self.ctx.store.answer(self.lesson.id, self.activity.id)
+        if answer is not None and replace_answer and not self._dirty:
+            self._loading = True
+            try:
+                self.set_state(answer.state)
+            finally:
+                self._loading = False
+        if self._dirty:
+            pass
+        elif answer is None:
+            self.save_state.setText("Not answered yet")
+        elif answer.pending:
+            self.save_state.setText("Saved on this computer · waiting to sync")
+        else:
+            version = f" (version {answer.revision})" if answer.revision else ""
+            self.save_state.setText(f"Saved and synced{version}")
+        mark = self.ctx.store.mark(self.ctx.user_id, self.lesson.id, self.activity.id)
+        if mark is not None:
+            text = f"<b>Mark: {mark.score:g} / {mark.max_score:g}</b>"
+            if mark.feedback:
+                text += f"<br>{_escape(mark.feedback)}"
+            self.mark_label.setText(text)
+            self.mark_label.show()
+        else:
+            self.mark_label.hide()
+
+
+class TextActivityWidget(ActivityWidget):
+    activity: TextActivity
+
+    def __init__(
+        self, ctx: UiContext, lesson: Lesson, activity: TextActivity, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(ctx, lesson, activity, parent)
+        self.editor = QPlainTextEdit()
+        self.editor.setTabChangesFocus(True)
+        self.editor.setAccessibleName(f"Your answer to {activity.title}")
+        self.editor.setPlaceholderText("Type your answer here")
+        self.editor.setMinimumHeight(90)
+        self.counter = QLabel("")
+        self.counter.setAccessibleName("Characters used")
+        self.editor.textChanged.connect(self._text_changed)
+        self.body.addWidget(self.editor)
+        self.body.addWidget(self.counter, 0, Qt.AlignmentFlag.AlignRight)
+        self._loading = True
+        self._text_changed()
+        self._loading = False
+
+    def _text_changed(self) -> None:
+        length = len(self.editor.toPlainText())
+        self.counter.setText(f"{length} / {self.activity.max_length}")
+        self.counter.setStyleSheet("color: #b00020;" if length > self.activity.max_length else "")
+        self.changed()
+
+    def state(self) -> dict[str, Any]:
+        return {"text": self.editor.toPlainText()[: self.activity.max_length]}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        text = state.get("text")
+        if isinstance(text, str) and text != self.editor.toPlainText():
+            self.editor.setPlainText(text)
+
+
+class ChoiceActivityWidget(ActivityWidget):
+    activity: ChoiceActivity
+
+    def __init__(
+        self, ctx: UiContext, lesson: Lesson, activity: ChoiceActivity, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(ctx, lesson, activity, parent)
+        self.group = QButtonGroup(self)
+        self.group.setExclusive(not activity.multiple)
+        self.buttons: list[QRadioButton | QCheckBox] = []
+        for index, option in enumerate(activity.options):
+            button: QRadioButton | QCheckBox = (
+                QCheckBox(option) if activity.multiple else QRadioButton(option)
+            )
+            button.setAccessibleName(f"Option {index + 1}: {option}")
+            self.group.addButton(button, index)
+            self.buttons.append(button)
+            self.body.addWidget(button)
+        self.group.idToggled.connect(self._toggled)
+
+    def _toggled(self, _index: int, checked: bool) -> None:
+        if checked or self.activity.multiple:
+            self.changed()
+            self.save_now()  # a click is a complete answer: no need to wait
+
+    def state(self) -> dict[str, Any]:
+        return {"selected": [i for i, button in enumerate(self.buttons) if button.isChecked()]}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        selected = state.get("selected")
+        if not isinstance(selected, list):
+            return
+        self.group.setExclusive(False)
+        for index, button in enumerate(self.buttons):
+            button.setChecked(index in selected)
+        self.group.setExclusive(not self.activity.multiple)
+
+    def select(self, index: int) -> None:
+        self.buttons[index].click()
+
+
+class CodeActivityWidget(ActivityWidget):
+    activity: CodeActivity
+
+    def __init__(
+        self, ctx: UiContext, lesson: Lesson, activity: CodeActivity, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(ctx, lesson, activity, parent)
+        self.editor = CodeEditor()
+        self.editor.setPlainText(activity.starter)
+        self.editor.setMinimumHeight(160)
+        self.editor.setAccessibleName(f"Code for {activity.title}")
+        self.editor.textChanged.connect(self.changed)
+        self.editor.run_requested.connect(self.run_code)
+        self.body.addWidget(self.editor)
+        buttons = QHBoxLayout()
+        self.run_button = QPushButton("Run (Ctrl+Enter)")
+        self.run_button.setAccessibleName("Run the code")
+        self.run_button.clicked.connect(self.run_code)
+        buttons.addWidget(self.run_button)
+        self.check_button = QPushButton("Check")
+        self.check_button.setAccessibleName("Check the code against the activity's tests")
+        self.check_button.clicked.connect(self.check_code)
+        self.check_button.setVisible(bool(activity.tests))
+        buttons.addWidget(self.check_button)
+        buttons.addStretch(1)
+        self.body.addLayout(buttons)
+        self.output = QPlainTextEdit()
+        self.output.setReadOnly(True)
+        self.output.setTabChangesFocus(True)
+        self.output.setAccessibleName("Program output")
+        self.output.setPlaceholderText("Output appears here when you run your code.")
+        self.output.setMaximumHeight(160)
+        mono = QFont("DejaVu Sans Mono")
+        mono.setStyleHint(QFont.StyleHint.Monospace)
+        self.output.setFont(mono)
+        self.output.setProperty("post16_monospace", True)
+        self.body.addWidget(self.output)
+        self.busy = False
+
+    def state(self) -> dict[str, Any]:
+        return {"code": self.editor.toPlainText()}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        code = state.get("code")
+        if isinstance(code, str) and code != self.editor.toPlainText():
+            self.editor.setPlainText(code)
+
+    def _set_busy(self, busy: bool, message: str = "") -> None:
+        self.busy = busy
+        self.run_button.setEnabled(not busy)
+        self.check_button.setEnabled(not busy)
+        if message:
+            self.output.setPlainText(message)
+
+    def run_code(self) -> None:
+        self.save_now()
+        if self.busy:
+            return
+        code = self.editor.toPlainText()
+        self._set_busy(True, "Running…")
+        client = self.ctx.session.client
+        run_in_background(lambda: client.run_python(code), self._show_run, self._show_failure)
+
+    def _show_run(self, result) -> None:
+        self._set_busy(False)
+        parts = []
+        if result.stdout:
+            parts.append(result.stdout.rstrip("\n"))
+        if result.stderr:
+            parts.append(result.stderr.rstrip("\n"))
+        if result.status != "success":
+            explanation = {
+                "error": "The program stopped with an error.",
+                "timeout": "The program took too long and was stopped.",
+                "memory": "The program used too much memory and was stopped.",
+                "output_limit": "The program printed too much; the output was cut.",
+                "unavailable": "The code runner is not available right now. Try again in a minute.",
+            }.get(result.status, result.status)
+            parts.append(f"[{explanation}{' ' + result.message if result.message else ''}]")
+        parts.append(f"[finished in {result.duration_ms:.0f} ms]")
+        self.output.setPlainText("\n".join(parts))
+
+    def check_code(self) -> None:
+        self.save_now()
+        if self.busy:
+            return
+        code = self.editor.toPlainText()
+        self._set_busy(True, "Checking…")
+        client = self.ctx.session.client
+        lesson_id, activity_id = self.lesson.id, self.activity.id
+        run_in_background(
+            lambda: client.check(lesson_id, activity_id, code), self._show_check, self._show_failure
+        )
+
+    def _show_check(self, result) -> None:
+        self._set_busy(False)
+        lines = [f"Score: {result.score:g} / {result.max_score:g}"]
+        for test in result.tests:
+            lines.append(
+                f"{'✔' if test.passed else '✘'} {test.name}{': ' + test.message if test.message else ''}"
+            )
+        if result.message:
+            lines.append(result.message)
+        self.output.setPlainText("\n".join(lines))
+
+    def _show_failure(self, error: Exception) -> None:
+        self._set_busy(False)
+        if isinstance(error, OfflineError):
+            self.output.setPlainText(
+                "Running code needs a connection to the school server, and it cannot be reached just now.\n"
+                "Your code is saved on this computer."
+            )
+        elif isinstance(error, DesktopError):
+            self.output.setPlainText(str(error))
+        else:
+            self.output.setPlainText(f"Could not run the code: {error}")
+
+
+def make_activity_widget(ctx: UiContext, lesson: Lesson, activity: Activity) -> ActivityWidget:
+    if isinstance(activity, CodeActivity):
+        return CodeActivityWidget(ctx, lesson, activity)
+    if isinstance(activity, ChoiceActivity):
+        return ChoiceActivityWidget(ctx, lesson, activity)
+    return TextActivityWidget(ctx, lesson, activity)
+
+
+def _escape(text: str) -> str:
+    import html
+
+    return html.escape(text)

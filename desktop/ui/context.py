@@ -1,0 +1,38 @@
+"""What every view needs from the running app: the session (store, client, engine), the sync thread,
+and a way to show a non-blocking notification."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+from desktop.core.engine import SyncStatus
+from desktop.core.session import Session
+from desktop.core.store import Store
+from desktop.ui.background import SyncController
+
+__all__ = ["UiContext"]
+
+
+@dataclasses.dataclass
+class UiContext:
+    session: Session
+    sync: SyncController | None
+    notify: Callable[[str, str], None]  # (level: "info" | "warning" | "error", message)
+    status: SyncStatus | None = None
+
+    @property
+    def store(self) -> Store:
+        return self.session.store
+
+    @property
+    def user_id(self) -> int:
+        return self.session.user.id
+
+    @property
+    def online(self) -> bool:
+        return self.status is None or self.status.state not in ("offline",)
+
+    def sync_now(self) -> None:
+        if self.sync is not None:
+            self.sync.sync_now()

@@ -1,0 +1,143 @@
+"""The lesson list model and the lesson view: Markdown text with the activities in place."""
+
+from __future__ import annotations
+
+from desktop.ui.activities import ActivityWidget, make_activity_widget, markdown_label
+from desktop.ui.context import UiContext
+from desktop.ui.qt import (
+    QAbstractListModel,
+    QLabel,
+    QModelIndex,
+    QScrollArea,
+    Qt,
+    QVBoxLayout,
+    QWidget,
+    Signal,
+)
+from shared.lessons.model import ActivityBlock, Lesson, LessonSummary, TextBlock
+
+__all__ = ["LessonListModel", "LessonView"]
+
+
+class LessonListModel(QAbstractListModel):
+    """Adapts the store's cached lesson summaries (plain Python) to a Qt list."""
+
+    LessonIdRole = Qt.ItemDataRole.UserRole + 1
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._lessons: list[LessonSummary] = []
+        self._available: set[str] = set()
+
+    def set_lessons(self, lessons: list[LessonSummary], available: set[str]) -> None:
+        self.beginResetModel()
+        self._lessons = list(lessons)
+        self._available = available
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802, B008 - Qt API
+        return 0 if parent.isValid() else len(self._lessons)
+
+    def lesson_at(self, row: int) -> LessonSummary:
+        return self._lessons[row]
+
+    def row_of(self, lesson_id: str) -> int:
+        for row, lesson in enumerate(self._lessons):
+            if lesson.id == lesson_id:
+                return row
+        return -1
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        lesson = self._lessons[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            suffix = "" if lesson.id in self._available else "  (not downloaded yet)"
+            return f"{lesson.title}{suffix}"
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{lesson.summary}\n{len(lesson.activities)} activities"
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return f"Lesson: {lesson.title}. {lesson.summary}"
+        if role == self.LessonIdRole:
+            return lesson.id
+        return None
+
+
+class LessonView(QScrollArea):
+    """Shows one lesson. `activity_widgets` maps activity id to its widget."""
+
+    history_requested = Signal(object)
+
+    def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.lesson: Lesson | None = None
+        self.activity_widgets: dict[str, ActivityWidget] = {}
+        self.setWidgetResizable(True)
+        self.setAccessibleName("Lesson")
+        self._show_placeholder("Choose a lesson from the list.")
+
+    def _show_placeholder(self, text: str) -> None:
+        label = QLabel(text)
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        label.setAccessibleName("No lesson open")
+        self.setWidget(label)
+
+    def flush(self) -> bool:
+        """Save every activity with unsaved typing (before switching lesson or quitting)."""
+        return all(widget.save_now() for widget in self.activity_widgets.values())
+
+    def show_lesson(self, lesson: Lesson | None, message: str = "") -> None:
+        self.flush()
+        self.activity_widgets = {}
+        self.lesson = lesson
+        if lesson is None:
+            self._show_placeholder(
+                message or "This lesson is not on this computer yet. Connect to download it."
+            )
+            return
+        page = QWidget()
+        page.setObjectName(f"lesson-{lesson.id}")
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(18, 12, 18, 18)
+        layout.setSpacing(12)
+        title = QLabel(f"<h1>{lesson.title}</h1>")
+        title.setAccessibleName(f"Lesson title: {lesson.title}")
+        layout.addWidget(title)
+        if lesson.objectives:
+            items = "".join(f"<li>{objective}</li>" for objective in lesson.objectives)
+            objectives = QLabel(f"<b>By the end you can:</b><ul>{items}</ul>")
+            objectives.setWordWrap(True)
+            objectives.setAccessibleName("Objectives")
+            layout.addWidget(objectives)
+        placed: set[str] = set()
+        for block in lesson.blocks:
+            if isinstance(block, TextBlock):
+                layout.addWidget(markdown_label(block.markdown, "Lesson text"))
+            elif isinstance(block, ActivityBlock):
+                try:
+                    activity = lesson.activity(block.activity_id)
+                except KeyError:
+                    continue
+                self._add_activity(layout, lesson, activity)
+                placed.add(activity.id)
+        for activity in lesson.activities:
+            if activity.id not in placed:
+                self._add_activity(layout, lesson, activity)
+        layout.addStretch(1)
+        self.setWidget(page)
+
+    def _add_activity(self, layout: QVBoxLayout, lesson: Lesson, activity) -> None:
+        widget = make_activity_widget(self.ctx, lesson, activity)
+        widget.history_requested.connect(self.history_requested)
+        widget.refresh()
+        self.activity_widgets[activity.id] = widget
+        layout.addWidget(widget)
+
+    def refresh(self, replaced: set[tuple[str, str]] | None = None) -> None:
+        """After a sync: update sync states and marks; replace answers the server changed."""
+        if self.lesson is None:
+            return
+        for activity_id, widget in self.activity_widgets.items():
+            replace = replaced is not None and (self.lesson.id, activity_id) in replaced
+            widget.refresh(replace_answer=replace)

@@ -1,0 +1,299 @@
+"""The main window: lessons (and classes for teachers), notifications on top, sync status at the bottom."""
+
+from __future__ import annotations
+
+import contextlib
+
+from desktop.core.engine import SyncReport, SyncStatus
+from desktop.core.session import Session, SessionManager
+from desktop.core.settings import Settings, save_user_settings
+from desktop.ui.activities import ActivityWidget
+from desktop.ui.background import SyncController
+from desktop.ui.context import UiContext
+from desktop.ui.history import RevisionDialog, SyncLogDialog
+from desktop.ui.lesson_view import LessonListModel, LessonView
+from desktop.ui.login import LoginDialog
+from desktop.ui.qt import (
+    QAction,
+    QApplication,
+    QKeySequence,
+    QListView,
+    QMainWindow,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+    Signal,
+)
+from desktop.ui.status import NotificationArea, SyncStatusBar
+from desktop.ui.teacher import TeacherView
+from shared.lessons.model import ChoiceActivity
+
+__all__ = ["MainWindow"]
+
+FONT_STEP = 1.15
+
+
+class MainWindow(QMainWindow):
+    logged_out = Signal()
+
+    def __init__(
+        self,
+        manager: SessionManager,
+        session: Session,
+        settings: Settings,
+        *,
+        start_sync: bool = True,
+        base_point_size: float | None = None,
+    ) -> None:
+        super().__init__()
+        self.manager = manager
+        self.session = session
+        self.settings = settings
+        self.font_scale = settings.font_scale
+        self._base_point_size = base_point_size or QApplication.font().pointSizeF() / max(
+            self.font_scale, 0.1
+        )
+        role = "Teacher" if session.is_teacher else "Pupil"
+        self.setWindowTitle(f"Post16 Lessons — {session.user.display_name} ({role})")
+        self.setAccessibleName("Post16 Lessons")
+        self.resize(1180, 780)
+
+        self.notifications = NotificationArea()
+        self.status_bar = SyncStatusBar()
+        self.setStatusBar(self.status_bar)
+        self.sync = SyncController(session.engine, interval=settings.sync_interval_seconds, parent=self)
+        self.ctx = UiContext(session=session, sync=self.sync, notify=self.notifications.notify)
+
+        self.lesson_model = LessonListModel(self)
+        self.lesson_list = QListView()
+        self.lesson_list.setModel(self.lesson_model)
+        self.lesson_list.setAccessibleName("Lessons")
+        self.lesson_list.setMinimumWidth(220)
+        self.lesson_list.activated.connect(lambda index: self.open_lesson(index.row()))
+        self.lesson_list.clicked.connect(lambda index: self.open_lesson(index.row()))
+        self.lesson_view = LessonView(self.ctx)
+        self.lesson_view.history_requested.connect(self.show_history)
+        lessons_page = QSplitter()
+        lessons_page.addWidget(self.lesson_list)
+        lessons_page.addWidget(self.lesson_view)
+        lessons_page.setStretchFactor(1, 4)
+
+        self.tabs = QTabWidget()
+        self.tabs.setAccessibleName("Sections")
+        self.tabs.addTab(lessons_page, "&Lessons")
+        self.teacher_view: TeacherView | None = None
+        if session.is_teacher:
+            self.teacher_view = TeacherView(self.ctx)
+            self.tabs.addTab(self.teacher_view, "&Classes")
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.notifications)
+        layout.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
+        self._build_menus()
+
+        self.status_bar.sync_requested.connect(self.sync.sync_now)
+        self.status_bar.queue_requested.connect(self.show_sync_log)
+        self.sync.status_changed.connect(self._status_changed)
+        self.sync.progress_changed.connect(self.status_bar.show_progress)
+        self.sync.sync_finished.connect(self._sync_finished)
+        self._relogin: LoginDialog | None = None
+        self._told_outdated = False
+        self.logged_out_by_user = False
+
+        self.status_bar.show_status(session.engine.status("idle" if session.verified else "offline"))
+        self.reload_lessons()
+        if session.store.recovered_from is not None:
+            self.notifications.notify(
+                "warning",
+                "The answers file on this computer was damaged. It was moved to "
+                f"{session.store.recovered_from} and your work is being downloaded again from the server.",
+            )
+        if self.teacher_view is not None:
+            self.teacher_view.reload()
+        if start_sync:
+            self.sync.start()
+
+    # -- menus and keyboard -----------------------------------------------------------------------
+
+    def _build_menus(self) -> None:
+        def action(menu, text: str, keys, slot, name: str) -> QAction:
+            act = QAction(text, self)
+            if keys:
+                act.setShortcuts(keys if isinstance(keys, list) else [QKeySequence(keys)])
+            act.triggered.connect(slot)
+            act.setToolTip(name)
+            menu.addAction(act)
+            self.addAction(act)
+            return act
+
+        file_menu = self.menuBar().addMenu("&File")
+        action(file_menu, "Log &out", None, self.log_out, "Log out")
+        action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close, "Quit")
+        view = self.menuBar().addMenu("&View")
+        self.bigger_action = action(
+            view,
+            "&Bigger text",
+            [QKeySequence("Ctrl++"), QKeySequence("Ctrl+="), QKeySequence.StandardKey.ZoomIn],
+            lambda: self.set_font_scale(self.font_scale * FONT_STEP),
+            "Bigger text",
+        )
+        action(
+            view,
+            "&Smaller text",
+            [QKeySequence("Ctrl+-"), QKeySequence.StandardKey.ZoomOut],
+            lambda: self.set_font_scale(self.font_scale / FONT_STEP),
+            "Smaller text",
+        )
+        action(view, "&Normal text size", "Ctrl+0", lambda: self.set_font_scale(1.0), "Normal text size")
+        sync_menu = self.menuBar().addMenu("&Sync")
+        action(sync_menu, "Sync &now", [QKeySequence("F5")], self.sync.sync_now, "Sync now")
+        action(sync_menu, "Sync &log…", "Ctrl+L", self.show_sync_log, "Sync log")
+
+    def set_font_scale(self, scale: float) -> None:
+        self.font_scale = max(0.7, min(3.0, scale))
+        font = QApplication.font()
+        font.setPointSizeF(self._base_point_size * self.font_scale)
+        QApplication.setFont(font)
+        for widget in QApplication.allWidgets():
+            if widget.property("post16_monospace"):  # editors set their own font: scale it too
+                mono = widget.font()
+                mono.setPointSizeF(font.pointSizeF())
+                widget.setFont(mono)
+        if self.settings.user_config is not None:
+            with contextlib.suppress(OSError):
+                save_user_settings(self.settings.user_config, font_scale=round(self.font_scale, 3))
+
+    # -- lessons ----------------------------------------------------------------------------------
+
+    def reload_lessons(self) -> None:
+        store = self.session.store
+        summaries = store.lesson_summaries()
+        available = {s.id for s in summaries if store.lesson(s.id) is not None}
+        current = self.lesson_view.lesson.id if self.lesson_view.lesson else None
+        self.lesson_model.set_lessons(summaries, available)
+        if current is not None:
+            row = self.lesson_model.row_of(current)
+            if row >= 0:
+                self.lesson_list.setCurrentIndex(self.lesson_model.index(row))
+
+    def open_lesson(self, row: int) -> None:
+        if not 0 <= row < self.lesson_model.rowCount():
+            return
+        summary = self.lesson_model.lesson_at(row)
+        self.lesson_list.setCurrentIndex(self.lesson_model.index(row))
+        if self.lesson_view.lesson is not None and self.lesson_view.lesson.id == summary.id:
+            return
+        self.lesson_view.show_lesson(self.session.store.lesson(summary.id))
+
+    def open_lesson_by_id(self, lesson_id: str) -> None:
+        self.open_lesson(self.lesson_model.row_of(lesson_id))
+
+    def show_history(self, widget: ActivityWidget) -> None:
+        options = widget.activity.options if isinstance(widget.activity, ChoiceActivity) else None
+        dialog = RevisionDialog(
+            self.ctx,
+            widget.lesson.id,
+            widget.activity.id,
+            pupil_id=self.session.user.id,
+            title=widget.activity.title,
+            options=options,
+            parent=self,
+        )
+
+        def restore(state: dict) -> None:
+            widget.set_state(state)
+            widget.changed()
+            widget.save_now()
+            self.notifications.notify("info", f"Restored an earlier version of “{widget.activity.title}”.")
+
+        dialog.restore_requested.connect(restore)
+        dialog.open()
+        self.revision_dialog = dialog
+
+    def show_sync_log(self) -> None:
+        self.sync_log = SyncLogDialog(self.ctx, self)
+        self.sync_log.open()
+
+    # -- sync events ------------------------------------------------------------------------------
+
+    def _status_changed(self, status: SyncStatus) -> None:
+        was_offline = self.ctx.status is not None and self.ctx.status.state == "offline"
+        self.ctx.status = status
+        self.status_bar.show_status(status)
+        if status.state == "offline" and not was_offline:
+            self.notifications.notify(
+                "warning",
+                "Offline: your answers are saved on this computer and will be sent when the server is back.",
+            )
+        elif status.state == "session_expired" and self._relogin is None:
+            self.notifications.notify(
+                "warning",
+                f"Your session has ended. Log in again to send the {status.pending} change(s) waiting here.",
+            )
+            self._relogin = LoginDialog(
+                self.manager,
+                server_url=self.session.server_url,
+                username=self.session.username,
+                relogin_session=self.session,
+                parent=self,
+            )
+            self._relogin.accepted.connect(self._relogged_in)
+            self._relogin.finished.connect(lambda _code: setattr(self, "_relogin", None))
+            self._relogin.open()
+        elif status.state == "outdated" and not self._told_outdated:
+            self._told_outdated = True
+            self.notifications.notify("error", status.message)
+        elif status.state == "error" and status.message:
+            self.notifications.notify("warning", status.message)
+
+    def _relogged_in(self) -> None:
+        self.notifications.notify("info", "Logged in again. Sending your waiting work now.")
+        self.sync.resume()
+
+    def _sync_finished(self, report: SyncReport) -> None:
+        if report.lessons_updated:
+            self.reload_lessons()
+            lesson = self.lesson_view.lesson
+            if lesson is not None and lesson.id in report.lessons_updated:
+                fresh = self.session.store.lesson(lesson.id)
+                if fresh is not None and fresh.version != lesson.version:
+                    self.lesson_view.show_lesson(fresh)
+                    self.notifications.notify("info", f"“{fresh.title}” was updated by your teacher.")
+        self.lesson_view.refresh(set(report.answers_replaced))
+        for rejected in report.rejected:
+            self.notifications.notify(
+                "error",
+                f"The server refused a change to {rejected.lesson_id} / {rejected.activity_id}: "
+                f"{rejected.reason} It is kept in Sync → Sync log.",
+            )
+        own_marks = [m for m in report.new_marks if m.pupil_id == self.session.user.id]
+        for mark in own_marks:
+            self.notifications.notify(
+                "info", f"New mark: {mark.score:g}/{mark.max_score:g} on {mark.activity_id}."
+            )
+        for problem in report.problems:
+            self.notifications.notify("warning", problem)
+        if self.teacher_view is not None and (report.pushed or report.new_marks or report.revisions):
+            self.teacher_view.refresh()
+
+    # -- leaving ----------------------------------------------------------------------------------
+
+    def shutdown(self) -> None:
+        self.lesson_view.flush()
+        self.sync.stop()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        self.shutdown()
+        super().closeEvent(event)
+
+    def log_out(self) -> None:
+        self.logged_out_by_user = True
+        self.shutdown()
+        self.manager.logout(self.session)
+        self.logged_out.emit()
+        self.close()
