@@ -6,6 +6,7 @@ import ipaddress
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import msgspec
 
@@ -103,11 +104,43 @@ def parse_rate_limits(raw: str) -> dict[str, int]:
     return limits
 
 
+WEAK_DATABASE_PASSWORDS = frozenset(
+    {"", "postgres", "password", "changeme", "change-me", "post16", "secret", "admin", "example"}
+)
+MIN_DATABASE_PASSWORD = 12
+
+
+def _database_url_from_secret(env: dict[str, str]) -> str | None:
+    """Production (compose): the URL is built from POST16_DB_* and a password file (a Docker secret).
+    A missing, empty, short or well-known password stops the server from starting."""
+    password_file = env.get("POST16_DATABASE_PASSWORD_FILE")
+    if not password_file:
+        return None
+    try:
+        password = Path(password_file).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(
+            f"POST16_DATABASE_PASSWORD_FILE: cannot read {password_file} ({exc.strerror})"
+        ) from exc
+    if password.lower() in WEAK_DATABASE_PASSWORDS or len(password) < MIN_DATABASE_PASSWORD:
+        raise ConfigError(
+            "POST16_DATABASE_PASSWORD_FILE: the database password is empty, a default or shorter than "
+            f"{MIN_DATABASE_PASSWORD} characters; generate one: openssl rand -base64 32 > secrets/db_password"
+        )
+    host = env.get("POST16_DB_HOST", "db")
+    port = env.get("POST16_DB_PORT", "5432")
+    user = env.get("POST16_DB_USER", "post16")
+    name = env.get("POST16_DB_NAME", "post16")
+    return f"postgresql+psycopg://{quote(user, safe='')}:{quote(password, safe='')}@{host}:{port}/{name}"
+
+
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if environ is None else environ)
     data_dir = Path(env.get("POST16_DATA_DIR") or "var/data").expanduser()
     database_url = (
-        env.get("POST16_DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir.resolve()}/post16.sqlite3"
+        env.get("POST16_DATABASE_URL")
+        or _database_url_from_secret(env)
+        or f"sqlite+aiosqlite:///{data_dir.resolve()}/post16.sqlite3"
     )
     if not database_url.startswith(("postgresql", "sqlite")):
         raise ConfigError(

@@ -1,0 +1,62 @@
+"""Settings: every bad value is refused with the variable named; production refuses weak DB passwords."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.config import ConfigError, load_settings, parse_rate_limits
+
+
+def test_defaults_to_sqlite_under_the_data_dir(tmp_path):
+    settings = load_settings({"POST16_DATA_DIR": str(tmp_path)})
+    assert settings.is_sqlite
+    assert str(tmp_path) in settings.database_url
+
+
+def test_rate_limits_parse_and_zero_turns_one_off():
+    limits = parse_rate_limits("activity_save=0,python_run=5")
+    assert limits == {"activity_save": 0, "python_run": 5, "mark_activity": 30, "default": 120}
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"POST16_RATE_LIMITS": "nonsense=3"}, "POST16_RATE_LIMITS"),
+        ({"POST16_RATE_LIMITS": "python_run=many"}, "POST16_RATE_LIMITS"),
+        ({"POST16_TRUSTED_PROXIES": "10.0.0.300"}, "POST16_TRUSTED_PROXIES"),
+        ({"POST16_DB_POOL_SIZE": "zero"}, "POST16_DB_POOL_SIZE"),
+        ({"POST16_COOKIE_SECURE": "maybe"}, "POST16_COOKIE_SECURE"),
+        ({"POST16_DATABASE_URL": "mysql://x"}, "POST16_DATABASE_URL"),
+    ],
+)
+def test_a_bad_setting_is_refused_naming_the_variable(env, named):
+    with pytest.raises(ConfigError, match=named):
+        load_settings(env)
+
+
+@pytest.mark.parametrize("password", ["", "postgres", "changeme", "short-pw"])
+def test_production_refuses_an_empty_default_or_short_database_password(tmp_path, password):
+    secret = tmp_path / "db_password"
+    secret.write_text(password + "\n")
+    with pytest.raises(ConfigError, match="POST16_DATABASE_PASSWORD_FILE"):
+        load_settings({"POST16_DATABASE_PASSWORD_FILE": str(secret)})
+
+
+def test_production_builds_the_url_from_the_secret_file(tmp_path):
+    secret = tmp_path / "db_password"
+    secret.write_text("s3cret/with@odd:chars-long\n")
+    settings = load_settings({"POST16_DATABASE_PASSWORD_FILE": str(secret), "POST16_DB_HOST": "db"})
+    assert (
+        settings.database_url == "postgresql+psycopg://post16:s3cret%2Fwith%40odd%3Achars-long@db:5432/post16"
+    )
+
+
+def test_the_server_cli_refuses_to_start_with_a_weak_password(tmp_path, monkeypatch, capsys):
+    from server.cli import main
+
+    secret = tmp_path / "db_password"
+    secret.write_text("password")
+    monkeypatch.setenv("POST16_DATABASE_PASSWORD_FILE", str(secret))
+    monkeypatch.delenv("POST16_DATABASE_URL", raising=False)
+    assert main(["migrate"]) == 2
+    assert "database password" in capsys.readouterr().err
