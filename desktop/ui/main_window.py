@@ -103,6 +103,7 @@ class MainWindow(QMainWindow):
         self.sync.sync_finished.connect(self._sync_finished)
         self._relogin: LoginDialog | None = None
         self._told_outdated = False
+        self._announced_offline = False
         self.logged_out_by_user = False
 
         self.status_bar.show_status(session.engine.status("idle" if session.verified else "offline"))
@@ -222,10 +223,13 @@ class MainWindow(QMainWindow):
     # -- sync events ------------------------------------------------------------------------------
 
     def _status_changed(self, status: SyncStatus) -> None:
-        was_offline = self.ctx.status is not None and self.ctx.status.state == "offline"
+        if status.state == "idle":
+            self._announced_offline = False
+        was_offline = self._announced_offline
         self.ctx.status = status
         self.status_bar.show_status(status)
         if status.state == "offline" and not was_offline:
+            self._announced_offline = True
             self.notifications.notify(
                 "warning",
                 "Offline: your answers are saved on this computer and will be sent when the server is back.",

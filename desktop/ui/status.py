@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
 from desktop.core.engine import SyncStatus
@@ -73,7 +74,7 @@ class SyncStatusBar(QStatusBar):
         self.current = status
         text, colour = _STATE_TEXT.get(status.state, ("●", "#333"))
         if status.state == "offline" and status.retry_in:
-            text += f" — retrying in {status.retry_in:.0f} s"
+            text += f" — retrying in {max(1, math.ceil(status.retry_in))} s"
         self.connection.setText(text)
         self.connection.setStyleSheet(f"color: {colour}; font-weight: bold;")
         self.connection.setToolTip(status.message)
@@ -137,6 +138,7 @@ class NotificationArea(QWidget):
         self._layout.setContentsMargins(6, 4, 6, 0)
         self._layout.setSpacing(4)
         self.history: list[tuple[str, str]] = []
+        self._notices: list[_Notice] = []
 
     def notify(self, level: str, message: str) -> None:
         self.history.append((level, message))
@@ -144,6 +146,7 @@ class NotificationArea(QWidget):
             if notice.message == message:
                 return
         notice = _Notice(level, message, self)
+        self._notices.append(notice)
         self._layout.addWidget(notice)
         notices = self.visible_notices()
         for old in notices[: max(0, len(notices) - self.MAX_VISIBLE)]:
@@ -152,4 +155,5 @@ class NotificationArea(QWidget):
             QTimer.singleShot(8000, notice, notice.dismiss)
 
     def visible_notices(self) -> list[_Notice]:
-        return [n for n in self.findChildren(_Notice) if not n.isHidden()]
+        self._notices = [n for n in self._notices if not n.isHidden()]
+        return list(self._notices)

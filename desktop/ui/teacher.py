@@ -112,7 +112,7 @@ class ProgressGridModel(QAbstractTableModel):
         state, mark, _cell = self.cell_state(index.row(), index.column())
         if role == Qt.ItemDataRole.DisplayRole:
             if mark is not None:
-                prefix = "⧗ " if state == "pending" else ""
+                prefix = "↻ " if state == "pending" else ""
                 return f"{prefix}{mark.score:g}/{mark.max_score:g}"
             return "●" if state == "answered" else ""
         if role == Qt.ItemDataRole.BackgroundRole:
