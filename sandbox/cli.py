@@ -134,3 +134,7 @@ def _check(limits: SandboxLimits, engines: list[str]) -> int:
 
 
 __all__ = ["main"]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -6,6 +6,8 @@
 #   scripts/provision.sh postgres    start PostgreSQL 15 and create the test role and database
 #   scripts/provision.sh docker      start dockerd (no bridge, no iptables) and wait for its socket
 #   scripts/provision.sh sandbox     build the sandbox image offline if it is missing
+#   scripts/provision.sh docker2     a second dockerd (own socket and data root) with the sandbox image,
+#                                    for the sandbox's two-engine test
 #   scripts/provision.sh all         all of the above, in that order
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -93,12 +95,46 @@ sandbox_image() {
   fi
 }
 
+# A second, independent Docker engine: its own socket, data root, exec root (and so its own containerd)
+# and pid file. The sandbox image is copied over from the first engine (docker save | docker load).
+DOCKER2_SOCK=${POST16_DOCKER2_SOCK:-/var/run/post16-docker2.sock}
+DOCKER2_ROOT=${POST16_DOCKER2_ROOT:-/var/lib/post16-docker2}
+DOCKER2_EXEC=${POST16_DOCKER2_EXEC:-/var/run/post16-docker2}
+
+docker_engine2() {
+  local host="unix://$DOCKER2_SOCK" image=${POST16_SANDBOX_IMAGE:-post16-sandbox:latest}
+  if ! { [[ -S $DOCKER2_SOCK ]] && docker -H "$host" info >/dev/null 2>&1; }; then
+    log "starting a second dockerd on $DOCKER2_SOCK"
+    mkdir -p /var/log/post16 "$DOCKER2_ROOT" "$DOCKER2_EXEC"
+    nohup dockerd -H "$host" --data-root "$DOCKER2_ROOT" --exec-root "$DOCKER2_EXEC" \
+      --pidfile "$DOCKER2_EXEC.pid" --bridge=none --iptables=false --ip-forward=false \
+      >/var/log/post16/dockerd2.log 2>&1 &
+    local up=""
+    for _ in $(seq 1 150); do
+      docker -H "$host" info >/dev/null 2>&1 && up=1 && break
+      sleep 0.2
+    done
+    if [[ -z $up ]]; then
+      log "the second dockerd did not come up; see /var/log/post16/dockerd2.log"
+      tail -20 /var/log/post16/dockerd2.log >&2
+      return 1
+    fi
+  fi
+  if ! docker -H "$host" image inspect "$image" >/dev/null 2>&1; then
+    docker_engine
+    sandbox_image
+    log "loading $image into the second engine"
+    docker save "$image" | docker -H "$host" load >/dev/null
+  fi
+}
+
 case "${1:-all}" in
   venv) venv ;;
   system) system ;;
   postgres) postgres ;;
   docker) docker_engine ;;
   sandbox) sandbox_image ;;
+  docker2) docker_engine2 ;;
   all) system; venv; postgres; docker_engine; sandbox_image ;;
-  *) echo "usage: $0 {venv|system|postgres|docker|sandbox|all}" >&2; exit 2 ;;
+  *) echo "usage: $0 {venv|system|postgres|docker|sandbox|docker2|all}" >&2; exit 2 ;;
 esac
