@@ -1,0 +1,224 @@
+"""Desktop benchmarks: prints numbers, asserts nothing (targets in docs/performance.md, "## Desktop").
+
+    .venv/bin/python bench/desktop_bench.py            # PostgreSQL from POST16_TEST_DATABASE_URL, else SQLite
+
+1. start to first lesson shown: a fresh process (interpreter, imports, Qt, resume session from the stored
+   token, open the store, render the first cached lesson), measured from the parent;
+2. local save latency p50/p95: `Store.save_answer` (WAL, synchronous=FULL: on disk when it returns);
+3. draining 10,000 queued operations to a real local server (`post16-server serve`);
+4. resident memory after opening 20 lessons in that GUI process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+PASSWORD = "bench-password-1"
+OPERATIONS = 10_000
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def child(data_dir: str, server_url: str) -> None:
+    """Runs in a fresh process: time to the first lesson shown, then RSS after 20 lessons."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from desktop.core.credentials import TokenVault
+    from desktop.core.session import SessionManager
+    from desktop.core.settings import Settings
+    from desktop.ui.main_window import MainWindow
+    from desktop.ui.qt import QApplication
+
+    print(f"IMPORTED {time.time():.6f}", flush=True)
+    app = QApplication([])
+    settings = Settings(data_dir=Path(data_dir), user_config=None)
+    manager = SessionManager(settings, vault=TokenVault(Path(data_dir) / "credentials", use_keyring=False))
+    session = manager.resume(server_url, "benchpupil")
+    assert session is not None, "no stored session"
+    print(f"RESUMED {time.time():.6f}", flush=True)
+    window = MainWindow(manager, session, settings, start_sync=False)
+    window.show()
+    window.open_lesson(0)
+    app.processEvents()
+    assert window.lesson_view.lesson is not None
+    print(f"FIRST_LESSON {time.time():.6f}", flush=True)
+    rows = window.lesson_model.rowCount()
+    for i in range(20):
+        window.open_lesson((i + 1) % rows)
+        app.processEvents()
+    print(f"RSS_MB {_rss_mb():.1f}", flush=True)
+    window.shutdown()
+    session.close()
+
+
+def _database_url(scratch: Path) -> tuple[str, str | None]:
+    url = os.environ.get(
+        "POST16_TEST_DATABASE_URL", "postgresql+psycopg://post16:post16-test-only@127.0.0.1:5432/post16_test"
+    )
+    try:
+        import psycopg
+
+        admin = psycopg.connect(url.replace("+psycopg", ""), autocommit=True, connect_timeout=3)
+    except Exception as error:  # no PostgreSQL: SQLite keeps the bench runnable anywhere
+        print(f"(PostgreSQL not reachable: {error.__class__.__name__}; using SQLite)")
+        return f"sqlite+aiosqlite:///{scratch}/server.sqlite3", None
+    name = f"post16_bench_{secrets.token_hex(4)}"
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    return url.rpartition("/")[0] + "/" + name, name
+
+
+def _drop(name: str | None) -> None:
+    if name is None:
+        return
+    import psycopg
+
+    url = os.environ.get(
+        "POST16_TEST_DATABASE_URL", "postgresql+psycopg://post16:post16-test-only@127.0.0.1:5432/post16_test"
+    )
+    with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def main() -> None:
+    import httpx
+
+    from desktop.core.credentials import TokenVault
+    from desktop.core.session import SessionManager
+    from desktop.core.settings import Settings
+    from desktop.core.store import Store
+
+    with tempfile.TemporaryDirectory(prefix="post16-desktop-bench-") as scratch_name:
+        scratch = Path(scratch_name)
+        database_url, created = _database_url(scratch)
+        env = {
+            **os.environ,
+            "POST16_DATABASE_URL": database_url,
+            "POST16_DATA_DIR": str(scratch / "server"),
+            "POST16_LESSONS_DIR": str(REPO / "lessons"),
+            "POST16_SANDBOX_ENABLED": "false",
+            "POST16_LOG_LEVEL": "WARNING",
+            "POST16_COOKIE_SECURE": "false",
+        }
+        server_cli = [sys.executable, "-m", "server.cli"]
+        subprocess.run(
+            [*server_cli, "create-user", "--username", "benchpupil", "--role", "pupil", "--password-stdin"],
+            input=PASSWORD + "\n",
+            text=True,
+            env=env,
+            cwd=REPO,
+            check=True,
+            capture_output=True,
+        )
+        port = 18000 + secrets.randbelow(2000)
+        url = f"http://127.0.0.1:{port}"
+        server = subprocess.Popen(
+            [*server_cli, "serve", "--port", str(port)],
+            env=env,
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            for _ in range(300):
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(f"{url}/api/health", timeout=1).status_code == 200:
+                        break
+                time.sleep(0.1)
+            data_dir = scratch / "desktop"
+            settings = Settings(data_dir=data_dir, user_config=None)
+            manager = SessionManager(settings, vault=TokenVault(data_dir / "credentials", use_keyring=False))
+            session = manager.login(url, "benchpupil", PASSWORD)
+            session.engine.sync_once()  # caches the lessons, as a pupil's first start would
+            lessons = [session.store.lesson(s.id) for s in session.store.lesson_summaries()]
+            targets = [
+                (lesson.id, activity)
+                for lesson in lessons
+                if lesson is not None
+                for activity in lesson.activities
+            ]
+
+            def state_for(activity, i: int) -> dict:
+                if activity.kind == "code":
+                    return {"code": f"print({i})\n"}
+                if activity.kind == "choice":
+                    return {"selected": [i % len(activity.options)]}
+                return {"text": f"answer {i}"}
+
+            # 2. local save latency (a separate store so the drain below starts from a known queue)
+            latency_store = Store.open(scratch / "latency.sqlite3")
+            samples = []
+            for i in range(1000):
+                lesson_id, activity = targets[i % len(targets)]
+                started = time.perf_counter()
+                latency_store.save_answer(lesson_id, activity.id, state_for(activity, i))
+                samples.append((time.perf_counter() - started) * 1000)
+            latency_store.close()
+            samples.sort()
+            p50 = statistics.median(samples)
+            p95 = samples[int(len(samples) * 0.95)]
+
+            # 3. drain 10,000 queued operations
+            for i in range(OPERATIONS):
+                lesson_id, activity = targets[i % len(targets)]
+                session.store.save_answer(lesson_id, activity.id, state_for(activity, i))
+            started = time.perf_counter()
+            report = session.engine.push_outbox()
+            drain = time.perf_counter() - started
+            left = session.store.pending_count()
+            session.close()
+
+            # 1 + 4. a fresh GUI process: start to first lesson, RSS after 20 lessons
+            started = time.time()
+            result = subprocess.run(
+                [sys.executable, __file__, "--child", str(data_dir), url],
+                capture_output=True,
+                text=True,
+                cwd=REPO,
+                env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+                check=True,
+            )
+            lines = dict(line.split(" ", 1) for line in result.stdout.splitlines() if " " in line)
+            start_seconds = float(lines["FIRST_LESSON"]) - started
+            phases = (
+                f"imports {float(lines['IMPORTED']) - started:.2f} s, "
+                f"resume {float(lines['RESUMED']) - float(lines['IMPORTED']):.2f} s, "
+                f"window and lesson {float(lines['FIRST_LESSON']) - float(lines['RESUMED']):.2f} s"
+            )
+            rss = lines["RSS_MB"]
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+            _drop(created)
+
+    backend = "PostgreSQL" if created else "SQLite"
+    print(f"desktop bench (server on {backend}, {os.cpu_count()} CPUs)")
+    print(f"  start to first lesson shown : {start_seconds:.2f} s   (target < 1.5 s; {phases})")
+    print(f"  local save latency          : p50 {p50:.2f} ms, p95 {p95:.2f} ms   (target p95 < 5 ms)")
+    print(
+        f"  drain {OPERATIONS} operations     : {drain:.2f} s ({OPERATIONS / drain:.0f} ops/s; "
+        f"{report.pushed} acknowledged, {len(report.rejected)} refused, {left} left)   (target < 10 s)"
+    )
+    print(f"  memory after 20 lessons     : {rss} MB RSS   (target < 250 MB)")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child(sys.argv[2], sys.argv[3])
+    else:
+        main()
