@@ -9,7 +9,6 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import Classroom
 
 from desktop.ui.activities import ChoiceActivityWidget, CodeActivityWidget, TextActivityWidget
 from shared.wire.run import RunResult
@@ -40,7 +39,7 @@ def synced(window) -> bool:  # type: ignore[no-untyped-def]
 
 
 def test_pupil_answers_offline_and_the_queue_drains_when_the_server_returns(
-    qtbot, open_app, classroom: Classroom
+    qtbot, open_app, classroom
 ) -> None:
     window = open_app("pupil")
     window.open_lesson(0)
@@ -103,7 +102,7 @@ def test_pupil_answers_offline_and_the_queue_drains_when_the_server_returns(
     assert all(r.received_at is not None for r in receipts)
 
 
-def test_teacher_marks_offline_and_the_mark_reaches_the_pupil(qtbot, open_app, classroom: Classroom) -> None:
+def test_teacher_marks_offline_and_the_mark_reaches_the_pupil(qtbot, open_app, classroom) -> None:
     pupil = open_app("pupil", laptop="pupil-laptop")
     pupil.open_lesson(0)
     text = widget_of(pupil, TextActivityWidget)
@@ -140,9 +139,7 @@ def test_teacher_marks_offline_and_the_mark_reaches_the_pupil(qtbot, open_app, c
     assert any("New mark" in message for _, message in pupil.notifications.history)
 
 
-def test_second_pupil_on_the_same_laptop_starts_with_an_empty_queue(
-    qtbot, open_app, classroom: Classroom
-) -> None:
+def test_second_pupil_on_the_same_laptop_starts_with_an_empty_queue(qtbot, open_app, classroom) -> None:
     first = open_app("pupil", laptop="shared")
     first.open_lesson(0)
     text = widget_of(first, TextActivityWidget)
