@@ -20,7 +20,7 @@ def service_missing(what: str) -> None:
     """Fail under CI (a skipped test there is a failure), skip elsewhere."""
     if IN_CI:
         pytest.fail(f"{what}; `make test` should have provided it", pytrace=False)
-    pytest.skip(f"{what} (run `scripts/provision.sh docker sandbox`)")
+    pytest.skip(f"{what} (run `scripts/provision.sh docker` then `scripts/provision.sh sandbox`)")
 
 
 def own_containers(api: docker.APIClient, runner: SandboxRunner) -> list[dict[str, object]]:
