@@ -18,13 +18,9 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from sandbox import RunRequest, SandboxLimits, SandboxRunner, engines_from_env  # noqa: E402
+from sandbox import RunRequest, SandboxLimits, SandboxRunner, engines_from_env
 
 PROGRAM = "print(1)"
 
@@ -59,7 +55,8 @@ async def warm_latency(runner: SandboxRunner, runs: int) -> list[float]:
         started = time.perf_counter()
         result = await runner.run(request, owner="bench")
         timings.append(time.perf_counter() - started)
-        assert result.status == "success" and result.stdout == "1\n", result
+        assert result.status == "success", result
+        assert result.stdout == "1\n", result
     return timings
 
 
@@ -98,7 +95,9 @@ def ms(seconds: float) -> str:
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=50, help="runs for each latency measurement")
     parser.add_argument("--cold-runs", type=int, default=15, help="cold docker run --rm repetitions")
     parser.add_argument("--seconds", type=float, default=30.0, help="length of the throughput test")
@@ -115,18 +114,21 @@ async def main() -> None:
 
     cold = cold_baseline(limits.image, args.cold_runs, engines[0])
     cold_p50 = statistics.median(cold)
-    print(f"cold docker run --rm      p50 {ms(cold_p50)}   p95 {ms(percentile(cold, 0.95))}   (n={len(cold)})")
+    cold_p95 = percentile(cold, 0.95)
+    print(f"cold docker run --rm      p50 {ms(cold_p50)}   p95 {ms(cold_p95)}   (n={len(cold)})")
 
     async with SandboxRunner(limits, engines) as runner:
         warm = await warm_latency(runner, args.runs)
         warm_p50 = statistics.median(warm)
         print(
-            f"runner, pool warm         p50 {ms(warm_p50)}   p95 {ms(percentile(warm, 0.95))}   (n={len(warm)})"
+            f"runner, pool warm         p50 {ms(warm_p50)}   p95 {ms(percentile(warm, 0.95))}"
+            f"   (n={len(warm)})"
             f"   ratio p50/cold {warm_p50 / cold_p50:.2f}"
         )
         burst = await back_to_back_latency(runner, args.runs)
         print(
-            f"runner, back to back      p50 {ms(statistics.median(burst))}   p95 {ms(percentile(burst, 0.95))}"
+            f"runner, back to back      p50 {ms(statistics.median(burst))}"
+            f"   p95 {ms(percentile(burst, 0.95))}"
             f"   (n={len(burst)}, one caller, no pause for refills)"
         )
         completed, statuses = await sustained(runner, args.callers, args.seconds)

@@ -214,6 +214,8 @@ class Engine:
             self.limits.image,
             command=["python3", "-I", "-S", "-c", BOOTSTRAP_SOURCE],
             user=f"{SANDBOX_UID}:{SANDBOX_UID}",
+            # Not detached + stdin_open sets StdinOnce: Docker closes the bootstrap's stdin when our
+            # attached connection goes away (this process died), so it exits instead of waiting forever.
             stdin_open=True,
             tty=False,
             environment=CONTAINER_ENV,
@@ -287,16 +289,17 @@ class Engine:
         return [entry["Id"] for entry in self.api.containers(all=True, filters={"label": label})]
 
     def remove_leftovers(self) -> int:
-        """Remove sandbox containers nobody will use again: stopped ones, and those of runners on this
-        host whose process is gone. Running containers of live runners (other processes) are kept."""
+        """Remove sandbox containers nobody will use again: those of runners on this host whose process
+        is gone, and any that stopped (or never started) more than a minute ago. Containers of live
+        runners, also in other processes or on other hosts, are left alone."""
         removed = 0
         host = socket.gethostname()
+        now = time.time()
         for entry in self.api.containers(all=True, filters={"label": LABEL}):
             labels = entry.get("Labels") or {}
-            stale = entry.get("State") != "running"
-            if labels.get(LABEL_HOST) == host:
-                stale = stale or not _process_alive(labels.get(LABEL_PID, ""))
-            if stale:
+            owner_gone = labels.get(LABEL_HOST) == host and not _process_alive(labels.get(LABEL_PID, ""))
+            old_and_stopped = entry.get("State") != "running" and now - float(entry.get("Created", now)) > 60
+            if owner_gone or old_and_stopped:
                 self.remove(entry["Id"])
                 removed += 1
         return removed

@@ -241,7 +241,12 @@ class SandboxRunner:
         return result
 
     async def _execute(self, job: _Job) -> RunResult:
-        payload = msgspec.json.encode(job)
+        try:
+            payload = msgspec.json.encode(job)
+        except (msgspec.EncodeError, UnicodeEncodeError) as error:
+            raise SandboxInputError(
+                f"the program or its input holds characters that cannot be sent: {error}"
+            ) from error
         payload = str(len(payload)).encode("ascii") + b"\n" + payload
         # Result line: base64 of both capped streams plus a little JSON.
         max_line = (job.output_limit * 2) * 4 // 3 + 64 * 1024

@@ -20,7 +20,7 @@ from sandbox_helpers import (
 )
 
 from sandbox import SandboxBusy, SandboxRunner
-from sandbox._engine import LABEL, LABEL_HOST, LABEL_INSTANCE, LABEL_PID
+from sandbox._engine import LABEL, LABEL_HOST, LABEL_INSTANCE, LABEL_PID, Engine
 
 pytestmark = [pytest.mark.docker]
 
@@ -146,3 +146,16 @@ async def test_a_full_queue_says_busy_with_a_retry_time_and_recovers(docker_api:
         results = await asyncio.wait_for(asyncio.gather(*running), 60)
         assert [result.status for result in results] == ["success"] * 3
         assert (await run_code(runner, "print('my turn')", owner="latecomer")).stdout == "my turn\n"
+
+
+def test_a_warm_container_whose_runner_vanished_exits_by_itself(docker_api: docker.APIClient) -> None:
+    engine = Engine(ENGINE, TEST_LIMITS, instance_id="vanishing-runner")
+    try:
+        warm = engine.create_warm()
+        warm.stream.close()  # what the kernel does to our socket when the server process dies
+        outcome = docker_api.wait(warm.container_id, timeout=20)
+        assert outcome["StatusCode"] == 0
+        engine.remove(warm.container_id)
+    finally:
+        engine.remove_own()
+        engine.close()
