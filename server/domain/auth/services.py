@@ -58,6 +58,7 @@ class AuthService:
     ) -> LoginResult:
         name = username.lower()
         keys = [throttle.user_key(name), throttle.ip_key(client_ip)]
+        await throttle.hold(self.db, keys[0])  # released by the commit on every path below
         try:
             await throttle.check(self.db, keys)
         except AppError:

@@ -32,6 +32,18 @@ def ip_key(ip: str) -> str:
     return f"ip:{ip}"
 
 
+async def hold(db: AsyncSession, key: str) -> None:
+    """Lock `key`'s row until the transaction ends, so that concurrent attempts on one username (in any
+    server process) are judged one after another and a burst of parallel guesses cannot all slip in
+    before the first lockout is written. SQLite (the one-process embedded default) has a single writer."""
+    if dialect_name(db) != "postgresql":
+        return
+    await db.execute(
+        postgresql.insert(LoginThrottle).values(key=key, failures=0, lockouts=0).on_conflict_do_nothing()
+    )
+    await db.execute(select(LoginThrottle.key).where(LoginThrottle.key == key).with_for_update())
+
+
 async def check(db: AsyncSession, keys: list[str]) -> None:
     """Refuse with 429 + Retry-After while any key is locked out."""
     now = utcnow()
