@@ -37,6 +37,7 @@ from server.lib import ratelimit
 from server.lib.errors import EXCEPTION_HANDLERS
 from server.lib.logging import configure_logging
 from server.lib.middleware import request_middleware_factory
+from server.web import admin_console_handlers, template_config
 
 log = logging.getLogger("post16.app")
 VERSION = "0.1.0"
@@ -103,9 +104,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         TeachingController,
         SystemController,
         AdminController,
+        *admin_console_handlers(settings),
     ]
     return Litestar(
         route_handlers=handlers,
+        template_config=template_config(),
         state=state,
         dependencies={
             "db": Provide(provide_db),

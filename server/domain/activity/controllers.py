@@ -14,7 +14,7 @@ from sqlalchemy import select
 from server.db.models import ActivityRevision
 from server.db.models import ActivityState as StateRow
 from server.domain.deps import AppSettings, Caller, Db
-from server.domain.sync.answers import SaveRequest, apply_saves
+from server.domain.sync.answers import CurrentState, SaveRequest, apply_saves
 from server.domain.teaching.access import can_see_pupil
 from server.lib import ratelimit
 from server.lib.errors import AppError, forbidden, not_found
@@ -167,7 +167,8 @@ async def save_answer(
             client_time=data.client_time,
             device_id=None,
         )
-        [result] = await apply_saves(db, state.lessons, settings, auth.user_id, [save])
+        outcome = await apply_saves(db, state.lessons, settings, auth.user_id, [save])
+    [result] = outcome.results
     ACTIVITY_SAVES.labels(outcome=result.outcome).inc()
     if result.outcome == "rejected":
         code = result.code or "validation_error"
@@ -177,8 +178,14 @@ async def save_answer(
             result.reason or "refused",
             field="state",
         )
-    current = await db.get(StateRow, (auth.user_id, lesson_id, activity_id), populate_existing=True)
-    assert current is not None
+    current = outcome.current.get((lesson_id, activity_id))
+    if current is None:  # a replay: nothing was written, read the answer as it stands
+        row = await db.get(StateRow, (auth.user_id, lesson_id, activity_id), populate_existing=True)
+        if row is None:
+            raise not_found(f"an answer to {lesson_id}/{activity_id}")
+        current = CurrentState(
+            state=row.state, revision=row.revision, client_time=row.client_time, received_at=row.received_at
+        )
     return ActivityState(
         lesson_id=lesson_id,
         activity_id=activity_id,

@@ -17,10 +17,10 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import msgspec
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import Table, case, insert, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,6 +35,10 @@ from shared.lessons import ChoiceActivity, CodeActivity, TextActivity
 from shared.wire.sync import OperationResult
 
 log = logging.getLogger("post16.sync")
+STATES = cast(Table, ActivityState.__table__)
+OPERATIONS = cast(Table, SyncOperation.__table__)
+REVISIONS = cast(Table, ActivityRevision.__table__)
+EVENTS = cast(Table, SyncEvent.__table__)
 EARLIEST_CLIENT_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 MAX_RETRIES = 3
 
@@ -123,10 +127,21 @@ def _result(row: SyncOperation, outcome: str | None = None) -> OperationResult:
 
 
 async def answered_before(db: AsyncSession, op_ids: list[uuid.UUID]) -> dict[uuid.UUID, SyncOperation]:
+    """The recorded answers to these operation ids (an applied save's revision filled in from its
+    revision row, which is where it lives)."""
     if not op_ids:
         return {}
-    rows = (await db.execute(select(SyncOperation).where(SyncOperation.op_id.in_(op_ids)))).scalars()
-    return {row.op_id: row for row in rows}
+    rows = await db.execute(
+        select(SyncOperation, ActivityRevision.revision)
+        .outerjoin(ActivityRevision, ActivityRevision.op_id == SyncOperation.op_id)
+        .where(SyncOperation.op_id.in_(op_ids))
+    )
+    found = {}
+    for operation, revision in rows.all():
+        if revision is not None:
+            operation.revision = revision
+        found[operation.op_id] = operation
+    return found
 
 
 def replay_result(previous: SyncOperation, user_id: int) -> OperationResult:
@@ -142,13 +157,29 @@ def replay_result(previous: SyncOperation, user_id: int) -> OperationResult:
     return _result(previous, "duplicate")
 
 
+@dataclass(slots=True)
+class CurrentState:
+    """An activity's current answer after a batch, as the upsert returned it."""
+
+    state: dict[str, Any]
+    revision: int
+    client_time: datetime
+    received_at: datetime
+
+
+@dataclass(slots=True)
+class SaveOutcome:
+    results: list[OperationResult]
+    current: dict[tuple[str, str], CurrentState]
+
+
 async def apply_saves(
     db: AsyncSession,
     library: LessonLibrary,
     settings: Settings,
     pupil_id: int,
     saves: list[SaveRequest],
-) -> list[OperationResult]:
+) -> SaveOutcome:
     for attempt in range(MAX_RETRIES):
         try:
             return await _apply_saves_once(db, library, settings, pupil_id, saves)
@@ -160,26 +191,67 @@ async def apply_saves(
     raise AssertionError("unreachable")
 
 
+def _rounds(saves: list[tuple[SaveRequest, datetime]]) -> list[list[tuple[SaveRequest, datetime]]]:
+    """Split saves so that no round touches one activity twice (one upsert statement per round),
+    keeping each activity's saves in the order they were sent."""
+    rounds: list[list[tuple[SaveRequest, datetime]]] = []
+    seen: dict[tuple[str, str], int] = {}
+    for item in saves:
+        key = (item[0].lesson_id, item[0].activity_id)
+        index = seen.get(key, 0)
+        seen[key] = index + 1
+        if index == len(rounds):
+            rounds.append([])
+        rounds[index].append(item)
+    return rounds
+
+
+def _upsert_statement(db: AsyncSession):  # type: ignore[no-untyped-def]
+    table = STATES
+    statement = _insert(db)(table)
+    newer = tuple_(statement.excluded.client_time, statement.excluded.op_id) > tuple_(
+        table.c.client_time, table.c.op_id
+    )
+
+    def pick(column: str):  # type: ignore[no-untyped-def]
+        return case((newer, statement.excluded[column]), else_=table.c[column])
+
+    return statement.on_conflict_do_update(
+        index_elements=["pupil_id", "lesson_id", "activity_id"],
+        set_={
+            "revision_count": table.c.revision_count + 1,
+            "revision": case((newer, table.c.revision_count + 1), else_=table.c.revision),
+            "state": pick("state"),
+            "client_time": pick("client_time"),
+            "op_id": pick("op_id"),
+            "received_at": pick("received_at"),
+        },
+    ).returning(
+        table.c.revision_count,
+        table.c.revision,
+        table.c.state,
+        table.c.client_time,
+        table.c.received_at,
+        table.c.op_id,
+        sort_by_parameter_order=True,
+    )
+
+
 async def _apply_saves_once(
     db: AsyncSession,
     library: LessonLibrary,
     settings: Settings,
     pupil_id: int,
     saves: list[SaveRequest],
-) -> list[OperationResult]:
+) -> SaveOutcome:
     now = utcnow()
-    previous = await answered_before(db, [save.op_id for save in saves])
+    connection = await db.connection()
     results: dict[uuid.UUID, OperationResult] = {}
-    operations: list[dict[str, Any]] = []
-    accepted: list[tuple[SaveRequest, datetime]] = []
-    seen: set[uuid.UUID] = set()
+    claims: list[dict[str, Any]] = []
+    valid: dict[uuid.UUID, tuple[SaveRequest, datetime]] = {}
     for save in saves:
-        if save.op_id in previous:
-            results[save.op_id] = replay_result(previous[save.op_id], pupil_id)
-            continue
-        if save.op_id in seen:  # the same operation twice in one batch: answer the second as a duplicate
-            continue
-        seen.add(save.op_id)
+        if save.op_id in valid or save.op_id in results:
+            continue  # the same operation twice in one batch: the second is answered as a duplicate
         try:
             check_state(library, settings, save.lesson_id, save.activity_id, save.state)
         except Rejected as rejection:
@@ -190,7 +262,7 @@ async def _apply_saves_once(
                 code=rejection.code,
                 received_at=now,
             )
-            operations.append(
+            claims.append(
                 {
                     "op_id": save.op_id,
                     "user_id": pupil_id,
@@ -203,57 +275,64 @@ async def _apply_saves_once(
                 }
             )
             continue
-        accepted.append((save, clamp_client_time(save.client_time, now, settings.clock_skew_seconds)))
+        valid[save.op_id] = (save, clamp_client_time(save.client_time, now, settings.clock_skew_seconds))
+        claims.append(
+            {
+                "op_id": save.op_id,
+                "user_id": pupil_id,
+                "kind": "activity.save",
+                "outcome": "applied",
+                "revision": None,
+                "reason": None,
+                "code": None,
+                "received_at": now,
+            }
+        )
 
-    if accepted:
-        keys = sorted({(save.lesson_id, save.activity_id) for save, _ in accepted})
-        current = {
-            (row.lesson_id, row.activity_id): row
-            for row in (
-                await db.execute(
-                    select(ActivityState)
-                    .where(
-                        ActivityState.pupil_id == pupil_id,
-                        tuple_(ActivityState.lesson_id, ActivityState.activity_id).in_(keys),
-                    )
-                    .with_for_update()
-                )
-            ).scalars()
-        }
-        states: dict[tuple[str, str], dict[str, Any]] = {}
-        revisions: list[dict[str, Any]] = []
-        for save, client_time in accepted:
-            key = (save.lesson_id, save.activity_id)
-            state = states.get(key)
-            if state is None:
-                row = current.get(key)
-                state = (
-                    {"revision_count": 0, "revision": 0, "client_time": None, "op_id": None}
-                    if row is None
-                    else {
-                        "revision_count": row.revision_count,
-                        "revision": row.revision,
-                        "client_time": row.client_time,
-                        "op_id": row.op_id,
-                        "state": row.state,
-                        "received_at": row.received_at,
+    # 1. Claim every operation id; the ones already claimed (by an earlier push) are replays.
+    claimed: set[uuid.UUID] = set()
+    if claims:
+        statement = _insert(db)(OPERATIONS).on_conflict_do_nothing().returning(OPERATIONS.c.op_id)
+        claimed = set((await connection.execute(statement, claims)).scalars())
+    replays = [op_id for op_id in {**results, **valid} if op_id not in claimed]
+    if replays:
+        previous = await answered_before(db, replays)
+        for op_id in replays:
+            results[op_id] = replay_result(previous[op_id], pupil_id)
+            valid.pop(op_id, None)
+
+    # 2. One upsert per round applies the conflict rule in SQL and numbers the revision.
+    current: dict[tuple[str, str], CurrentState] = {}
+    revisions: list[dict[str, Any]] = []
+    upsert = _upsert_statement(db)
+    for round_ in _rounds(list(valid.values())):
+        rows = (
+            await connection.execute(
+                upsert,
+                [
+                    {
+                        "pupil_id": pupil_id,
+                        "lesson_id": save.lesson_id,
+                        "activity_id": save.activity_id,
+                        "state": save.state,
+                        "revision": 1,
+                        "revision_count": 1,
+                        "client_time": client_time,
+                        "op_id": save.op_id,
+                        "received_at": now,
                     }
-                )
-                states[key] = state
-            state["revision_count"] += 1
-            revision = state["revision_count"]
-            wins = state["client_time"] is None or (client_time, save.op_id.hex) > (
-                state["client_time"],
-                state["op_id"].hex,
+                    for save, client_time in round_
+                ],
             )
-            if wins:
-                state.update(
-                    revision=revision,
-                    client_time=client_time,
-                    op_id=save.op_id,
-                    state=save.state,
-                    received_at=now,
-                )
+        ).all()
+        for (save, client_time), row in zip(round_, rows, strict=True):
+            revision = row.revision_count
+            current[(save.lesson_id, save.activity_id)] = CurrentState(
+                state=row.state,
+                revision=row.revision,
+                client_time=row.client_time,
+                received_at=row.received_at,
+            )
             revisions.append(
                 {
                     "pupil_id": pupil_id,
@@ -271,55 +350,22 @@ async def _apply_saves_once(
             results[save.op_id] = OperationResult(
                 op_id=save.op_id, outcome="applied", revision=revision, received_at=now
             )
-            operations.append(
-                {
-                    "op_id": save.op_id,
-                    "user_id": pupil_id,
-                    "kind": "activity.save",
-                    "outcome": "applied",
-                    "revision": revision,
-                    "reason": None,
-                    "code": None,
-                    "received_at": now,
-                }
-            )
-        upsert = _insert(db)(ActivityState).values(
-            [
-                {
-                    "pupil_id": pupil_id,
-                    "lesson_id": key[0],
-                    "activity_id": key[1],
-                    "state": value["state"],
-                    "revision": value["revision"],
-                    "revision_count": value["revision_count"],
-                    "client_time": value["client_time"],
-                    "op_id": value["op_id"],
-                    "received_at": value["received_at"],
-                }
-                for key, value in states.items()
-            ]
-        )
-        await db.execute(
-            upsert.on_conflict_do_update(
-                index_elements=["pupil_id", "lesson_id", "activity_id"],
-                set_={
-                    name: upsert.excluded[name]
-                    for name in ("state", "revision", "revision_count", "client_time", "op_id", "received_at")
-                },
-            )
-        )
+
+    # 3. Keep every version, and tell the pull feed.
+    if revisions:
+        revision_table = REVISIONS
         revision_ids = (
             (
-                await db.execute(
-                    insert(ActivityRevision).returning(ActivityRevision.id, sort_by_parameter_order=True),
+                await connection.execute(
+                    insert(revision_table).returning(revision_table.c.id, sort_by_parameter_order=True),
                     revisions,
                 )
             )
             .scalars()
             .all()
         )
-        await db.execute(
-            insert(SyncEvent),
+        await connection.execute(
+            insert(EVENTS),
             [
                 {
                     "audience_id": pupil_id,
@@ -332,24 +378,24 @@ async def _apply_saves_once(
                 for revision, revision_id in zip(revisions, revision_ids, strict=True)
             ],
         )
-    if operations:
-        await db.execute(insert(SyncOperation), operations)
     await db.commit()
 
     answers: list[OperationResult] = []
+    answered: set[uuid.UUID] = set()
     for save in saves:
-        result = results.get(save.op_id)
-        if result is None:
-            continue
-        if save.op_id in seen and any(r is result for r in answers):
+        result = results[save.op_id]
+        if save.op_id in answered and result.outcome == "applied":
             result = msgspec.structs.replace(result, outcome="duplicate")
+        answered.add(save.op_id)
         answers.append(result)
         SYNC_OPERATIONS.labels(kind="activity.save", outcome=result.outcome).inc()
-    return answers
+    return SaveOutcome(results=answers, current=current)
 
 
 __all__ = [
+    "CurrentState",
     "Rejected",
+    "SaveOutcome",
     "SaveRequest",
     "answered_before",
     "apply_saves",

@@ -63,7 +63,7 @@ class SyncController(Controller):
                         received_at=utcnow(),
                     )
             else:
-                for result in await apply_saves(db, state.lessons, settings, auth.user_id, saves):
+                for result in (await apply_saves(db, state.lessons, settings, auth.user_id, saves)).results:
                     by_id.setdefault(result.op_id, result)
         results: list[OperationResult] = []
         for op in data.operations:

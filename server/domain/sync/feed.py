@@ -101,7 +101,7 @@ async def _materialise(db: AsyncSession, events: list[SyncEvent]) -> list[PullIt
             .outerjoin(User, User.id == Mark.marker_id)
             .where(tuple_(Mark.pupil_id, Mark.lesson_id, Mark.activity_id).in_(list(mark_keys)))
         )
-        marks = {(m.pupil_id, m.lesson_id, m.activity_id): (m, marker) for m, marker in mark_rows.tuples()}
+        marks = {(m.pupil_id, m.lesson_id, m.activity_id): (m, marker) for m, marker in mark_rows.all()}
     lesson_ids = {e.lesson_id for e in events if e.kind == "lesson"}
     versions: dict[str, LessonVersion] = {}
     if lesson_ids:
