@@ -2,8 +2,10 @@
 
 import asyncio
 import os
+import signal
 import socket
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -159,3 +161,44 @@ def test_a_warm_container_whose_runner_vanished_exits_by_itself(docker_api: dock
     finally:
         engine.remove_own()
         engine.close()
+
+
+def stop_second_engine() -> None:
+    pid = int(Path(os.environ.get("POST16_DOCKER2_EXEC", "/var/run/post16-docker2") + ".pid").read_text())
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    raise AssertionError("the second dockerd did not stop")
+
+
+@pytest.mark.slow
+async def test_an_engine_going_down_gives_unavailable_and_its_return_is_noticed(
+    second_engine: docker.APIClient,
+) -> None:
+    limits = msgspec.structs.replace(TEST_LIMITS, pool_size=1, concurrency=1)
+    async with SandboxRunner(limits, engines=[ENGINE2]) as runner:
+        assert (await run_code(runner, "print('up')")).status == "success"
+        await runner.wait_until_idle(30)
+        await asyncio.to_thread(stop_second_engine)
+        down = await run_code(runner, "print('anyone there?')")
+        assert down.status == "unavailable", down
+        assert ENGINE2 in down.message
+        assert not runner.status().usable
+        restarted = await asyncio.to_thread(
+            subprocess.run,
+            [str(REPO / "scripts" / "provision.sh"), "docker2"],
+            capture_output=True,
+            timeout=120,
+        )
+        assert restarted.returncode == 0, restarted.stderr
+        for _ in range(150):  # the pool re-checks the engine with back-off
+            if runner.status().usable:
+                break
+            await asyncio.sleep(0.2)
+        back = await run_code(runner, "print('back')")
+        assert back.status == "success", back
