@@ -30,6 +30,8 @@ from server.domain.auth.guards import (
 from server.domain.lessons.controllers import LessonController
 from server.domain.lessons.services import LessonLibrary
 from server.domain.marks.controllers import MarkController
+from server.domain.python.controllers import PythonController
+from server.domain.python.services import PythonService
 from server.domain.sync.controllers import SyncController
 from server.domain.system.controllers import SystemController
 from server.domain.teaching.controllers import TeachingController
@@ -69,6 +71,8 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
     library.reload(force=True)
     async with app.state.sessionmaker() as db:
         await library.announce(db)
+    python: PythonService = app.state.python
+    await python.start()
     task = asyncio.create_task(_housekeeping(app)) if settings.lessons_reload_seconds > 0 else None
     try:
         yield
@@ -77,6 +81,7 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await python.close()
         await app.state.engine.dispose()
 
 
@@ -90,6 +95,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "engine": engine,
             "sessionmaker": make_sessionmaker(engine),
             "lessons": LessonLibrary(settings.lessons_dir),
+            "python": PythonService(settings.sandbox_enabled),
         }
     )
     prometheus = PrometheusConfig(
@@ -104,6 +110,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         TeachingController,
         SystemController,
         AdminController,
+        PythonController,
         *admin_console_handlers(settings),
     ]
     return Litestar(

@@ -1,6 +1,7 @@
 """An activity's saved answer ("state") and its revision history."""
 
 from datetime import datetime
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
@@ -56,4 +57,17 @@ class RevisionRestore(msgspec.Struct, kw_only=True):
     op_id: UUID | None = None
 
 
-__all__ = ["ActivityState", "ActivityStateSave", "Revision", "RevisionList", "RevisionRestore"]
+__all__ = [
+    "ActivityState",
+    "ActivityStateSave",
+    "CodeCheckRequest",
+    "Revision",
+    "RevisionList",
+    "RevisionRestore",
+]
+
+
+class CodeCheckRequest(msgspec.Struct, kw_only=True):
+    """Body of `POST /api/python/check/{lesson}/{activity}`: the pupil's program to mark."""
+
+    code: Annotated[str, msgspec.Meta(max_length=100_000)]

@@ -177,7 +177,7 @@ class AdminController(Controller):
     @get("/metrics")
     async def metrics(self, admin: Caller, db: Db, state: State) -> MetricsSummary:
         """Headline figures for the dashboard."""
-        return await summary(db, state.lessons, getattr(state, "sandbox", None))
+        return await summary(db, state.lessons, state.python)
 
     @get("/lessons")
     async def lessons(self, admin: Caller, state: State) -> dict[str, Any]:

@@ -51,7 +51,7 @@ async def summary(db: AsyncSession, library: LessonLibrary, sandbox: Any) -> Met
         logins=_by_label(samples.get("tlac_auth_login_attempts_total", []), "status"),
         http_requests=sum(v for _, v in samples.get("tlac_http_requests_total", [])),
         rate_limited=sum(v for _, v in samples.get("tlac_rate_limit_violations_total", [])),
-        sandbox=(sandbox.summary() if sandbox is not None else {"status": "disabled"}),
+        sandbox=sandbox.summary(),
         lessons={
             "version": library.status.loaded_version,
             "count": library.status.lesson_count,

@@ -44,8 +44,7 @@ class SystemController(Controller):
             checks["database"] = "ok"
         except Exception as error:
             checks["database"] = f"unavailable: {type(error).__name__}"
-        sandbox = getattr(state, "sandbox", None)
-        checks["sandbox"] = "disabled" if sandbox is None else await sandbox.readiness()
+        checks["sandbox"] = await state.python.readiness()
         checks["lessons"] = "ok" if state.lessons.lessons is not None else "no lessons loaded"
         ok = checks["database"] == "ok" and checks["lessons"] == "ok"
         return Response(
