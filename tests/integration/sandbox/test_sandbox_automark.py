@@ -1,20 +1,11 @@
 """Auto-marking in the real sandbox: one run executes every test; per-test results and a score return."""
 
-import msgspec
 import pytest
 
 from sandbox import SandboxRunner
+from shared.lessons.model import CodeTest
 
 pytestmark = [pytest.mark.docker, pytest.mark.asyncio(loop_scope="module")]
-
-
-class CodeTest(msgspec.Struct):
-    """The lesson format's test shape (shared.lessons.model.CodeTest has the same fields)."""
-
-    name: str
-    stdin: str = ""
-    expected_stdout: str | None = None
-    assert_code: str | None = None
 
 
 TESTS = [

@@ -1,0 +1,87 @@
+"""The real lessons, marked in the real sandbox: model answers get full marks, starters and known wrong
+answers lose some. (tests/unit/shared checks the same with a local python3; this proves the sandbox's
+marking agrees with shared.lessons.marking.)"""
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import msgspec
+import pytest
+import pytest_asyncio
+from sandbox_helpers import ENGINE, TEST_LIMITS
+
+from sandbox import SandboxRunner
+from shared.lessons import CodeActivity, load_manifest
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
+
+LESSONS_DIR = Path(__file__).resolve().parents[3] / "lessons"
+
+
+def code_activities() -> list[tuple[str, CodeActivity]]:
+    lessons = load_manifest(LESSONS_DIR)
+    return [
+        (f"{lesson.id}/{activity.id}", activity)
+        for lesson in lessons.lessons
+        for activity in lesson.activities
+        if isinstance(activity, CodeActivity) and activity.tests
+    ]
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def marking_runner(docker_api: object) -> AsyncIterator[SandboxRunner]:
+    limits = msgspec.structs.replace(
+        TEST_LIMITS,
+        pool_size=4,
+        concurrency=4,
+        max_runs_per_owner=4,
+        queue_size=500,
+        max_queued_per_owner=50,
+    )
+    runner = SandboxRunner(limits, engines=[ENGINE])
+    await runner.start()
+    yield runner
+    await runner.close()
+
+
+async def test_every_model_answer_scores_full_marks_in_the_sandbox(marking_runner: SandboxRunner) -> None:
+    activities = code_activities()
+    assert activities, "no auto-marked code activities found"
+    results = await asyncio.gather(
+        *(
+            marking_runner.check(
+                activity.model_answer or "", activity.tests, owner=name, max_score=activity.max_score
+            )
+            for name, activity in activities
+        )
+    )
+    failures = {
+        name: [(outcome.name, outcome.message) for outcome in result.tests if not outcome.passed]
+        for (name, _), result in zip(activities, results, strict=True)
+        if result.score != result.max_score
+    }
+    assert failures == {}
+
+
+async def test_starters_and_known_wrong_answers_lose_marks_in_the_sandbox(
+    marking_runner: SandboxRunner,
+) -> None:
+    attempts = [
+        (name, answer, activity)
+        for name, activity in code_activities()
+        for answer in [activity.starter, *activity.wrong_answers]
+    ]
+    results = await asyncio.gather(
+        *(
+            marking_runner.check(answer, activity.tests, owner=name, max_score=activity.max_score)
+            for name, answer, activity in attempts
+        )
+    )
+    full_marks = [
+        (name, answer)
+        for (name, answer, _), result in zip(attempts, results, strict=True)
+        if result.score == result.max_score
+    ]
+    assert full_marks == []
+    assert all(result.run_status == "success" for result in results)
