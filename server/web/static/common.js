@@ -230,7 +230,27 @@
     });
   }
 
+  /* Phone widths show each table row as a card: every cell carries its column's heading. */
+  function labelCells(table) {
+    const headings = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
+    for (const row of table.querySelectorAll("tbody tr")) {
+      [...row.children].forEach((cell, index) => {
+        if (headings[index] && !cell.dataset.label) cell.dataset.label = headings[index];
+      });
+    }
+  }
+
+  function setUpTables() {
+    for (const table of document.querySelectorAll("table.data")) {
+      const body = table.querySelector("tbody");
+      if (!body) continue;
+      labelCells(table);
+      new MutationObserver(() => labelCells(table)).observe(body, { childList: true });
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
+    setUpTables();
     setUpMenu();
     setUpLogout();
     setUpDialogs();

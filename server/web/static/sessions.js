@@ -19,7 +19,16 @@
       "tr",
       { dataset: { sessionId: session.id } },
       el("th", { scope: "row" }, el("span", { class: "mono" }, session.username)),
-      el("td", {}, clientLabel(session), session.user_agent ? el("span", { class: "muted small block", title: session.user_agent }, session.user_agent.slice(0, 48)) : null),
+      el(
+        "td",
+        {},
+        el(
+          "span",
+          {},
+          clientLabel(session),
+          session.user_agent ? el("span", { class: "muted small block", title: session.user_agent }, session.user_agent.slice(0, 48)) : null
+        )
+      ),
       el("td", {}, el("time", { datetime: session.last_seen_at, title: P.formatTime(session.last_seen_at, true) }, P.ago(session.last_seen_at))),
       el("td", {}, P.timeElement(session.created_at)),
       el("td", {}, P.timeElement(session.expires_at)),
@@ -38,7 +47,7 @@
           type: "button",
           class: "button button-small",
           "aria-label": `Revoke every session of ${session.username}`,
-          text: "Revoke all of user",
+          text: "Revoke all for user",
           onclick: (event) => revokeAll(session, event.currentTarget),
         })
       )

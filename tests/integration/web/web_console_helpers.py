@@ -1,0 +1,89 @@
+"""Shared by the admin console's browser tests: Chromium settings, the page reporter, and `Console`
+(a real server, a browser context and API clients)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+DESKTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
+ADMIN = "head"
+PASSWORD = "correct horse battery"  # tests/conftest.py UserFactory.PASSWORD
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+# Runs before any page script, in every document; the binding outlives navigations.
+REPORTER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__post16Report("csp", `${event.violatedDirective} blocked ${event.blockedURI || "inline"}`
+    + ` at ${event.sourceFile || document.location.pathname}:${event.lineNumber}`);
+});
+"""
+
+
+def service_missing(what: str) -> None:
+    """Fail under CI (a browser test that cannot run there is a failure), skip on a bare dev machine."""
+    if IN_CI:
+        pytest.fail(f"{what} is not available; `make test` should have installed it", pytrace=False)
+    pytest.skip(f"{what} is not available (run `make provision`)")
+
+
+@dataclass
+class Console:
+    """A real server with an admin, and a browser context whose pages report CSP violations."""
+
+    url: str
+    context: Any
+    users: Any
+    password: str = PASSWORD
+    csp_violations: list[str] = field(default_factory=list)
+    script_errors: list[str] = field(default_factory=list)
+
+    def new_page(self) -> Any:
+        page = self.context.new_page()
+        page.on("pageerror", lambda error: self.script_errors.append(f"{page.url}: {error}"))
+        page.on("console", self._console_message)
+        page.on("dialog", lambda dialog: dialog.accept())
+        return page
+
+    def _console_message(self, message: Any) -> None:
+        text = message.text
+        if "Content Security Policy" in text or "Content-Security-Policy" in text:
+            self.csp_violations.append(text)
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=10)
+
+    @contextlib.contextmanager
+    def api(self, username: str = ADMIN, password: str = PASSWORD) -> Iterator[httpx.Client]:
+        """An API client logged in as a desktop client (bearer token)."""
+        with self.client() as client:
+            response = client.post(
+                "/api/auth/login", json={"username": username, "password": password, "client": "desktop"}
+            )
+            assert response.status_code == 200, response.text
+            client.headers["Authorization"] = f"Bearer {response.json()['token']}"
+            yield client
+
+    def log_in(
+        self, page: Any, username: str = ADMIN, password: str = PASSWORD, path: str = "/admin/"
+    ) -> None:
+        page.goto(self.url + path)
+        page.get_by_label("Username").fill(username)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Log in").click()
