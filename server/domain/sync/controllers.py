@@ -51,20 +51,24 @@ class SyncController(Controller):
             for op in data.operations
             if op.kind == "activity.save"
         ]
-        by_id: dict[object, OperationResult] = {}
+        # The saves' answers in the order they were sent: an op id twice in one batch is answered
+        # "applied" then "duplicate", each in its own place.
+        save_results: list[OperationResult] = []
         if saves:
             if auth.role != "pupil":
-                for save in saves:
-                    by_id[save.op_id] = OperationResult(
+                save_results = [
+                    OperationResult(
                         op_id=save.op_id,
                         outcome="rejected",
                         code="forbidden",
                         reason="only pupils save answers",
                         received_at=utcnow(),
                     )
+                    for save in saves
+                ]
             else:
-                for result in (await apply_saves(db, state.lessons, settings, auth.user_id, saves)).results:
-                    by_id.setdefault(result.op_id, result)
+                save_results = (await apply_saves(db, state.lessons, settings, auth.user_id, saves)).results
+        next_save = iter(save_results)
         results: list[OperationResult] = []
         for op in data.operations:
             if op.kind == "mark.set":
@@ -95,7 +99,7 @@ class SyncController(Controller):
                     )
                 results.append(result)
             else:
-                results.append(by_id[op.op_id])
+                results.append(next(next_save))
         return PushResponse(results=results, server_time=utcnow())
 
     @get("/pull")
