@@ -25,7 +25,7 @@ apt_packages=(
   docker.io debootstrap
   chromium fonts-dejavu-core fonts-liberation
   libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 libglib2.0-0
-  xvfb caddy prometheus wrk
+  xvfb caddy prometheus wrk docker-compose
 )
 
 system() {
