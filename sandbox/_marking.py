@@ -18,7 +18,8 @@ MARKER_PREFIX = "POST16-MARK-"
 
 
 class CodeTestSpec(Protocol):
-    """A test of a code activity, as the lesson format defines it (`shared.lessons.model.CodeTest`)."""
+    """A test of a code activity, as the lesson format defines it (`shared.lessons.model.CodeTest`).
+    An optional `hidden` attribute, when true, keeps the test's data out of the reported outcome."""
 
     @property
     def name(self) -> str: ...
@@ -35,6 +36,7 @@ class _TestJob(msgspec.Struct):
     stdin: str
     expected_stdout: str | None
     assert_code: str | None
+    hidden: bool = False
 
 
 class _HarnessReport(msgspec.Struct):
@@ -58,6 +60,7 @@ def build_test_jobs(code: str, tests: Sequence[CodeTestSpec]) -> list[_TestJob]:
             stdin=test.stdin or "",
             expected_stdout=test.expected_stdout,
             assert_code=test.assert_code,
+            hidden=bool(getattr(test, "hidden", False)),
         )
         for field in ("name", "stdin", "expected_stdout", "assert_code"):
             value = getattr(job, field)
@@ -77,7 +80,15 @@ def harness_stdin(marker: str, code: str, jobs: list[_TestJob], per_test_timeout
     job = {
         "marker": marker,
         "code": code,
-        "tests": jobs,
+        "tests": [
+            {
+                "name": job.name,
+                "stdin": job.stdin,
+                "expected_stdout": job.expected_stdout,
+                "assert_code": job.assert_code,
+            }
+            for job in jobs
+        ],
         "per_test_timeout": per_test_timeout,
         "sample_chars": SAMPLE_CHARS,
     }
@@ -105,13 +116,19 @@ def check_result(marker: str, jobs: list[_TestJob], run: RunResult, max_score: f
             run_status=run.status if run.status != "success" else "error",
             message=reason,
         )
-    outcomes = [
-        msgspec.structs.replace(outcome, name=job.name)
-        for outcome, job in zip(report.tests, jobs, strict=True)
-    ]
+    outcomes = [_reported(outcome, job) for outcome, job in zip(report.tests, jobs, strict=True)]
     passed = sum(1 for outcome in outcomes if outcome.passed)
     score = round(max_score * passed / len(jobs), 6) if jobs else 0.0
     return CheckResult(score=score, max_score=max_score, tests=outcomes, run_status="success")
+
+
+def _reported(outcome: TestOutcome, job: _TestJob) -> TestOutcome:
+    """The outcome under the test's own name. A hidden test keeps its data to itself: no expected
+    output, assertion text or program output in what is reported."""
+    if not job.hidden:
+        return msgspec.structs.replace(outcome, name=job.name)
+    message = "" if outcome.passed else "this hidden test did not pass"
+    return msgspec.structs.replace(outcome, name=job.name, message=message, stdout="")
 
 
 def _why_no_report(run: RunResult) -> str:

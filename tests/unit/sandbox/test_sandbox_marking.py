@@ -53,3 +53,28 @@ def test_an_unavailable_sandbox_scores_zero_with_its_message() -> None:
 def test_a_test_without_any_check_is_refused() -> None:
     with pytest.raises(SandboxInputError, match=r"tests\[0\]"):
         build_test_jobs("code", [Spec(name="empty")])
+
+
+class HiddenSpec(Spec):
+    hidden: bool = False
+
+
+def test_a_hidden_test_reports_pass_or_fail_but_not_its_data() -> None:
+    marker = new_marker()
+    jobs = build_test_jobs(
+        "code",
+        [
+            HiddenSpec(name="secret", expected_stdout="42", hidden=True),
+            HiddenSpec(name="open", expected_stdout="7"),
+        ],
+    )
+    tests = [
+        {"name": "secret", "passed": False, "message": "expected '42', got '41'", "stdout": "41"},
+        {"name": "open", "passed": False, "message": "expected '7', got '8'", "stdout": "8"},
+    ]
+    line = marker + " " + msgspec.json.encode({"tests": tests}).decode()
+    result = check_result(marker, jobs, RunResult(status="success", stdout=line), max_score=1)
+    assert result.tests[0].message == "this hidden test did not pass"
+    assert result.tests[0].stdout == ""
+    assert "42" not in msgspec.json.encode(result.tests[0]).decode()
+    assert result.tests[1].message == "expected '7', got '8'"
