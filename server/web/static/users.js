@@ -200,7 +200,22 @@
   let pendingCsv = null;
 
   function plural(count, word) {
+    if (word === "person") return `${count} ${count === 1 ? "person" : "people"}`;
     return `${count} ${word}${count === 1 ? "" : "s"}`;
+  }
+
+  /* The server's validation messages name the rule; say it the way an admin would. */
+  const FRIENDLY = {
+    username: "Usernames are 1–64 letters, digits, dots, dashes, underscores or @, starting with a letter or digit.",
+    password: "The password needs at least 8 characters.",
+    role: "The role must be pupil, teacher or admin.",
+    display_name: "The name must be 1–120 characters.",
+  };
+
+  function friendly(problem) {
+    if (problem.field && FRIENDLY[problem.field] && /^Expected|^Invalid/.test(problem.message)) return FRIENDLY[problem.field];
+    const text = problem.message.replace(/ - at `\$[^`]*`$/, "");
+    return text.charAt(0).toUpperCase() + text.slice(1) + (/[.!?]$/.test(text) ? "" : ".");
   }
 
   function showReport(result) {
@@ -210,7 +225,7 @@
     P.clear(created);
     for (const problem of result.errors) {
       errorsBody.append(
-        el("tr", {}, el("td", { class: "num" }, problem.line), el("td", {}, problem.field || "—"), el("td", {}, problem.message))
+        el("tr", {}, el("td", { class: "num" }, problem.line), el("td", {}, problem.field || "—"), el("td", {}, friendly(problem)))
       );
     }
     for (const name of result.created) created.append(el("li", { class: "chip mono" }, name));
