@@ -148,8 +148,11 @@ def activities() -> list[tuple[str, str, str]]:
     found = []
     for lesson in load_manifest(REPO / "lessons").lessons:
         for activity in lesson.activities:
-            state = {"code": {"code": "print('hello')"}, "text": {"text": "An answer."},
-                     "choice": {"selected": [0]}}[activity.kind]
+            state = {
+                "code": {"code": "print('hello')"},
+                "text": {"text": "An answer."},
+                "choice": {"selected": [0]},
+            }[activity.kind]
             found.append((lesson.id, activity.id, json.dumps(state)))
     return found
 
@@ -159,7 +162,8 @@ def lua_table(rows: list[tuple[str, ...]] | list[str]) -> str:
         return "[==[" + text + "]==]"
 
     return ", ".join(
-        quote(row) if isinstance(row, str) else "{" + ", ".join(quote(cell) for cell in row) + "}" for row in rows
+        quote(row) if isinstance(row, str) else "{" + ", ".join(quote(cell) for cell in row) + "}"
+        for row in rows
     )
 
 
@@ -174,13 +178,16 @@ def start_server(url: str, workers: int, port: int, data_dir: Path) -> subproces
         "POST16_LESSONS_RELOAD_SECONDS": "0",
         "POST16_DB_POOL_SIZE": "20",
     }
-    process = subprocess.Popen(  # noqa: S603
+    process = subprocess.Popen(
         [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--workers", str(workers)],
-        env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=(data_dir / "server.log").open("wb"),
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=(data_dir / "server.log").open("wb"),
     )
     for _ in range(300):
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1):  # noqa: S310
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1):
                 return process
         except OSError:
             time.sleep(0.1)
@@ -190,10 +197,21 @@ def start_server(url: str, workers: int, port: int, data_dir: Path) -> subproces
 def wrk(port: int, script: str, connections: int, duration: int) -> dict[str, float]:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
-    output = subprocess.run(  # noqa: S603
-        ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "10s", "-s", handle.name,
-         f"http://127.0.0.1:{port}"],
-        capture_output=True, text=True, check=True,
+    output = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--timeout",
+            "10s",
+            "-s",
+            handle.name,
+            f"http://127.0.0.1:{port}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     os.unlink(handle.name)
     match = re.search(r"RESULT (\{.*\})", output)
@@ -208,9 +226,11 @@ def pgbench(url: str, connections: int, duration: int, n_activities: int) -> flo
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as handle:
         handle.write(PGBENCH_UPSERT.format(pupils=PUPILS, activities=n_activities))
     binary = shutil.which("pgbench") or "/usr/lib/postgresql/15/bin/pgbench"
-    output = subprocess.run(  # noqa: S603
+    output = subprocess.run(
         [binary, "-n", "-c", str(connections), "-j", "2", "-T", str(duration), "-f", handle.name, libpq(url)],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     os.unlink(handle.name)
     match = re.search(r"tps = ([\d.]+)", output)
@@ -233,20 +253,26 @@ def main() -> None:
     port = 18000 + secrets.randbelow(1000)
     data_dir = Path(tempfile.mkdtemp(prefix="post16-bench-"))
     server = start_server(url, args.workers, port, data_dir)
-    print(f"server: {args.workers} worker(s), PostgreSQL, {PUPILS} pupils, {len(targets)} activities, "
-          f"{args.duration} s per run, 2 cores shared by server, PostgreSQL and wrk")
+    print(
+        f"server: {args.workers} worker(s), PostgreSQL, {PUPILS} pupils, {len(targets)} activities, "
+        f"{args.duration} s per run, 2 cores shared by server, PostgreSQL and wrk"
+    )
     try:
         wrk(port, common + WRK_SAVE, 20, 3)  # warm-up
         results = {}
         for clients in (50, 200):
             result = wrk(port, common + WRK_SAVE, clients, args.duration)
             results[clients] = result
-            print(f"single saves, {clients:>3} clients: {result['rate']:8.0f} saves/s   p50 {result['p50_ms']:6.1f} ms"
-                  f"   p95 {result['p95_ms']:6.1f} ms   p99 {result['p99_ms']:6.1f} ms   errors {int(result['errors'])}")
+            print(
+                f"single saves, {clients:>3} clients: {result['rate']:8.0f} saves/s   p50 {result['p50_ms']:6.1f} ms"
+                f"   p95 {result['p95_ms']:6.1f} ms   p99 {result['p99_ms']:6.1f} ms   errors {int(result['errors'])}"
+            )
         push = wrk(port, common + WRK_PUSH % {"batch": args.batch}, 8, args.duration)
         ops = push["rate"] * args.batch
-        print(f"sync push, batches of {args.batch}, 8 clients: {ops:8.0f} operations/s   "
-              f"p50 {push['p50_ms']:6.1f} ms/batch   p95 {push['p95_ms']:6.1f} ms/batch   errors {int(push['errors'])}")
+        print(
+            f"sync push, batches of {args.batch}, 8 clients: {ops:8.0f} operations/s   "
+            f"p50 {push['p50_ms']:6.1f} ms/batch   p95 {push['p95_ms']:6.1f} ms/batch   errors {int(push['errors'])}"
+        )
     finally:
         server.terminate()
         server.wait(timeout=20)

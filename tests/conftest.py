@@ -198,20 +198,6 @@ def client(settings):  # type: ignore[no-untyped-def]
         yield test_client
 
 
-def login(client, username: str, password: str = UserFactory.PASSWORD, client_kind: str = "desktop") -> str:  # type: ignore[no-untyped-def]
-    """Log in through the API; returns the bearer token (desktop) or the CSRF token (web)."""
-    response = client.post(
-        "/api/auth/login", json={"username": username, "password": password, "client": client_kind}
-    )
-    assert response.status_code == 200, response.text
-    body = response.json()
-    return body["token"] if client_kind == "desktop" else body["csrf_token"]
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -274,6 +260,16 @@ class ServerProcess:
 
     def kill(self) -> None:
         self.stop(signal.SIGKILL)
+
+
+@pytest.fixture
+def sandbox_image() -> str:
+    """The sandbox image in the local Docker engine (`make test` builds it)."""
+    image = os.environ.get("POST16_SANDBOX_IMAGE", "post16-sandbox:latest")
+    probe = subprocess.run(["docker", "image", "inspect", image], capture_output=True, check=False)
+    if probe.returncode != 0:
+        service_missing(f"Docker with the {image} image")
+    return image
 
 
 @pytest.fixture

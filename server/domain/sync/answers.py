@@ -13,6 +13,7 @@ If a concurrent batch wrote the same new activity first (unique violation) the w
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from dataclasses import dataclass
@@ -39,6 +40,8 @@ STATES = cast(Table, ActivityState.__table__)
 OPERATIONS = cast(Table, SyncOperation.__table__)
 REVISIONS = cast(Table, ActivityRevision.__table__)
 EVENTS = cast(Table, SyncEvent.__table__)
+REVISION_INSERT = insert(REVISIONS).returning(REVISIONS.c.id, sort_by_parameter_order=True)
+EVENT_INSERT = insert(EVENTS)
 EARLIEST_CLIENT_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 MAX_RETRIES = 3
 
@@ -72,6 +75,26 @@ def clamp_client_time(client_time: datetime | None, now: datetime, skew_seconds:
     return max(client_time, EARLIEST_CLIENT_TIME)
 
 
+MAX_STATE_DEPTH = 32
+
+
+def _state_problem(state: dict[str, Any]) -> str | None:
+    """What PostgreSQL (or the server's own stack) cannot take: U+0000 in text, absurd nesting.
+    Walked with a list, not recursion, so a hostile answer cannot exhaust the stack."""
+    pending: list[tuple[Any, int]] = [(state, 0)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return "text must not contain NUL (U+0000) characters"
+        elif isinstance(value, dict | list):
+            if depth >= MAX_STATE_DEPTH:
+                return f"nested more than {MAX_STATE_DEPTH} levels deep"
+            items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+            pending.extend((item, depth + 1) for item in items)
+    return None
+
+
 def check_state(
     library: LessonLibrary, settings: Settings, lesson_id: str, activity_id: str, state: Any
 ) -> None:
@@ -83,6 +106,9 @@ def check_state(
         raise Rejected("not_found", f"activity {activity_id!r} is not in lesson {lesson_id!r} (any more)")
     if not isinstance(state, dict):
         raise Rejected("validation_error", "state: must be a JSON object")
+    problem = _state_problem(state)
+    if problem:
+        raise Rejected("validation_error", f"state: {problem}")
     size = len(msgspec.json.encode(state))
     if size > settings.max_state_bytes:
         raise Rejected(
@@ -109,10 +135,6 @@ def check_state(
             raise Rejected("validation_error", "state.text: a written answer needs text")
         if len(text) > activity.max_length:
             raise Rejected("validation_error", f"state.text: at most {activity.max_length} characters")
-
-
-def _insert(db: AsyncSession):  # type: ignore[no-untyped-def]
-    return postgresql.insert if dialect_name(db) == "postgresql" else sqlite.insert
 
 
 def _result(row: SyncOperation, outcome: str | None = None) -> OperationResult:
@@ -206,9 +228,17 @@ def _rounds(saves: list[tuple[SaveRequest, datetime]]) -> list[list[tuple[SaveRe
     return rounds
 
 
-def _upsert_statement(db: AsyncSession):  # type: ignore[no-untyped-def]
+@functools.cache
+def _claim_statement(dialect: str):  # type: ignore[no-untyped-def]
+    insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert_(OPERATIONS).on_conflict_do_nothing().returning(OPERATIONS.c.op_id)
+
+
+@functools.cache
+def _upsert_statement(dialect: str):  # type: ignore[no-untyped-def]
+    """Built once per dialect: building and cache-keying this statement per request showed in profiles."""
     table = STATES
-    statement = _insert(db)(table)
+    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
     newer = tuple_(statement.excluded.client_time, statement.excluded.op_id) > tuple_(
         table.c.client_time, table.c.op_id
     )
@@ -292,7 +322,7 @@ async def _apply_saves_once(
     # 1. Claim every operation id; the ones already claimed (by an earlier push) are replays.
     claimed: set[uuid.UUID] = set()
     if claims:
-        statement = _insert(db)(OPERATIONS).on_conflict_do_nothing().returning(OPERATIONS.c.op_id)
+        statement = _claim_statement(dialect_name(db))
         claimed = set((await connection.execute(statement, claims)).scalars())
     replays = [op_id for op_id in {**results, **valid} if op_id not in claimed]
     if replays:
@@ -304,7 +334,7 @@ async def _apply_saves_once(
     # 2. One upsert per round applies the conflict rule in SQL and numbers the revision.
     current: dict[tuple[str, str], CurrentState] = {}
     revisions: list[dict[str, Any]] = []
-    upsert = _upsert_statement(db)
+    upsert = _upsert_statement(dialect_name(db))
     for round_ in _rounds(list(valid.values())):
         rows = (
             await connection.execute(
@@ -353,11 +383,10 @@ async def _apply_saves_once(
 
     # 3. Keep every version, and tell the pull feed.
     if revisions:
-        revision_table = REVISIONS
         revision_ids = (
             (
                 await connection.execute(
-                    insert(revision_table).returning(revision_table.c.id, sort_by_parameter_order=True),
+                    REVISION_INSERT,
                     revisions,
                 )
             )
@@ -365,7 +394,7 @@ async def _apply_saves_once(
             .all()
         )
         await connection.execute(
-            insert(EVENTS),
+            EVENT_INSERT,
             [
                 {
                     "audience_id": pupil_id,

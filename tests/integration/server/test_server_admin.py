@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from conftest import bearer, login
+from server_helpers import bearer, login
 
 
 @pytest.fixture
@@ -15,9 +15,16 @@ def admin(client, users):  # type: ignore[no-untyped-def]
 
 
 def test_admin_creates_a_user_who_can_then_log_in(client, admin):
-    response = client.post("/api/admin/users", headers=admin,
-                           json={"username": "Newbie", "password": "long enough pw", "role": "pupil",
-                                 "display_name": "New Pupil"})
+    response = client.post(
+        "/api/admin/users",
+        headers=admin,
+        json={
+            "username": "Newbie",
+            "password": "long enough pw",
+            "role": "pupil",
+            "display_name": "New Pupil",
+        },
+    )
     assert response.status_code == 201, response.text
     assert response.json()["username"] == "newbie"
     assert login(client, "newbie", "long enough pw")
@@ -25,7 +32,9 @@ def test_admin_creates_a_user_who_can_then_log_in(client, admin):
 
 def test_creating_a_taken_username_is_a_conflict_naming_the_field(client, admin, users):
     users.add("taken")
-    response = client.post("/api/admin/users", headers=admin, json={"username": "TAKEN", "password": "long enough pw"})
+    response = client.post(
+        "/api/admin/users", headers=admin, json={"username": "TAKEN", "password": "long enough pw"}
+    )
     assert response.status_code == 409
     assert response.json()["field"] == "username"
 
@@ -71,8 +80,11 @@ def test_csv_import_without_required_columns_names_them(client, admin):
 
 
 def test_export_neutralises_spreadsheet_formulas(client, admin):
-    client.post("/api/admin/users", headers=admin,
-                json={"username": "evil", "password": "long enough pw", "display_name": "=HYPERLINK(1)"})
+    client.post(
+        "/api/admin/users",
+        headers=admin,
+        json={"username": "evil", "password": "long enough pw", "display_name": "=HYPERLINK(1)"},
+    )
     exported = client.get("/api/admin/users/export", headers=admin).text
     assert "'=HYPERLINK(1)" in exported
 
@@ -83,16 +95,22 @@ def test_class_with_teacher_and_enrolled_pupils_shows_in_the_teachers_view(clien
     created = client.post("/api/admin/classes", headers=admin, json={"name": "13A", "teacher_id": teacher_id})
     assert created.status_code == 201, created.text
     class_id = created.json()["id"]
-    enrolled = client.post(f"/api/admin/classes/{class_id}/pupils", headers=admin, json={"pupil_ids": pupil_ids})
+    enrolled = client.post(
+        f"/api/admin/classes/{class_id}/pupils", headers=admin, json={"pupil_ids": pupil_ids}
+    )
     assert [p["username"] for p in enrolled.json()["pupils"]] == ["p1", "p2"]
     teacher = bearer(login(client, "mrsmith"))
-    assert client.get("/api/teacher/classes", headers=teacher).json() == [{"id": class_id, "name": "13A", "pupil_count": 2}]
+    assert client.get("/api/teacher/classes", headers=teacher).json() == [
+        {"id": class_id, "name": "13A", "pupil_count": 2}
+    ]
 
 
 def test_enrolling_a_teacher_as_a_pupil_is_refused(client, admin, users):
     teacher_id = users.add("teach2", "teacher")
     class_id = client.post("/api/admin/classes", headers=admin, json={"name": "12B"}).json()["id"]
-    response = client.post(f"/api/admin/classes/{class_id}/pupils", headers=admin, json={"pupil_ids": [teacher_id]})
+    response = client.post(
+        f"/api/admin/classes/{class_id}/pupils", headers=admin, json={"pupil_ids": [teacher_id]}
+    )
     assert response.status_code == 400
     assert response.json()["field"] == "pupil_ids"
 
@@ -112,7 +130,10 @@ def test_revoked_session_is_rejected_at_once(client, admin, users):
 def test_disabling_a_user_ends_their_sessions(client, admin, users):
     pupil_id = users.add("leaver")
     token = login(client, "leaver")
-    assert client.patch(f"/api/admin/users/{pupil_id}", headers=admin, json={"disabled": True}).status_code == 200
+    assert (
+        client.patch(f"/api/admin/users/{pupil_id}", headers=admin, json={"disabled": True}).status_code
+        == 200
+    )
     assert client.get("/api/auth/me", headers=bearer(token)).status_code == 401
 
 
@@ -155,7 +176,11 @@ def test_audit_filters_and_bad_cursor(client, admin):
     assert [i["action"] for i in failed["items"]] == ["user.login_failed"]
     assert "password" not in str(failed["items"][0]["details"]).replace("'reason'", "")
     wildcard = client.get("/api/admin/audit?action=user.*", headers=admin).json()
-    assert {i["action"] for i in wildcard["items"]} <= {"user.login_failed", "user.logged_in", "user.login_throttled"}
+    assert {i["action"] for i in wildcard["items"]} <= {
+        "user.login_failed",
+        "user.logged_in",
+        "user.login_throttled",
+    }
     bad = client.get("/api/admin/audit?cursor=not-a-cursor", headers=admin)
     assert bad.status_code == 400
     assert bad.json()["field"] == "cursor"

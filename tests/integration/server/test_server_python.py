@@ -3,25 +3,14 @@ of the server keeps working when the sandbox is switched off."""
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
-from conftest import bearer, login, service_missing
+from server_helpers import bearer, login
 
 LESSON = "variables-and-types"
 
 
-def docker_ready() -> None:
-    probe = subprocess.run(
-        ["docker", "image", "inspect", "post16-sandbox:latest"], capture_output=True, check=False
-    )
-    if probe.returncode != 0:
-        service_missing("Docker with the post16-sandbox image")
-
-
 @pytest.fixture
-def sandboxed(make_settings, users):  # type: ignore[no-untyped-def]
-    docker_ready()
+def sandboxed(make_settings, users, sandbox_image):  # type: ignore[no-untyped-def]
     from litestar.testing import TestClient
 
     from server.app import create_app
