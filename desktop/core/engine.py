@@ -11,7 +11,9 @@ answer for it, and moves the pull cursor in the same transaction as the changes 
                    server's conflict rule picks the current answer, which replaces the local one unless a
                    newer local change waits), marks and feedback, lesson updates.
 3. `refresh_lessons` fetch the lesson list and every lesson whose version changed, so lessons open offline.
-                   A lesson that cannot be read keeps its last good cached copy.
+                   A lesson that cannot be read keeps its last good cached copy. Answers to activities a
+                   new version dropped, or to lessons removed from the list, are kept and reported as
+                   archived (`SyncReport.answers_archived`); answers to activities that remain stay put.
 
 `SyncLoop.run` repeats `sync_once` every `interval` seconds or when woken (`request_sync`), backing off
 exponentially with jitter after transient failures and honouring `Retry-After`. It stops trying on an
@@ -58,6 +60,9 @@ class SyncReport:
     new_marks: list[Mark] = dataclasses.field(default_factory=list)
     answers_replaced: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     lessons_updated: list[str] = dataclasses.field(default_factory=list)
+    #: (lesson_id, activity_id) of answers this sync moved to "archived" (their activity or lesson is gone).
+    answers_archived: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    lessons_removed: list[str] = dataclasses.field(default_factory=list)
     problems: list[str] = dataclasses.field(default_factory=list)
     finished_at: datetime | None = None
 
@@ -205,6 +210,8 @@ class SyncEngine:
 
     def sync_once(self, progress: ProgressCallback | None = None) -> SyncReport:
         report = SyncReport()
+        served_before = [summary.id for summary in self.store.lesson_summaries()]
+        archived_before = {(a.lesson_id, a.activity_id) for a in self.store.archived_answers()}
         self.push_outbox(progress, report)
         self.pull_changes(report)
         if not self._lessons_fetched or report.lessons_updated or self.store.stale_lessons():
@@ -214,6 +221,12 @@ class SyncEngine:
             for lesson_id in changed_by_pull:
                 if lesson_id not in report.lessons_updated:
                     report.lessons_updated.append(lesson_id)
+            report.lessons_removed.extend(i for i in served_before if self.store.lesson_removed(i))
+            report.answers_archived.extend(
+                (a.lesson_id, a.activity_id)
+                for a in self.store.archived_answers()
+                if (a.lesson_id, a.activity_id) not in archived_before
+            )
         report.finished_at = datetime.now(UTC)
         self.store.record_sync(report.finished_at)
         return report

@@ -30,7 +30,7 @@ import msgspec
 import sqlite_utils
 
 from desktop.core.errors import StoreError, StoreFullError
-from shared.lessons.model import Lesson, LessonSummary
+from shared.lessons.model import Activity, Lesson, LessonSummary
 from shared.wire.marks import Mark
 from shared.wire.sync import (
     LessonEvent,
@@ -45,6 +45,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "AckSummary",
     "Answer",
+    "ArchivedAnswer",
     "PendingOperation",
     "PullApplied",
     "Receipt",
@@ -54,6 +55,7 @@ __all__ = [
 ]
 
 _lesson_decoder = msgspec.json.Decoder(Lesson)
+_activity_decoder: msgspec.json.Decoder[Activity] = msgspec.json.Decoder(Activity)
 _summaries_decoder = msgspec.json.Decoder(list[LessonSummary])
 _encoder = msgspec.json.Encoder()
 
@@ -172,8 +174,26 @@ def _migration_1(db: sqlite_utils.Database) -> None:
     db.table("cache").create({"key": str, "value": str, "stored_at": str}, pk="key")
 
 
+def _migration_2(db: sqlite_utils.Database) -> None:
+    """Lesson updates keep answers: a lesson that leaves the manifest is marked removed (its cached
+    content kept), and an activity dropped by a new lesson version keeps its definition here, so its
+    answers can still be shown, read-only, as archived."""
+    db.execute("ALTER TABLE lessons ADD COLUMN removed_at TEXT")
+    db.table("retired_activities").create(
+        {
+            "lesson_id": str,
+            "activity_id": str,
+            "lesson_title": str,
+            "activity": str,  # Activity JSON as last served
+            "lesson_version": str,  # the last version that had it
+            "retired_at": str,
+        },
+        pk=("lesson_id", "activity_id"),
+    )
+
+
 #: MIGRATIONS[i] takes the schema from version i to i + 1. Append, never edit.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -186,6 +206,31 @@ class Answer:
     revision: int | None
     #: True while an operation for this activity waits in the outbox.
     pending: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ArchivedAnswer:
+    """An answer to an activity the current lessons no longer have: kept, shown read-only.
+
+    `lesson_removed` is true when the whole lesson left the manifest, false when a new version of a
+    lesson still served dropped the activity. `activity` is the definition as last served (None if this
+    computer never downloaded it). `pending` / `rejected_reason` say whether the last change still waits
+    in the outbox or was refused by the server (it is kept either way)."""
+
+    lesson_id: str
+    lesson_title: str
+    activity_id: str
+    activity: Activity | None
+    state: dict[str, Any]
+    client_time: datetime
+    revision: int | None
+    pending: bool
+    rejected_reason: str | None
+    lesson_removed: bool
+
+    @property
+    def title(self) -> str:
+        return self.activity.title if self.activity is not None else self.activity_id
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -404,34 +449,76 @@ class Store:
     # -- lessons --------------------------------------------------------------------------------
 
     def save_lesson_index(self, summaries: Sequence[LessonSummary]) -> list[str]:
-        """Store the server's lesson list; returns ids whose cached content is missing or out of date."""
+        """Store the server's lesson list; returns ids whose cached content is missing or out of date.
+
+        A lesson no longer listed is marked removed, not deleted: its answers stay, shown as archived."""
         wanted = {summary.id for summary in summaries}
+        moment = _iso(_now())
         with self._transaction() as conn:
             for position, summary in enumerate(summaries):
                 conn.execute(
                     """INSERT INTO lessons (id, position, version, summary, stale) VALUES (?, ?, ?, ?, 0)
                        ON CONFLICT (id) DO UPDATE SET position = excluded.position,
-                         version = excluded.version, summary = excluded.summary""",
+                         version = excluded.version, summary = excluded.summary, removed_at = NULL""",
                     (summary.id, position, summary.version, _encoder.encode(summary).decode()),
                 )
-            for (lesson_id,) in conn.execute("SELECT id FROM lessons").fetchall():
+            for (lesson_id,) in conn.execute("SELECT id FROM lessons WHERE removed_at IS NULL").fetchall():
                 if lesson_id not in wanted:
-                    conn.execute("DELETE FROM lessons WHERE id = ?", (lesson_id,))
+                    conn.execute("UPDATE lessons SET removed_at = ? WHERE id = ?", (moment, lesson_id))
+            _set_meta(conn, "lesson_index_at", moment)
             rows = conn.execute(
-                """SELECT id FROM lessons WHERE content IS NULL OR content_version IS NOT version
-                   OR stale = 1 ORDER BY position"""
+                """SELECT id FROM lessons WHERE removed_at IS NULL AND (content IS NULL
+                   OR content_version IS NOT version OR stale = 1) ORDER BY position"""
             ).fetchall()
         return [row[0] for row in rows]
 
     def lesson_summaries(self) -> list[LessonSummary]:
-        rows = self._connection().execute("SELECT summary FROM lessons ORDER BY position").fetchall()
+        """The lessons the server serves now, in its order (removed ones are left out)."""
+        rows = (
+            self._connection()
+            .execute("SELECT summary FROM lessons WHERE removed_at IS NULL ORDER BY position")
+            .fetchall()
+        )
         return _summaries_decoder.decode("[" + ",".join(row[0] for row in rows) + "]")
 
+    def lesson_removed(self, lesson_id: str) -> bool:
+        row = (
+            self._connection().execute("SELECT removed_at FROM lessons WHERE id = ?", (lesson_id,)).fetchone()
+        )
+        return row is not None and row[0] is not None
+
     def save_lesson(self, lesson: Lesson) -> None:
+        """Cache a lesson's content. Activities the previous cached version had and this one lacks keep
+        their definition in `retired_activities`, so answers to them can still be shown (archived)."""
         content = _encoder.encode(lesson).decode()
+        moment = _iso(_now())
+        current_ids = {activity.id for activity in lesson.activities}
         with self._transaction() as conn:
+            row = conn.execute("SELECT content FROM lessons WHERE id = ?", (lesson.id,)).fetchone()
+            if row is not None and row[0] is not None:
+                previous = _lesson_decoder.decode(row[0])
+                for activity in previous.activities:
+                    if activity.id not in current_ids:
+                        conn.execute(
+                            """INSERT OR REPLACE INTO retired_activities (lesson_id, activity_id,
+                                 lesson_title, activity, lesson_version, retired_at)
+                               VALUES (?, ?, ?, ?, ?, ?)""",
+                            (
+                                lesson.id,
+                                activity.id,
+                                previous.title,
+                                _encoder.encode(activity).decode(),
+                                previous.version,
+                                moment,
+                            ),
+                        )
+            conn.executemany(
+                "DELETE FROM retired_activities WHERE lesson_id = ? AND activity_id = ?",
+                [(lesson.id, activity_id) for activity_id in current_ids],
+            )
             updated = conn.execute(
-                "UPDATE lessons SET content = ?, content_version = ?, stale = 0 WHERE id = ?",
+                """UPDATE lessons SET content = ?, content_version = ?, stale = 0, removed_at = NULL
+                   WHERE id = ?""",
                 (content, lesson.version, lesson.id),
             ).rowcount
             if not updated:
@@ -452,8 +539,100 @@ class Store:
         return None if row is None else _lesson_decoder.decode(row[0])
 
     def stale_lessons(self) -> list[str]:
-        rows = self._connection().execute("SELECT id FROM lessons WHERE stale = 1").fetchall()
+        rows = (
+            self._connection()
+            .execute("SELECT id FROM lessons WHERE stale = 1 AND removed_at IS NULL")
+            .fetchall()
+        )
         return [row[0] for row in rows]
+
+    def archived_answers(self, lesson_id: str | None = None) -> list[ArchivedAnswer]:
+        """Answers to activities the current lessons no longer have (dropped by a lesson update, or in a
+        lesson removed from the manifest), newest first within each lesson. Nothing here is ever deleted:
+        an activity or lesson that comes back takes its answers back."""
+        conn = self._connection()
+        index_known = self.get_meta("lesson_index_at") is not None
+        query = "SELECT lesson_id, activity_id, state, client_time, revision FROM answers"
+        params: tuple[Any, ...] = ()
+        if lesson_id is not None:
+            query += " WHERE lesson_id = ?"
+            params = (lesson_id,)
+        answers = conn.execute(query + " ORDER BY lesson_id, client_time DESC", params).fetchall()
+        if not answers:
+            return []
+        lessons: dict[str, tuple[int, str, str | None, str | None]] = {
+            row[0]: (row[1], row[2], row[3], row[4])
+            for row in conn.execute("SELECT id, position, summary, content, removed_at FROM lessons")
+        }
+        retired = {
+            (row[0], row[1]): (row[2], row[3])
+            for row in conn.execute(
+                "SELECT lesson_id, activity_id, lesson_title, activity FROM retired_activities"
+            )
+        }
+        pending = {
+            (row[0], row[1])
+            for row in conn.execute("SELECT lesson_id, activity_id FROM outbox WHERE kind = 'activity.save'")
+        }
+        rejected: dict[tuple[str, str], str] = {}
+        for row in conn.execute(
+            """SELECT lesson_id, activity_id, reason FROM rejected WHERE kind = 'activity.save'
+               ORDER BY rejected_at"""
+        ):
+            rejected[(row[0], row[1])] = row[2]
+        decoded: dict[str, tuple[str, Lesson | None, set[str]]] = {}
+        found: list[tuple[int, ArchivedAnswer]] = []
+        for answer_lesson, activity_id, state, client_time, revision in answers:
+            key = (answer_lesson, activity_id)
+            lesson_row = lessons.get(answer_lesson)
+            retired_row = retired.get(key)
+            activity: Activity | None = None
+            if retired_row is not None:
+                activity = _activity_decoder.decode(retired_row[1])
+            if lesson_row is None:
+                if not index_known:
+                    continue  # the lesson list has not arrived yet: nothing to judge by
+                position, lesson_title, removed = (
+                    1_000_000,
+                    retired_row[0] if retired_row else answer_lesson,
+                    True,
+                )
+            else:
+                position, summary_json, content_json, removed_at = lesson_row
+                if answer_lesson not in decoded:
+                    summary = msgspec.json.decode(summary_json, type=LessonSummary)
+                    content = _lesson_decoder.decode(content_json) if content_json else None
+                    # Current: in the cached content (what the lesson view shows) or in the server's
+                    # list (content not downloaded yet); a lesson mid-update never archives an answer.
+                    current = {a.id for a in summary.activities}
+                    if content is not None:
+                        current |= {a.id for a in content.activities}
+                    decoded[answer_lesson] = (summary.title, content, current)
+                lesson_title, content, current = decoded[answer_lesson]
+                removed = removed_at is not None
+                if not removed and activity_id in current:
+                    continue
+                if activity is None and content is not None:
+                    activity = next((a for a in content.activities if a.id == activity_id), None)
+            found.append(
+                (
+                    position,
+                    ArchivedAnswer(
+                        lesson_id=answer_lesson,
+                        lesson_title=lesson_title,
+                        activity_id=activity_id,
+                        activity=activity,
+                        state=json.loads(state),
+                        client_time=datetime.fromisoformat(client_time),
+                        revision=revision,
+                        pending=key in pending,
+                        rejected_reason=None if key in pending else rejected.get(key),
+                        lesson_removed=removed,
+                    ),
+                )
+            )
+        found.sort(key=lambda item: (item[0], item[1].lesson_id, -item[1].client_time.timestamp()))
+        return [answer for _, answer in found]
 
     # -- answers and the outbox -----------------------------------------------------------------
 
@@ -761,8 +940,11 @@ class Store:
                     if _apply_mark(conn, item.mark, own_id):
                         applied.new_marks.append(item.mark)
                 elif isinstance(item, LessonEvent):
-                    if item.removed:
-                        conn.execute("DELETE FROM lessons WHERE id = ?", (item.lesson_id,))
+                    if item.removed:  # kept (content and answers), shown as archived
+                        conn.execute(
+                            "UPDATE lessons SET removed_at = ? WHERE id = ? AND removed_at IS NULL",
+                            (_iso(_now()), item.lesson_id),
+                        )
                     else:
                         conn.execute(
                             "UPDATE lessons SET stale = 1 WHERE id = ? AND content_version IS NOT ?",
@@ -921,8 +1103,13 @@ def _apply_mark(conn: sqlite3.Connection, mark: Mark, own_id: int | None) -> boo
 
 
 def _apply_revision(conn: sqlite3.Connection, event: RevisionEvent, own_id: int | None) -> bool:
-    """Cache the revision; if it is the pupil's own current answer and nothing newer is queued here,
-    show it (the server's conflict rule decides). True when the local answer was replaced."""
+    """Cache the revision; then, if it is the pupil's own activity and nothing is queued for it here,
+    show the revision the server last called current (the conflict rule decides). True when the local
+    answer was replaced.
+
+    Any own revision event triggers this, not only a current one: a laptop whose change was queued
+    when the winning revision arrived (so it kept its own) and whose change then lost the conflict only
+    hears about its own, non-current revision afterwards; it must still end up showing the winner."""
     key = (event.pupil_id, event.lesson_id, event.activity_id)
     if event.current:
         conn.execute(
@@ -942,7 +1129,7 @@ def _apply_revision(conn: sqlite3.Connection, event: RevisionEvent, own_id: int 
             int(event.current),
         ),
     )
-    if not event.current or own_id is None or event.pupil_id != own_id:
+    if own_id is None or event.pupil_id != own_id:
         return False
     pending = conn.execute(
         "SELECT 1 FROM outbox WHERE kind = 'activity.save' AND lesson_id = ? AND activity_id = ? LIMIT 1",
@@ -950,27 +1137,29 @@ def _apply_revision(conn: sqlite3.Connection, event: RevisionEvent, own_id: int 
     ).fetchone()
     if pending is not None:
         return False
-    state_json = json.dumps(event.state, ensure_ascii=False)
+    current = conn.execute(
+        """SELECT state, client_time, revision FROM revisions WHERE pupil_id = ? AND lesson_id = ?
+           AND activity_id = ? AND current = 1 ORDER BY revision DESC LIMIT 1""",
+        key,
+    ).fetchone()
+    if current is None:
+        return False
+    state_json, client_time, revision = current
     row = conn.execute(
         "SELECT state, revision FROM answers WHERE lesson_id = ? AND activity_id = ?",
         (event.lesson_id, event.activity_id),
     ).fetchone()
+    if row is not None and row[1] == revision and json.loads(row[0]) == json.loads(state_json):
+        return False
     conn.execute(
         """INSERT INTO answers (lesson_id, activity_id, state, client_time, revision, updated_at)
            VALUES (?, ?, ?, ?, ?, ?)
            ON CONFLICT (lesson_id, activity_id) DO UPDATE SET state = excluded.state,
              client_time = excluded.client_time, revision = excluded.revision,
              updated_at = excluded.updated_at""",
-        (
-            event.lesson_id,
-            event.activity_id,
-            state_json,
-            _iso(event.client_time),
-            event.revision,
-            _iso(_now()),
-        ),
+        (event.lesson_id, event.activity_id, state_json, client_time, revision, _iso(_now())),
     )
-    return row is None or json.loads(row[0]) != event.state
+    return row is None or json.loads(row[0]) != json.loads(state_json)
 
 
 def _salvage_outbox(path: Path) -> list[tuple[Any, ...]]:
