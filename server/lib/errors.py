@@ -120,6 +120,13 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
     return _respond(request, status, body, dict(exc.headers or {}))
 
 
+def too_deep_handler(request: Request[Any, Any, Any], exc: RecursionError) -> Response[ErrorBody]:
+    """A request body nested deeper than the decoder's stack allows is the client's fault."""
+    log.info("request refused: body nested too deeply")
+    body = ErrorBody(code=ErrorCode.VALIDATION, detail="the request body is nested too deeply")
+    return _respond(request, 400, body, {})
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
     log.exception("unhandled error", exc_info=exc)
     body = ErrorBody(
@@ -131,6 +138,7 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     AppError: app_error_handler,
     HTTPException: http_exception_handler,
+    RecursionError: too_deep_handler,
     Exception: internal_error_handler,
 }
 

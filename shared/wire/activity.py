@@ -53,7 +53,7 @@ class RevisionList(msgspec.Struct, kw_only=True):
 class RevisionRestore(msgspec.Struct, kw_only=True):
     """Make an earlier revision the current answer again (recorded as a new revision)."""
 
-    revision: int
+    revision: Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
     op_id: UUID | None = None
 
 

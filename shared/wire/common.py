@@ -15,7 +15,9 @@ Username = Annotated[
 ]
 Password = Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
 NewPassword = Annotated[str, msgspec.Meta(min_length=8, max_length=1024, description="at least 8 characters")]
-DisplayName = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
+# PostgreSQL text cannot hold U+0000: free text that is stored refuses it up front.
+NO_NUL = r"^[^\x00]*$"
+DisplayName = Annotated[str, msgspec.Meta(min_length=1, max_length=120, pattern=NO_NUL)]
 Role = Literal["pupil", "teacher", "admin"]
 AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True, description="RFC 3339 with a time zone")]
 # An answer's state is the client's JSON object; its size is capped by the request body limit.
@@ -34,6 +36,7 @@ class ErrorBody(msgspec.Struct, kw_only=True):
 
 
 __all__ = [
+    "NO_NUL",
     "AwareDatetime",
     "DisplayName",
     "ErrorBody",

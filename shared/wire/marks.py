@@ -6,11 +6,11 @@ from uuid import UUID
 
 import msgspec
 
-from shared.wire.common import AwareDatetime
+from shared.wire.common import NO_NUL, AwareDatetime
 
 Score = Annotated[float, msgspec.Meta(ge=0, le=1000)]
 MaxScore = Annotated[float, msgspec.Meta(gt=0, le=1000)]
-Feedback = Annotated[str, msgspec.Meta(max_length=10_000)]
+Feedback = Annotated[str, msgspec.Meta(max_length=10_000, pattern=NO_NUL)]
 
 
 class MarkSet(msgspec.Struct, kw_only=True):

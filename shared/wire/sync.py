@@ -12,7 +12,7 @@ from uuid import UUID
 
 import msgspec
 
-from shared.wire.common import AwareDatetime, Slug
+from shared.wire.common import AwareDatetime, Id, Slug
 from shared.wire.marks import Mark
 
 MAX_BATCH = 500
@@ -35,7 +35,7 @@ class Operation(msgspec.Struct, kw_only=True):
     payload: dict[str, Any]
     client_time: AwareDatetime
     base_revision: int | None = None
-    pupil_id: int | None = None
+    pupil_id: Id | None = None
 
 
 class PushRequest(msgspec.Struct, kw_only=True):

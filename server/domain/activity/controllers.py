@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from server.db.models import ActivityRevision
 from server.db.models import ActivityState as StateRow
-from server.domain.deps import AppSettings, Caller, Db
+from server.domain.deps import ID_MAX, AppSettings, Caller, Db
 from server.domain.sync.answers import CurrentState, SaveRequest, apply_saves
 from server.domain.teaching.access import can_see_pupil
 from server.lib import ratelimit
@@ -37,7 +37,7 @@ class ActivityController(Controller):
         activity_id: FromPath[str],
         auth: Caller,
         db: Db,
-        pupil_id: Annotated[int | None, QueryParameter(ge=1)] = None,
+        pupil_id: Annotated[int | None, QueryParameter(ge=1, le=ID_MAX)] = None,
     ) -> ActivityState:
         """The current answer (yours, or as a teacher a pupil's with `pupil_id`)."""
         owner = await _owner(db, auth, pupil_id)
@@ -74,7 +74,7 @@ class ActivityController(Controller):
         activity_id: FromPath[str],
         auth: Caller,
         db: Db,
-        pupil_id: Annotated[int | None, QueryParameter(ge=1)] = None,
+        pupil_id: Annotated[int | None, QueryParameter(ge=1, le=ID_MAX)] = None,
     ) -> RevisionList:
         """Every accepted version of the answer, oldest first; `current` marks the one in force."""
         owner = await _owner(db, auth, pupil_id)
@@ -172,11 +172,15 @@ async def save_answer(
     ACTIVITY_SAVES.labels(outcome=result.outcome).inc()
     if result.outcome == "rejected":
         code = result.code or "validation_error"
+        reason = result.reason or "refused"
+        field = "state"
+        if code == "not_found":  # the lesson or activity in the path, not the answer, is at fault
+            field = "lesson_id" if reason.startswith("lesson") else "activity_id"
         raise AppError(
             ERROR_STATUS.get(code, 400),
             ErrorCode(code) if code in ErrorCode._value2member_map_ else ErrorCode.VALIDATION,
-            result.reason or "refused",
-            field="state",
+            reason,
+            field=field,
         )
     current = outcome.current.get((lesson_id, activity_id))
     if current is None:  # a replay: nothing was written, read the answer as it stands

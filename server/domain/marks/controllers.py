@@ -9,7 +9,7 @@ from litestar.status_codes import HTTP_200_OK
 
 from server.db.models import User
 from server.domain.activity.controllers import ERROR_STATUS
-from server.domain.deps import AppSettings, Caller, Db
+from server.domain.deps import AppSettings, Caller, Db, PathId
 from server.domain.marks.services import mark_out, marks_for_pupil, set_mark
 from server.lib import ratelimit
 from server.lib.errors import AppError
@@ -30,7 +30,7 @@ class MarkController(Controller):
     @post("/{pupil_id:int}/{lesson_id:str}/{activity_id:str}", status_code=HTTP_200_OK)
     async def mark(
         self,
-        pupil_id: FromPath[int],
+        pupil_id: PathId,
         lesson_id: FromPath[Slug],
         activity_id: FromPath[Slug],
         data: JSONBody[MarkSet],

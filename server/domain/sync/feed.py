@@ -36,9 +36,10 @@ def decode_cursor(cursor: str | None) -> tuple[int, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, txid, event_id = raw.split(":")
-        if prefix != CURSOR_PREFIX:
-            raise ValueError(prefix)
-        return int(txid), int(event_id)
+        position = int(txid), int(event_id)
+        if prefix != CURSOR_PREFIX or not (-1 <= position[0] < 2**63 and 0 <= position[1] < 2**63):
+            raise ValueError(raw)
+        return position
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise bad_request(
             "cursor: not a cursor this server gave out; start again without one", "cursor"

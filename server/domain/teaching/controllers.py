@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import cast
 
 from litestar import Controller, get
-from litestar.params import FromPath
 from sqlalchemy import func, select
 
 from server.db.models import ActivityState, Enrolment, Mark, SchoolClass, User
-from server.domain.deps import Caller, Db
+from server.domain.deps import Caller, Db, PathId
 from server.domain.marks.services import mark_out
 from server.lib.errors import not_found
 from shared.wire.auth import User as UserOut
@@ -35,7 +34,7 @@ class TeachingController(Controller):
         return [TeacherClass(id=i, name=n, pupil_count=c) for i, n, c in (await db.execute(query)).all()]
 
     @get("/classes/{class_id:int}/progress")
-    async def progress(self, class_id: FromPath[int], teacher: Caller, db: Db) -> ClassProgress:
+    async def progress(self, class_id: PathId, teacher: Caller, db: Db) -> ClassProgress:
         """Every pupil of the class × every activity they answered, with the current mark."""
         school_class = await db.get(SchoolClass, class_id)
         if school_class is None or (not teacher.is_admin and school_class.teacher_id != teacher.user_id):

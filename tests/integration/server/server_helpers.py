@@ -8,6 +8,7 @@ conftest.py files in the suite, `conftest` means whichever one pytest imported l
 from __future__ import annotations
 
 import contextlib
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -109,6 +110,29 @@ def pull_all(client: Any, token: str, cursor: str | None = None, limit: int = 50
         cursor = page["next_cursor"]
         if not page["has_more"]:
             return items, str(cursor)
+
+
+def pull_until(
+    client: Any,
+    token: str,
+    wanted: int,
+    kind: str = "revision",
+    cursor: str | None = None,
+    limit: int = 500,
+    timeout: float = 20.0,
+) -> tuple[list[dict], str]:
+    """Pull (from `cursor`, page by page) until `wanted` items of `kind` have arrived, or time is up.
+
+    The feed serves an event only once every older transaction in the PostgreSQL cluster has ended
+    (so that a late commit is never skipped), so on a busy server a change can trail by a moment."""
+    items: list[dict] = []
+    deadline = time.monotonic() + timeout
+    while True:
+        page, cursor = pull_all(client, token, cursor, limit)
+        items.extend(page)
+        if sum(item["type"] == kind for item in items) >= wanted or time.monotonic() > deadline:
+            return items, cursor
+        time.sleep(0.1)
 
 
 def libpq(url: str) -> str:

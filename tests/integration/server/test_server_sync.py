@@ -19,6 +19,7 @@ from server_helpers import (
     login,
     mark_op,
     pull_all,
+    pull_until,
     push,
     push_body,
     save_op,
@@ -202,20 +203,20 @@ def test_operation_id_used_by_another_account_is_not_applied_to_either(client, u
 def test_pull_in_small_pages_walks_every_change_exactly_once(client, alice):
     for n in range(7):
         push(client, alice, [save_op({"code": f"v{n}"}, client_time=at(n - 10))])
-    items, cursor = pull_all(client, alice, limit=2)
+    items, cursor = pull_until(client, alice, 7, limit=2)
     answers = [i["state"]["code"] for i in items if i["type"] == "revision"]
     assert answers == [f"v{n}" for n in range(7)]
     assert len({i["cursor"] for i in items}) == len(items)
     assert pull_all(client, alice, cursor)[0] == []
     push(client, alice, [save_op({"text": f"t{n}"}, activity=TEXT) for n in range(3)])
-    later, _ = pull_all(client, alice, cursor, limit=2)
+    later, _ = pull_until(client, alice, 3, cursor=cursor, limit=2)
     assert [i["state"]["text"] for i in later] == ["t0", "t1", "t2"]
 
 
 def test_pull_tells_which_revision_is_current(client, alice):
     push(client, alice, [save_op({"code": "new"}, client_time=at(-1))], device_id="laptop-1")
     push(client, alice, [save_op({"code": "old"}, client_time=at(-9))], device_id="laptop-2")
-    items, _ = pull_all(client, alice)
+    items, _ = pull_until(client, alice, 2)
     flags = {i["state"]["code"]: (i["current"], i["device_id"]) for i in items if i["type"] == "revision"}
     assert flags == {"new": (True, "laptop-1"), "old": (False, "laptop-2")}
 
@@ -232,7 +233,7 @@ def test_a_pupils_pull_never_contains_another_pupils_answers(client, users, alic
     bob = login(client, "bob")
     push(client, alice, [save_op({"code": "alice secret"})])
     push(client, bob, [save_op({"code": "bob's own"})])
-    items, _ = pull_all(client, bob)
+    items, _ = pull_until(client, bob, 1)
     assert "alice secret" not in str(items)
     assert [i["state"]["code"] for i in items if i["type"] == "revision"] == ["bob's own"]
 
@@ -243,9 +244,9 @@ def test_teachers_pull_contains_their_pupils_answers_only(client, users):
     users.enrol("12A", users.add("teach", "teacher"), [alice_id])
     users.enrol("12B", users.add("other", "teacher"), [bob_id])
     alice, bob, teacher = (login(client, name) for name in ("alice", "bob", "teach"))
-    push(client, alice, [save_op({"code": "from alice"})])
     push(client, bob, [save_op({"code": "from bob"})])
-    items, _ = pull_all(client, teacher)
+    push(client, alice, [save_op({"code": "from alice"})])
+    items, _ = pull_until(client, teacher, 1)
     revisions_seen = [(i["pupil_id"], i["state"]["code"]) for i in items if i["type"] == "revision"]
     assert revisions_seen == [(alice_id, "from alice")]
 
@@ -255,10 +256,10 @@ def test_teachers_mark_pushed_while_offline_reaches_the_pupil(client, users):
     users.enrol("12A", users.add("teach", "teacher"), [alice_id])
     alice, teacher = login(client, "alice"), login(client, "teach")
     push(client, alice, [save_op({"code": "print(42)"})])
-    _, cursor = pull_all(client, alice)
+    _, cursor = pull_until(client, alice, 1)
     [result] = push(client, teacher, [mark_op(alice_id, 2.5, feedback="nearly")]).json()["results"]
     assert result["outcome"] == "applied"
-    items, _ = pull_all(client, alice, cursor)
+    items, _ = pull_until(client, alice, 1, kind="mark", cursor=cursor)
     marks = [i["mark"] for i in items if i["type"] == "mark"]
     assert [(m["score"], m["max_score"], m["feedback"], m["marker"]) for m in marks] == [
         (2.5, 3, "nearly", "teach")
