@@ -66,13 +66,16 @@ class Console:
         if "Content Security Policy" in text or "Content-Security-Policy" in text:
             self.csp_violations.append(text)
 
-    def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=10)
+    def client(self, user_agent: str | None = None) -> httpx.Client:
+        headers = {"User-Agent": user_agent} if user_agent else None
+        return httpx.Client(base_url=self.url, timeout=60, headers=headers)
 
     @contextlib.contextmanager
-    def api(self, username: str = ADMIN, password: str = PASSWORD) -> Iterator[httpx.Client]:
+    def api(
+        self, username: str = ADMIN, password: str = PASSWORD, user_agent: str | None = None
+    ) -> Iterator[httpx.Client]:
         """An API client logged in as a desktop client (bearer token)."""
-        with self.client() as client:
+        with self.client(user_agent) as client:
             response = client.post(
                 "/api/auth/login", json={"username": username, "password": password, "client": "desktop"}
             )
