@@ -1,4 +1,5 @@
-"""`post16-server`: migrate, serve, create-user, demo-seed."""
+"""`post16-server`: migrate, serve, create-user, demo-seed, and backup, verify-backup, restore,
+prune-backups (server/ops)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from server.db import migrate
 from server.db.engine import make_sync_engine
 from server.db.models import Enrolment, SchoolClass, User
 from server.lib.security import hash_password
+from server.ops.commands import add_commands as add_backup_commands
 
 DEMO_PASSWORD = "post16-demo"  # noqa: S105 - printed for the demo on purpose
 DEMO_USERS = [
@@ -149,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--password-stdin", action="store_true")
     create.set_defaults(func=cmd_create_user)
     commands.add_parser("demo-seed", help="demo users and a class").set_defaults(func=cmd_demo_seed)
+    add_backup_commands(commands)
     return parser
 
 

@@ -15,6 +15,7 @@ from server.domain.deps import AppSettings, Db
 from server.lib.errors import AppError
 from server.lib.metrics import ACTIVE_SESSIONS, DB_POOL, exposition
 from server.lib.security import same
+from server.ops.status import backup_exposition
 from shared.errors import ErrorCode
 
 
@@ -65,7 +66,8 @@ class SystemController(Controller):
             )
         ACTIVE_SESSIONS.set(await count_active_sessions(db))
         _pool_stats(state)
-        return Response(exposition(), media_type="text/plain; version=0.0.4; charset=utf-8")
+        body = exposition() + backup_exposition(settings.data_dir)
+        return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
 def _metrics_allowed(request: Request[Any, Any, Any], settings: AppSettings) -> bool:
