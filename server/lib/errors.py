@@ -7,6 +7,7 @@ unexpected errors become `internal_error` with the request id to quote to IT.
 from __future__ import annotations
 
 import logging
+import secrets
 from typing import Any
 
 from litestar import MediaType, Request, Response
@@ -19,6 +20,7 @@ from litestar.exceptions import (
 )
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from server.lib.middleware import SECURITY_HEADERS
 from shared.errors import ErrorCode
 from shared.wire.common import ErrorBody
 
@@ -69,6 +71,15 @@ def _respond(
     request: Request[Any, Any, Any], status: int, body: ErrorBody, headers: dict[str, str]
 ) -> Response[ErrorBody]:
     body.request_id = _request_id(request)
+    if body.request_id is None:
+        # No route matched (404/405): Litestar answers before the per-route middleware runs, so the
+        # security headers and the request id it would add are added here.
+        body.request_id = secrets.token_hex(8)
+        headers = {
+            **headers,
+            **{name.decode(): value.decode() for name, value in SECURITY_HEADERS},
+            "x-request-id": body.request_id,
+        }
     return Response(body, status_code=status, headers=headers, media_type=MediaType.JSON)
 
 
