@@ -111,8 +111,10 @@
     return value.toFixed(2).replace(/\.?0+$/, "") || "0";
   }
 
-  function clock(ms) {
-    return new Date(ms).toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit" });
+  function clock(ms, withSeconds) {
+    const parts = { hour: "2-digit", minute: "2-digit" };
+    if (withSeconds) parts.second = "2-digit";
+    return new Date(ms).toLocaleTimeString("en-GB", parts);
   }
 
   function figure(id) {
@@ -157,8 +159,8 @@
       chart.append(svg("line", { x1: left, x2: width - right, y1: y(value), y2: y(value), class: "grid" }));
       chart.append(svg("text", { x: left - 4, y: y(value) + 3, class: "axis", "text-anchor": "end" }, shortNumber(value)));
     }
-    chart.append(svg("text", { x: left, y: height - 4, class: "axis" }, clock(t0)));
-    chart.append(svg("text", { x: width - right, y: height - 4, class: "axis", "text-anchor": "end" }, clock(t1)));
+    chart.append(svg("text", { x: left, y: height - 4, class: "axis" }, clock(t0, span < 600000)));
+    chart.append(svg("text", { x: width - right, y: height - 4, class: "axis", "text-anchor": "end" }, clock(t1, span < 600000)));
     series.forEach((s, index) => {
       let path = "";
       let pen = false;

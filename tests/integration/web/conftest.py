@@ -35,9 +35,17 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def console(browser: Any, pg_url: str, make_server: Callable[..., Any], users: Any) -> Iterator[Console]:
+def console_env() -> dict[str, str]:
+    """Extra POST16_* settings for the console's server; a test module may override this fixture."""
+    return {}
+
+
+@pytest.fixture
+def console(
+    browser: Any, pg_url: str, make_server: Callable[..., Any], users: Any, console_env: dict[str, str]
+) -> Iterator[Console]:
     users.add(ADMIN, "admin")
-    server = make_server(pg_url, POST16_COOKIE_SECURE="false")
+    server = make_server(pg_url, **{"POST16_COOKIE_SECURE": "false", **console_env})
     context = browser.new_context(viewport=DESKTOP, locale="en-GB", timezone_id="Europe/London")
     context.set_default_timeout(10_000)
     found = Console(url=server.url, context=context, users=users)
