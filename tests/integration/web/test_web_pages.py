@@ -14,7 +14,9 @@ PAGES = ["/admin/", "/admin/users", "/admin/classes", "/admin/sessions", "/admin
 
 
 def web_login(client, username: str) -> str:  # type: ignore[no-untyped-def]
-    response = client.post("/api/auth/login", json={"username": username, "password": PASSWORD, "client": "web"})
+    response = client.post(
+        "/api/auth/login", json={"username": username, "password": PASSWORD, "client": "web"}
+    )
     assert response.status_code == 200, response.text
     return response.json()["csrf_token"]
 
@@ -52,7 +54,9 @@ def test_the_login_page_is_served_without_a_session(client):
     assert 'data-next="/admin/"' in response.text
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/admin/", "/api/admin/users", "/admin\\x"])
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example/admin/", "/api/admin/users", "/admin\\x"]
+)
 def test_after_login_the_console_only_goes_to_its_own_pages(client, users, target):
     users.add("head", "admin")
     web_login(client, "head")
