@@ -37,7 +37,7 @@ demo: ## run the whole system on SQLite with demo users and lessons
 	scripts/demo.sh
 
 chaos: provision ## fault-injection suite (PROFILE=quick|long)
-	$(PY) -m tests.e2e.chaos --profile $(or $(PROFILE),long)
+	$(PY) tests/e2e/chaos.py --profile $(or $(PROFILE),long)
 
 bench: provision ## run every benchmark in bench/ and print the numbers
 	for b in bench/*.py; do $(PY) $$b || exit 1; done

@@ -1,0 +1,228 @@
+"""The server side of the chaos run: a fresh PostgreSQL database, accounts, a real server process that
+can be SIGKILLed and started again (on the same port, behind the fault proxy), and database faults.
+
+Standalone (`tests/e2e/chaos.py`) it creates and drops its own database; under pytest it is handed the
+suite's `pg_url`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_PG_URL = "postgresql+psycopg://post16:post16-test-only@127.0.0.1:5432/post16_test"
+PASSWORD = "correct horse battery"
+
+__all__ = ["PASSWORD", "REPO", "ChaosDatabase", "ChaosServer", "free_port"]
+
+
+def _libpq(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def _with_db(url: str, name: str) -> str:
+    base, _, _ = url.rpartition("/")
+    return f"{base}/{name}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ChaosDatabase:
+    """One PostgreSQL database for one run, and the faults that hit it."""
+
+    def __init__(self, url: str, *, owned: bool) -> None:
+        self.url = url
+        self.name = url.rpartition("/")[2]
+        self.owned = owned
+
+    @classmethod
+    def create(cls, admin_url: str | None = None) -> ChaosDatabase:
+        """A new database named after the run, migrated to the latest schema."""
+        import psycopg
+
+        admin_url = admin_url or os.environ.get("POST16_TEST_DATABASE_URL", DEFAULT_PG_URL)
+        name = f"post16_chaos_{secrets.token_hex(5)}"
+        with psycopg.connect(_libpq(admin_url), autocommit=True, connect_timeout=5) as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')
+        database = cls(_with_db(admin_url, name), owned=True)
+        from server.config import load_settings
+        from server.db.migrate import upgrade
+
+        upgrade(load_settings({"POST16_DATABASE_URL": database.url}))
+        return database
+
+    def drop(self) -> None:
+        if not self.owned:
+            return
+        import psycopg
+
+        admin = _with_db(self.url, "postgres")
+        with (
+            contextlib.suppress(psycopg.Error),
+            psycopg.connect(_libpq(admin), autocommit=True, connect_timeout=5) as connection,
+        ):
+            connection.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+    def connect(self) -> Any:
+        import psycopg
+
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                return psycopg.connect(_libpq(self.url), autocommit=True, connect_timeout=5)
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+
+    def add_users(self, usernames: list[str]) -> dict[str, int]:
+        """Pupils straight in the database (one password hash shared: hashing is slow on purpose)."""
+        from server.lib.security import hash_password
+
+        password_hash = hash_password(PASSWORD)
+        ids: dict[str, int] = {}
+        with self.connect() as connection:
+            for username in usernames:
+                row = connection.execute(
+                    """INSERT INTO users (username, display_name, role, password_hash, disabled, created_at,
+                         password_changed_at)
+                       VALUES (%s, %s, 'pupil', %s, false, now(), now()) RETURNING id""",
+                    (username, username.title(), password_hash),
+                ).fetchone()
+                ids[username] = int(row[0])
+        return ids
+
+    # -- faults -------------------------------------------------------------------------------------
+
+    def kill_connections(self) -> int:
+        """Terminate every server connection to this database: "the database restarted", as the
+        server sees it, without disturbing anyone else's databases on the shared cluster."""
+        with self.connect() as connection:
+            rows = connection.execute(
+                """SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                   WHERE datname = %s AND pid <> pg_backend_pid()""",
+                (self.name,),
+            ).fetchall()
+        return len(rows)
+
+    def expire_session(self, token_sha256: str) -> int:
+        """The session behind this token ends (as if it had been idle too long)."""
+        with self.connect() as connection:
+            cursor = connection.execute(
+                "UPDATE user_sessions SET expires_at = now() - interval '1 second' WHERE token_hash = %s",
+                (token_sha256,),
+            )
+            return int(cursor.rowcount)
+
+    @staticmethod
+    def restart_cluster() -> None:
+        """A real PostgreSQL restart (the shared cluster: keep it brief, long profile only)."""
+        subprocess.run(["pg_ctlcluster", "15", "main", "restart"], check=True, timeout=120)
+
+
+def token_sha256(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ChaosServer:
+    """A real `post16-server serve` on a fixed port: killed with SIGKILL and started again there."""
+
+    def __init__(self, database_url: str, data_dir: Path, *, workers: int, **overrides: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.workers = workers
+        self.data_dir = data_dir
+        self.base_env = {
+            "POST16_DATABASE_URL": database_url,
+            "POST16_DATA_DIR": str(data_dir),
+            "POST16_LESSONS_DIR": str(REPO / "lessons"),
+            "POST16_COOKIE_SECURE": "false",
+            "POST16_LOG_JSON": "false",
+            "POST16_LOG_LEVEL": "WARNING",
+            "POST16_LESSONS_RELOAD_SECONDS": "0",
+            "POST16_SANDBOX_ENABLED": "false",
+            "POST16_METRICS_TOKEN": "chaos-metrics-token",
+            "POST16_DB_POOL_SIZE": "4",
+            "POST16_DB_MAX_OVERFLOW": "6",
+            **overrides,
+        }
+        self.extra_env: dict[str, str] = {}
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log_path = data_dir / "server.log"
+        self.starts = 0
+
+    def start(self, timeout: float = 60.0, **extra_env: str) -> None:
+        """Start (again) on the same port; `extra_env` applies until the next start."""
+        self.extra_env = dict(extra_env)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, **self.base_env, **self.extra_env}
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "server.cli",
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--workers",
+                    str(self.workers),
+                ],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=REPO,
+                start_new_session=True,
+            )
+        self.starts += 1
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.log_path.read_text()[-3000:]}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.url}/api/health", timeout=2).status_code == 200:
+                    return
+            time.sleep(0.2)
+        raise RuntimeError(f"server did not answer in {timeout} s:\n{self.log_path.read_text()[-3000:]}")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        process = self.process
+        if process is None:
+            return
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, sig)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+        else:
+            # The main process is gone; make sure no worker of its group lingers on the port.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+        self.process = None
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group (the supervisor and every worker) at once."""
+        self.stop(signal.SIGKILL)
