@@ -264,6 +264,12 @@ class CodeActivityWidget(ActivityWidget):
         buttons.addWidget(self.check_button)
         buttons.addStretch(1)
         self.body.addLayout(buttons)
+        self.stdin = QPlainTextEdit()
+        self.stdin.setTabChangesFocus(True)
+        self.stdin.setAccessibleName("Input for the program")
+        self.stdin.setPlaceholderText("Input for the program (what input() reads), one value per line")
+        self.stdin.setMaximumHeight(52)
+        self.body.addWidget(self.stdin)
         self.output = QPlainTextEdit()
         self.output.setReadOnly(True)
         self.output.setTabChangesFocus(True)
@@ -297,9 +303,12 @@ class CodeActivityWidget(ActivityWidget):
         if self.busy:
             return
         code = self.editor.toPlainText()
+        stdin = self.stdin.toPlainText()
+        if stdin and not stdin.endswith("\n"):
+            stdin += "\n"
         self._set_busy(True, "Running…")
         client = self.ctx.session.client
-        run_in_background(lambda: client.run_python(code), self._show_run, self._show_failure)
+        run_in_background(lambda: client.run_python(code, stdin), self._show_run, self._show_failure)
 
     def _show_run(self, result) -> None:
         self._set_busy(False)
@@ -342,6 +351,7 @@ class CodeActivityWidget(ActivityWidget):
         if result.message:
             lines.append(result.message)
         self.output.setPlainText("\n".join(lines))
+        self.ctx.sync_now()  # the server saved the automatic mark: fetch it
 
     def _show_failure(self, error: Exception) -> None:
         self._set_busy(False)

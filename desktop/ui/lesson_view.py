@@ -1,8 +1,11 @@
-"""The lesson list model and the lesson view: Markdown text with the activities in place."""
+"""The lesson list model and the lesson view: Markdown text with the activities in place, and answers to
+activities a lesson update removed listed read-only at the end ("Archived answers")."""
 
 from __future__ import annotations
 
+from desktop.core.store import ArchivedAnswer
 from desktop.ui.activities import ActivityWidget, make_activity_widget, markdown_label
+from desktop.ui.archive import ArchivedSection
 from desktop.ui.context import UiContext
 from desktop.ui.qt import (
     QAbstractListModel,
@@ -16,11 +19,15 @@ from desktop.ui.qt import (
 )
 from shared.lessons.model import ActivityBlock, Lesson, LessonSummary, TextBlock
 
-__all__ = ["LessonListModel", "LessonView"]
+__all__ = ["ARCHIVE_ID", "LessonListModel", "LessonView"]
+
+#: The lesson-list row (and LessonView.lesson_id) of the archive of removed lessons' answers.
+ARCHIVE_ID = "archived-answers"
 
 
 class LessonListModel(QAbstractListModel):
-    """Adapts the store's cached lesson summaries (plain Python) to a Qt list."""
+    """Adapts the store's cached lesson summaries (plain Python) to a Qt list. When answers to lessons
+    that were removed exist, a last row, "Archived answers", leads to them."""
 
     LessonIdRole = Qt.ItemDataRole.UserRole + 1
 
@@ -28,20 +35,29 @@ class LessonListModel(QAbstractListModel):
         super().__init__(parent)
         self._lessons: list[LessonSummary] = []
         self._available: set[str] = set()
+        self.archived_count = 0
 
-    def set_lessons(self, lessons: list[LessonSummary], available: set[str]) -> None:
+    def set_lessons(self, lessons: list[LessonSummary], available: set[str], archived_count: int = 0) -> None:
         self.beginResetModel()
         self._lessons = list(lessons)
         self._available = available
+        self.archived_count = archived_count
         self.endResetModel()
 
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802, B008 - Qt API
-        return 0 if parent.isValid() else len(self._lessons)
+        if parent.isValid():
+            return 0
+        return len(self._lessons) + (1 if self.archived_count else 0)
+
+    def is_archive(self, row: int) -> bool:
+        return bool(self.archived_count) and row == len(self._lessons)
 
     def lesson_at(self, row: int) -> LessonSummary:
         return self._lessons[row]
 
     def row_of(self, lesson_id: str) -> int:
+        if lesson_id == ARCHIVE_ID:
+            return len(self._lessons) if self.archived_count else -1
         for row, lesson in enumerate(self._lessons):
             if lesson.id == lesson_id:
                 return row
@@ -50,6 +66,8 @@ class LessonListModel(QAbstractListModel):
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
             return None
+        if self.is_archive(index.row()):
+            return self._archive_data(role)
         lesson = self._lessons[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
             suffix = "" if lesson.id in self._available else "  (not downloaded yet)"
@@ -62,6 +80,16 @@ class LessonListModel(QAbstractListModel):
             return lesson.id
         return None
 
+    def _archive_data(self, role: int):
+        count = self.archived_count
+        if role == Qt.ItemDataRole.DisplayRole:
+            return f"Archived answers ({count})"
+        if role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.AccessibleTextRole):
+            return f"Archived: {count} answer(s) to lessons that are no longer taught, kept read-only"
+        if role == self.LessonIdRole:
+            return ARCHIVE_ID
+        return None
+
 
 class LessonView(QScrollArea):
     """Shows one lesson. `activity_widgets` maps activity id to its widget."""
@@ -72,7 +100,10 @@ class LessonView(QScrollArea):
         super().__init__(parent)
         self.ctx = ctx
         self.lesson: Lesson | None = None
+        #: The lesson shown, or ARCHIVE_ID for the archive page, or None.
+        self.lesson_id: str | None = None
         self.activity_widgets: dict[str, ActivityWidget] = {}
+        self.archived_section: ArchivedSection | None = None
         self.setWidgetResizable(True)
         self.setAccessibleName("Lesson")
         self._show_placeholder("Choose a lesson from the list.")
@@ -90,7 +121,9 @@ class LessonView(QScrollArea):
     def show_lesson(self, lesson: Lesson | None, message: str = "") -> None:
         self.flush()
         self.activity_widgets = {}
+        self.archived_section = None
         self.lesson = lesson
+        self.lesson_id = None if lesson is None else lesson.id
         if lesson is None:
             self._show_placeholder(
                 message or "This lesson is not on this computer yet. Connect to download it."
@@ -124,6 +157,44 @@ class LessonView(QScrollArea):
         for activity in lesson.activities:
             if activity.id not in placed:
                 self._add_activity(layout, lesson, activity)
+        archived = self.ctx.store.archived_answers(lesson.id)
+        if archived:
+            self.archived_section = ArchivedSection(
+                self.ctx,
+                archived,
+                heading="Archived answers",
+                explanation=(
+                    "These activities were taken out of the lesson when it was updated. Your answers are "
+                    "kept here and can still be read, but no longer changed."
+                ),
+            )
+            layout.addWidget(self.archived_section)
+        layout.addStretch(1)
+        self.setWidget(page)
+
+    def show_archive(self, answers: list[ArchivedAnswer]) -> None:
+        """The archive page: answers to lessons that are no longer served, grouped by lesson."""
+        self.flush()
+        self.activity_widgets = {}
+        self.lesson = None
+        self.lesson_id = ARCHIVE_ID
+        page = QWidget()
+        page.setObjectName("archive-page")
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(18, 12, 18, 18)
+        self.archived_section = ArchivedSection(
+            self.ctx,
+            answers,
+            heading="Archived answers",
+            explanation=(
+                "These lessons are no longer taught. Your answers to them are kept here and can still be "
+                "read, but no longer changed."
+                if answers
+                else "Nothing is archived."
+            ),
+            group_by_lesson=True,
+        )
+        layout.addWidget(self.archived_section)
         layout.addStretch(1)
         self.setWidget(page)
 

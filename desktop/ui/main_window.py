@@ -7,11 +7,12 @@ import contextlib
 from desktop.core.engine import SyncReport, SyncStatus
 from desktop.core.session import Session, SessionManager
 from desktop.core.settings import Settings, save_user_settings
+from desktop.core.store import ArchivedAnswer
 from desktop.ui.activities import ActivityWidget
 from desktop.ui.background import SyncController
 from desktop.ui.context import UiContext
 from desktop.ui.history import RevisionDialog, SyncLogDialog
-from desktop.ui.lesson_view import LessonListModel, LessonView
+from desktop.ui.lesson_view import ARCHIVE_ID, LessonListModel, LessonView
 from desktop.ui.login import LoginDialog
 from desktop.ui.qt import (
     QAction,
@@ -175,21 +176,32 @@ class MainWindow(QMainWindow):
         store = self.session.store
         summaries = store.lesson_summaries()
         available = {s.id for s in summaries if store.lesson(s.id) is not None}
-        current = self.lesson_view.lesson.id if self.lesson_view.lesson else None
-        self.lesson_model.set_lessons(summaries, available)
+        current = self.lesson_view.lesson_id
+        self.lesson_model.set_lessons(summaries, available, len(self._removed_lessons_answers()))
         if current is not None:
             row = self.lesson_model.row_of(current)
             if row >= 0:
                 self.lesson_list.setCurrentIndex(self.lesson_model.index(row))
 
+    def _removed_lessons_answers(self) -> list[ArchivedAnswer]:
+        return [a for a in self.session.store.archived_answers() if a.lesson_removed]
+
     def open_lesson(self, row: int) -> None:
         if not 0 <= row < self.lesson_model.rowCount():
+            return
+        if self.lesson_model.is_archive(row):
+            self.lesson_list.setCurrentIndex(self.lesson_model.index(row))
+            if self.lesson_view.lesson_id != ARCHIVE_ID:
+                self.lesson_view.show_archive(self._removed_lessons_answers())
             return
         summary = self.lesson_model.lesson_at(row)
         self.lesson_list.setCurrentIndex(self.lesson_model.index(row))
         if self.lesson_view.lesson is not None and self.lesson_view.lesson.id == summary.id:
             return
         self.lesson_view.show_lesson(self.session.store.lesson(summary.id))
+
+    def open_archive(self) -> None:
+        self.open_lesson(self.lesson_model.row_of(ARCHIVE_ID))
 
     def open_lesson_by_id(self, lesson_id: str) -> None:
         self.open_lesson(self.lesson_model.row_of(lesson_id))
@@ -260,16 +272,19 @@ class MainWindow(QMainWindow):
         self.sync.resume()
 
     def _sync_finished(self, report: SyncReport) -> None:
-        if report.lessons_updated:
-            self.reload_lessons()
-            lesson = self.lesson_view.lesson
-            if lesson is not None and lesson.id in report.lessons_updated:
-                fresh = self.session.store.lesson(lesson.id)
-                if fresh is not None and fresh.version != lesson.version:
-                    self.lesson_view.show_lesson(fresh)
-                    self.notifications.notify("info", f"“{fresh.title}” was updated by your teacher.")
+        if report.lessons_updated or report.lessons_removed or report.answers_archived:
+            self._lessons_changed(report)
         self.lesson_view.refresh(set(report.answers_replaced))
+        archived = {(a.lesson_id, a.activity_id): a.title for a in self.session.store.archived_answers()}
         for rejected in report.rejected:
+            title = archived.get((rejected.lesson_id, rejected.activity_id))
+            if title is not None:
+                self.notifications.notify(
+                    "info",
+                    f"Your answer to “{title}” was not sent because the activity was removed; "
+                    "it is kept under Archived answers.",
+                )
+                continue
             self.notifications.notify(
                 "error",
                 f"The server refused a change to {rejected.lesson_id} / {rejected.activity_id}: "
@@ -284,6 +299,42 @@ class MainWindow(QMainWindow):
             self.notifications.notify("warning", problem)
         if self.teacher_view is not None and (report.pushed or report.new_marks or report.revisions):
             self.teacher_view.refresh()
+
+    def _lessons_changed(self, report: SyncReport) -> None:
+        """A lesson update or removal arrived: refresh the list and the open lesson; say where answers
+        to removed activities went (nothing is lost)."""
+        self.reload_lessons()
+        archived_by_lesson: dict[str, int] = {}
+        for lesson_id, _activity_id in report.answers_archived:
+            archived_by_lesson[lesson_id] = archived_by_lesson.get(lesson_id, 0) + 1
+        lesson = self.lesson_view.lesson
+        store = self.session.store
+        for lesson_id in report.lessons_removed:
+            cached = store.lesson(lesson_id)
+            title = cached.title if cached is not None else lesson_id
+            kept = archived_by_lesson.get(lesson_id, 0)
+            self.notifications.notify(
+                "info",
+                f"“{title}” is no longer part of the course."
+                + (f" Your {kept} answer(s) to it are kept under Archived answers." if kept else ""),
+            )
+        if lesson is not None and lesson.id in report.lessons_removed:
+            self.lesson_view.show_archive(self._removed_lessons_answers())
+            self.reload_lessons()
+        elif lesson is not None and lesson.id in report.lessons_updated:
+            fresh = store.lesson(lesson.id)
+            if fresh is not None and fresh.version != lesson.version:
+                self.lesson_view.show_lesson(fresh)
+                message = f"“{fresh.title}” was updated by your teacher."
+                kept = archived_by_lesson.get(lesson.id, 0)
+                if kept:
+                    message += (
+                        f" {kept} of your answers belong to activities that were taken out; they are kept, "
+                        "read-only, under Archived answers at the end of the lesson."
+                    )
+                self.notifications.notify("info", message)
+        elif self.lesson_view.lesson_id == ARCHIVE_ID and report.answers_archived:
+            self.lesson_view.show_archive(self._removed_lessons_answers())
 
     # -- leaving ----------------------------------------------------------------------------------
 

@@ -50,12 +50,18 @@ class Classroom:
 
 
 @pytest.fixture
-def classroom(pg_url: str, make_server, users) -> Classroom:  # type: ignore[no-untyped-def]
+def server_overrides() -> dict[str, str]:
+    """Extra POST16_* settings for the classroom's server; a test module overrides this fixture."""
+    return {}
+
+
+@pytest.fixture
+def classroom(pg_url: str, make_server, users, server_overrides: dict[str, str]) -> Classroom:  # type: ignore[no-untyped-def]
     pupil_id = users.add("pupil", "pupil", PASSWORD)
     users.add("pupil2", "pupil", PASSWORD)
     teacher_id = users.add("teacher", "teacher", PASSWORD)
     class_id = users.enrol("12C", teacher_id, [pupil_id])
-    server = make_server(pg_url)
+    server = make_server(pg_url, **server_overrides)
     return Classroom(server=server, pupil_id=pupil_id, teacher_id=teacher_id, class_id=class_id)
 
 

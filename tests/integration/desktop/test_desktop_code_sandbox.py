@@ -1,0 +1,96 @@
+"""The code activity against the real sandbox (issue 4): a real server process on PostgreSQL with the
+sandbox switched on runs the pupil's program in a throwaway Docker container; the pupil presses
+Ctrl+Enter in the real code editor and reads the real output, presses Check and reads per-test results,
+and the automatic mark arrives in the app."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from desktop.ui.activities import CodeActivityWidget
+from desktop.ui.qt import Qt
+
+pytestmark = [pytest.mark.qt, pytest.mark.postgres, pytest.mark.docker, pytest.mark.slow]
+
+SCREENSHOTS = os.environ.get("POST16_DESKTOP_SCREENSHOTS")
+LESSON = "variables-and-types"
+ACTIVITY = "seconds-to-minutes"
+MODEL_ANSWER = (
+    "total_seconds = int(input())\n"
+    "minutes = total_seconds // 60\n"
+    "seconds = total_seconds % 60\n"
+    'print(f"{minutes} minutes and {seconds} seconds")\n'
+)
+WRONG_ANSWER = (
+    'total_seconds = int(input())\nprint(f"{total_seconds / 60} minutes and {total_seconds % 60} seconds")\n'
+)
+
+
+@pytest.fixture
+def server_overrides(sandbox_image: str) -> dict[str, str]:
+    return {"POST16_SANDBOX_ENABLED": "true", "POST16_SANDBOX_IMAGE": sandbox_image}
+
+
+def screenshot(widget, name: str) -> None:  # type: ignore[no-untyped-def]
+    if SCREENSHOTS:
+        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+        assert widget.grab().save(str(Path(SCREENSHOTS) / f"desktop-{name}.png"))
+
+
+def open_code_activity(open_app):  # type: ignore[no-untyped-def]
+    window = open_app("pupil")
+    window.open_lesson_by_id(LESSON)
+    code = window.lesson_view.activity_widgets[ACTIVITY]
+    assert isinstance(code, CodeActivityWidget)
+    return window, code
+
+
+def test_ctrl_enter_runs_the_program_in_the_sandbox_and_shows_its_output(qtbot, open_app) -> None:
+    window, code = open_code_activity(open_app)
+    code.editor.setPlainText(MODEL_ANSWER)
+    code.stdin.setPlainText("125")
+    code.editor.setFocus()
+    qtbot.keyClick(code.editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+
+    qtbot.waitUntil(lambda: "[finished in" in code.output.toPlainText(), timeout=60_000)
+    output = code.output.toPlainText()
+    assert output.startswith("2 minutes and 5 seconds\n[finished in "), output
+    assert code.run_button.isEnabled()
+    window.lesson_view.ensureWidgetVisible(code.output)
+    screenshot(window, "code-activity")
+
+    code.editor.setPlainText("print('before')\nraise ValueError('bad value')\n")
+    code.run_button.click()
+    qtbot.waitUntil(lambda: "[finished in" in code.output.toPlainText(), timeout=60_000)
+    output = code.output.toPlainText()
+    assert output.startswith("before\n")
+    assert "ValueError: bad value" in output
+    assert "[The program stopped with an error.]" in output
+
+
+def test_check_shows_each_test_and_the_automatic_mark_reaches_the_pupil(qtbot, open_app, classroom) -> None:
+    window, code = open_code_activity(open_app)
+    code.editor.setPlainText(WRONG_ANSWER)
+    qtbot.mouseClick(code.check_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: code.output.toPlainText().startswith("Score:"), timeout=60_000)
+    failed = code.output.toPlainText()
+    assert failed.startswith("Score: 0 / 3\n"), failed
+    assert "✘ 125 seconds" in failed
+    assert "✘ exactly one hour" in failed
+
+    code.editor.setPlainText(MODEL_ANSWER)
+    qtbot.mouseClick(code.check_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: code.output.toPlainText().startswith("Score: 3 / 3"), timeout=60_000)
+    passed = code.output.toPlainText().splitlines()
+    assert passed[1:4] == ["✔ 125 seconds", "✔ exactly one hour", "✔ less than a minute"]
+
+    qtbot.waitUntil(lambda: "Mark: 3 / 3" in code.mark_label.text(), timeout=30_000)
+    assert code.mark_label.isVisible()
+    marks = classroom.get("pupil", "/api/marks").json()
+    [mark] = [m for m in marks if (m["lesson_id"], m["activity_id"]) == (LESSON, ACTIVITY)]
+    assert (mark["score"], mark["max_score"], mark["source"]) == (3, 3, "auto")
+    window.lesson_view.ensureWidgetVisible(code.mark_label)
+    screenshot(window, "code-check")
