@@ -24,13 +24,14 @@ import msgspec
 from sqlalchemy import Table, case, insert, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from server.config import Settings
 from server.db.base import utcnow
 from server.db.engine import dialect_name
 from server.db.models import ActivityRevision, ActivityState, SyncEvent, SyncOperation
 from server.domain.lessons.services import LessonLibrary
+from server.domain.sync.pg_saves import save_round
 from server.lib.metrics import SYNC_OPERATIONS
 from shared.lessons import ChoiceActivity, CodeActivity, TextActivity
 from shared.wire.sync import OperationResult
@@ -319,17 +320,104 @@ async def _apply_saves_once(
             }
         )
 
+    if dialect_name(db) == "postgresql":
+        current = await _store_postgresql(db, connection, pupil_id, now, claims, valid, results)
+    else:
+        current = await _store_generic(db, connection, pupil_id, now, claims, valid, results)
+    await db.commit()
+
+    answers: list[OperationResult] = []
+    answered: set[uuid.UUID] = set()
+    for save in saves:
+        result = results[save.op_id]
+        if save.op_id in answered and result.outcome == "applied":
+            result = msgspec.structs.replace(result, outcome="duplicate")
+        answered.add(save.op_id)
+        answers.append(result)
+        SYNC_OPERATIONS.labels(kind="activity.save", outcome=result.outcome).inc()
+    return SaveOutcome(results=answers, current=current)
+
+
+async def _replays(
+    db: AsyncSession, pupil_id: int, op_ids: list[uuid.UUID], results: dict[uuid.UUID, OperationResult]
+) -> None:
+    if op_ids:
+        previous = await answered_before(db, op_ids)
+        for op_id in op_ids:
+            results[op_id] = replay_result(previous[op_id], pupil_id)
+
+
+async def _store_postgresql(
+    db: AsyncSession,
+    connection: AsyncConnection,
+    pupil_id: int,
+    now: datetime,
+    claims: list[dict[str, Any]],
+    valid: dict[uuid.UUID, tuple[SaveRequest, datetime]],
+    results: dict[uuid.UUID, OperationResult],
+) -> dict[tuple[str, str], CurrentState]:
+    """One statement per round (server.domain.sync.pg_saves); refused operations are claimed apart."""
+    rejected = [claim for claim in claims if claim["outcome"] == "rejected"]
+    replays: list[uuid.UUID] = []
+    if rejected:
+        claimed = set((await connection.execute(_claim_statement("postgresql"), rejected)).scalars())
+        replays += [claim["op_id"] for claim in rejected if claim["op_id"] not in claimed]
+    current: dict[tuple[str, str], CurrentState] = {}
+    for round_ in _rounds(list(valid.values())):
+        applied = await save_round(
+            connection,
+            pupil_id=pupil_id,
+            now=now,
+            device_id=round_[0][0].device_id,
+            saves=[
+                (
+                    save.op_id,
+                    save.lesson_id,
+                    save.activity_id,
+                    save.state,
+                    client_time,
+                    save.client_time.isoformat() if save.client_time else None,
+                )
+                for save, client_time in round_
+            ],
+        )
+        for save, _ in round_:
+            row = applied.get(save.op_id)
+            if row is None:
+                replays.append(save.op_id)
+                continue
+            current[(save.lesson_id, save.activity_id)] = CurrentState(
+                state=row.state,
+                revision=row.current_revision,
+                client_time=row.client_time,
+                received_at=row.received_at,
+            )
+            results[save.op_id] = OperationResult(
+                op_id=save.op_id, outcome="applied", revision=row.new_revision, received_at=now
+            )
+    await _replays(db, pupil_id, replays, results)
+    return current
+
+
+async def _store_generic(
+    db: AsyncSession,
+    connection: AsyncConnection,
+    pupil_id: int,
+    now: datetime,
+    claims: list[dict[str, Any]],
+    valid: dict[uuid.UUID, tuple[SaveRequest, datetime]],
+    results: dict[uuid.UUID, OperationResult],
+) -> dict[tuple[str, str], CurrentState]:
+    """Any backend: claim, upsert per round, revisions, events — four kinds of statement."""
     # 1. Claim every operation id; the ones already claimed (by an earlier push) are replays.
     claimed: set[uuid.UUID] = set()
     if claims:
         statement = _claim_statement(dialect_name(db))
         claimed = set((await connection.execute(statement, claims)).scalars())
     replays = [op_id for op_id in {**results, **valid} if op_id not in claimed]
-    if replays:
-        previous = await answered_before(db, replays)
-        for op_id in replays:
-            results[op_id] = replay_result(previous[op_id], pupil_id)
-            valid.pop(op_id, None)
+    await _replays(db, pupil_id, replays, results)
+    for op_id in replays:
+        valid.pop(op_id, None)
 
     # 2. One upsert per round applies the conflict rule in SQL and numbers the revision.
     current: dict[tuple[str, str], CurrentState] = {}
@@ -407,18 +495,7 @@ async def _apply_saves_once(
                 for revision, revision_id in zip(revisions, revision_ids, strict=True)
             ],
         )
-    await db.commit()
-
-    answers: list[OperationResult] = []
-    answered: set[uuid.UUID] = set()
-    for save in saves:
-        result = results[save.op_id]
-        if save.op_id in answered and result.outcome == "applied":
-            result = msgspec.structs.replace(result, outcome="duplicate")
-        answered.add(save.op_id)
-        answers.append(result)
-        SYNC_OPERATIONS.labels(kind="activity.save", outcome=result.outcome).inc()
-    return SaveOutcome(results=answers, current=current)
+    return current
 
 
 __all__ = [
