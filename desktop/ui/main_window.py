@@ -275,7 +275,11 @@ class MainWindow(QMainWindow):
         if report.lessons_updated or report.lessons_removed or report.answers_archived:
             self._lessons_changed(report)
         self.lesson_view.refresh(set(report.answers_replaced))
-        archived = {(a.lesson_id, a.activity_id): a.title for a in self.session.store.archived_answers()}
+        archived = (
+            {(a.lesson_id, a.activity_id): a.title for a in self.session.store.archived_answers()}
+            if report.rejected
+            else {}
+        )
         for rejected in report.rejected:
             title = archived.get((rejected.lesson_id, rejected.activity_id))
             if title is not None:
