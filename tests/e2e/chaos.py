@@ -29,6 +29,8 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parents[2]))
 
@@ -64,6 +66,9 @@ class Profile:
     pg_restart: bool
     server_rate_storm: bool
     client_timeout: float = 4.0
+    #: laptops are switched on over this many seconds (a whole class logging in at the same instant
+    #: is a load test of argon2, not of sync)
+    start_spread: float = 0.0
     deadline: float = 3600.0
 
 
@@ -102,6 +107,8 @@ PROFILES = {
         extra_faults=60,
         pg_restart=True,
         server_rate_storm=True,
+        client_timeout=15.0,
+        start_spread=20.0,
         deadline=4 * 3600.0,
     ),
 }
@@ -453,12 +460,18 @@ class ChaosRun:
         self.proxy = FaultProxy(self.server.port, self.seed).start()
         proxy_url = f"http://127.0.0.1:{self.proxy.port}"
         log(f"server {self.server.url}, proxy {proxy_url}, {len(plans)} laptops, seed {self.seed}")
-        for index, (_, plan) in enumerate(plans):
+        for index, (username, plan) in enumerate(plans):
             plan["server_url"] = proxy_url
             plan["data_dir"] = str(self.work_dir / f"laptop-{index:03d}")
+            self._remember_login(Path(str(plan["data_dir"])), proxy_url, username)
             laptop = LaptopProcess(index, plan, Path(str(plan["data_dir"])))
             self.laptops.append(laptop)
             laptop.start()
+            time.sleep(profile.start_spread / len(plans))
+        for laptop in self.laptops:
+            if not laptop.wait_for("ready", 300):
+                log(f"laptop {laptop.index} did not log in within 300 s")
+        log("every laptop is logged in")
         schedule = self.schedule()
         log(f"fault schedule: {', '.join(schedule)}")
         schedule_done = threading.Event()
@@ -520,6 +533,23 @@ class ChaosRun:
             fault_counts=faults,
             seconds=time.monotonic() - started,
         )
+
+    def _remember_login(self, data_dir: Path, proxy_url: str, username: str) -> None:
+        """Each laptop starts as on a normal school morning: logged in yesterday, its token stored.
+
+        (Logging a whole class in at the same instant measures argon2 on two cores, not sync; logins
+        still happen in the run, after every session expiry and for laptops whose token was lost.)"""
+        from desktop.core.credentials import TokenVault
+
+        response = httpx.post(
+            f"{self.server.url}/api/auth/login",
+            json={"username": username, "password": PASSWORD, "client": "desktop"},
+            headers={"X-Post16-Protocol": "1"},
+            timeout=120,
+        )
+        response.raise_for_status()
+        vault = TokenVault(data_dir / "credentials", use_keyring=False)
+        vault.set(proxy_url, username, str(response.json()["token"]))
 
     def _quiet(self) -> None:
         assert self.proxy is not None

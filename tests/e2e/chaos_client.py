@@ -114,7 +114,7 @@ class LaptopSimulation:
     def _connect(self) -> Session:
         """Resume with the stored token (works offline), else log in; retry through the faults."""
         url, username = self.plan["server_url"], self.plan["username"]
-        delay = 0.2
+        backoff = Backoff(base=0.5, cap=10.0, rng=random.Random(f"{self.plan['seed']}:login").uniform)
         while True:
             try:
                 session = self.manager.resume(url, username)
@@ -122,8 +122,7 @@ class LaptopSimulation:
                     return session
                 return self.manager.login(url, username, self.plan["password"])
             except SyncError:
-                time.sleep(delay)
-                delay = min(delay * 2, 3.0)
+                time.sleep(backoff.next_delay())
 
     def token_sha256(self) -> str:
         return hashlib.sha256((self.session.client.token or "").encode()).hexdigest()

@@ -158,7 +158,7 @@ class ChaosServer:
             "POST16_LESSONS_RELOAD_SECONDS": "0",
             "POST16_SANDBOX_ENABLED": "false",
             "POST16_METRICS_TOKEN": "chaos-metrics-token",
-            "POST16_DB_POOL_SIZE": "4",
+            "POST16_DB_POOL_SIZE": "6",
             "POST16_DB_MAX_OVERFLOW": "6",
             **overrides,
         }
