@@ -8,8 +8,9 @@ from server.db.base import Base, BigId, UTCDateTime
 
 class SyncEvent(Base):
     """The pull feed. `txid` is the writing transaction's id on PostgreSQL (0 on SQLite, whose single
-    writer commits in id order): pull serves only events of finished transactions, ordered by
-    (txid, id), so a cursor never skips an event that commits late."""
+    writer commits in id order): pull serves only events of transactions older than every one still
+    running in the database, ordered by (txid, id), so a cursor never skips an event that commits
+    late (server.domain.sync.feed)."""
 
     __tablename__ = "sync_events"
     __table_args__ = (

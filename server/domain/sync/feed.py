@@ -24,6 +24,23 @@ from shared.wire.sync import LessonEvent, MarkEvent, PullItem, PullResponse, Rev
 
 CURSOR_PREFIX = "c1"
 
+# The oldest transaction id still running in THIS database (as a 64-bit xid8), or the next id to be
+# given out when none is. Every transaction of this database below it has finished, so the next
+# statement (a new snapshot under READ COMMITTED) sees all of its events. Only this database's
+# backends count: a long transaction elsewhere on a shared cluster never stalls the feed.
+# backend_xid is 32-bit; it is widened against the snapshot's xmax, within 2^31 of which it lies.
+HORIZON = text(
+    """
+    SELECT COALESCE(
+        min(s.xmax8 - ((s.xmax8 % 4294967296 - a.backend_xid::text::bigint + 4294967296) % 4294967296)),
+        s.xmax8)
+    FROM (SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xmax8) AS s
+    LEFT JOIN pg_stat_activity AS a
+        ON a.datname = current_database() AND a.backend_xid IS NOT NULL AND a.pid <> pg_backend_pid()
+    GROUP BY s.xmax8
+    """
+)
+
 
 def encode_cursor(txid: int, event_id: int) -> str:
     raw = f"{CURSOR_PREFIX}:{txid}:{event_id}".encode()
@@ -52,7 +69,8 @@ async def pull(db: AsyncSession, auth: AuthContext, cursor: str | None, limit: i
         tuple_(SyncEvent.txid, SyncEvent.id) > tuple_(literal(position[0]), literal(position[1]))
     )
     if dialect_name(db) == "postgresql":
-        query = query.where(SyncEvent.txid < text("pg_snapshot_xmin(pg_current_snapshot())::text::bigint"))
+        horizon = (await db.execute(HORIZON)).scalar_one()
+        query = query.where(SyncEvent.txid < horizon)
     if auth.is_admin:
         pass
     elif auth.role == "teacher":
