@@ -16,9 +16,11 @@ import pytest
 from web_console_helpers import ADMIN, CHROMIUM, CHROMIUM_ARGS, DESKTOP, REPORTER, Console, service_missing
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One Chromium for the whole session (never downloaded: Debian's package)."""
+    """One Chromium per test module (never downloaded: Debian's package). Not per session: Playwright's
+    sync API keeps an event loop running in the main thread while it is open, which breaks every later
+    test that calls asyncio.run()."""
     try:
         from playwright.sync_api import Error, sync_playwright
     except ImportError:  # pragma: no cover - the dev environment has it
