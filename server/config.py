@@ -134,6 +134,17 @@ def _database_url_from_secret(env: dict[str, str]) -> str | None:
     return f"postgresql+psycopg://{quote(user, safe='')}:{quote(password, safe='')}@{host}:{port}/{name}"
 
 
+def _secret(env: dict[str, str], name: str) -> str | None:
+    """`NAME`, or the contents of the file named by `NAME_FILE` (a Docker secret shared with Prometheus)."""
+    path = env.get(f"{name}_FILE")
+    if path:
+        try:
+            return Path(path).read_text(encoding="utf-8").strip() or None
+        except OSError as exc:
+            raise ConfigError(f"{name}_FILE: cannot read {path} ({exc.strerror})") from exc
+    return env.get(name) or None
+
+
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if environ is None else environ)
     data_dir = Path(env.get("POST16_DATA_DIR") or "var/data").expanduser()
@@ -156,7 +167,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         database_url=database_url,
         lessons_dir=lessons_dir,
         trusted_proxies=_networks("POST16_TRUSTED_PROXIES", env.get("POST16_TRUSTED_PROXIES", "")),
-        metrics_token=env.get("POST16_METRICS_TOKEN") or None,
+        metrics_token=_secret(env, "POST16_METRICS_TOKEN"),
         metrics_allow=_networks("POST16_METRICS_ALLOW", env.get("POST16_METRICS_ALLOW", "")),
         pool_size=_int(env, "POST16_DB_POOL_SIZE", 20, 1),
         max_overflow=_int(env, "POST16_DB_MAX_OVERFLOW", 40),

@@ -60,3 +60,17 @@ def test_the_server_cli_refuses_to_start_with_a_weak_password(tmp_path, monkeypa
     monkeypatch.delenv("POST16_DATABASE_URL", raising=False)
     assert main(["migrate"]) == 2
     assert "database password" in capsys.readouterr().err
+
+
+def test_metrics_token_can_come_from_a_secret_file(tmp_path):
+    token_file = tmp_path / "metrics_token"
+    token_file.write_text("from-the-secret\n")
+    settings = load_settings(
+        {"POST16_METRICS_TOKEN_FILE": str(token_file), "POST16_METRICS_TOKEN": "ignored"}
+    )
+    assert settings.metrics_token == "from-the-secret"
+
+
+def test_an_unreadable_metrics_token_file_is_named(tmp_path):
+    with pytest.raises(ConfigError, match="POST16_METRICS_TOKEN_FILE"):
+        load_settings({"POST16_METRICS_TOKEN_FILE": str(tmp_path / "missing")})
