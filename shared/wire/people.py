@@ -6,9 +6,9 @@ from typing import Annotated
 import msgspec
 
 from shared.wire.auth import User
-from shared.wire.common import DisplayName, NewPassword, Role, Username
+from shared.wire.common import NO_NUL, DisplayName, Id, NewPassword, Role, Username
 
-ClassName = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
+ClassName = Annotated[str, msgspec.Meta(min_length=1, max_length=120, pattern=NO_NUL)]
 
 
 class UserCreate(msgspec.Struct, kw_only=True):
@@ -51,12 +51,12 @@ class ImportReport(msgspec.Struct, kw_only=True):
 
 class SchoolClassCreate(msgspec.Struct, kw_only=True):
     name: ClassName
-    teacher_id: int | None = None
+    teacher_id: Id | None = None
 
 
 class SchoolClassUpdate(msgspec.Struct, kw_only=True, omit_defaults=True):
     name: ClassName | None = None
-    teacher_id: int | None = None
+    teacher_id: Id | None = None
 
 
 class SchoolClass(msgspec.Struct, kw_only=True):
@@ -68,7 +68,7 @@ class SchoolClass(msgspec.Struct, kw_only=True):
 
 
 class Enrolment(msgspec.Struct, kw_only=True):
-    pupil_ids: Annotated[list[int], msgspec.Meta(min_length=1, max_length=1000)]
+    pupil_ids: Annotated[list[Id], msgspec.Meta(min_length=1, max_length=1000)]
 
 
 __all__ = [
