@@ -313,6 +313,8 @@ class LaptopSimulation:
                 sync_after = self.rng.randint(*plan["sync_every"])
                 if self.rng.random() < plan["replay_chance"]:
                     self.replay_answered()
+        if offline_until:
+            emit("online")  # done typing: from now on it syncs
         if n >= plan["operations"]:
             emit("generated")
         while not self.finish.wait(self.rng.uniform(0.5, 2.0)):
