@@ -98,3 +98,19 @@ def test_a_revoked_console_session_is_sent_back_to_log_in(console, admin_page):
     page.get_by_role("button", name="Search").click()
     page.wait_for_url(f"{console.url}/admin/login?next=/admin/users&ended=1")
     expect(page.get_by_text("Your session has ended. Please log in again.")).to_be_visible()
+
+
+def test_the_console_works_from_the_keyboard_alone(console):
+    page = console.new_page()
+    page.goto(console.url + "/admin/login")
+    page.keyboard.type("head")  # the username field has focus on arrival
+    page.keyboard.press("Tab")
+    page.keyboard.type(console.password)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/admin/")
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to content")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_in_viewport()
+    page.keyboard.press("Enter")
+    expect(page.locator("#main")).to_be_focused()
