@@ -2,6 +2,8 @@
 
     post16-desktop [--server URL] [--username NAME] [--data-dir DIR] [--font-scale 1.25]
     post16-desktop --self-test --server URL     (credentials from POST16_USERNAME / POST16_PASSWORD)
+    post16-desktop --configure-machine --server URL    (installers: the machine-wide server address)
+    post16-desktop --version
 
 The self-test logs in, downloads and opens the first lesson, saves an answer through the outbox, syncs
 it and checks the server's receipt; it prints each step and exits 0, or says why not and exits 1. It
@@ -21,16 +23,21 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from desktop import __version__
 from desktop.core.errors import DesktopError
 from desktop.core.session import SessionManager
-from desktop.core.settings import Settings, load_settings
-from shared.lessons.model import Activity, ChoiceActivity, CodeActivity
+from desktop.core.settings import Settings, load_settings, write_machine_config
+from shared.lessons.model import Activity, ChoiceActivity, CodeActivity, Lesson, TextBlock
+from shared.protocol import PROTOCOL_VERSION
 
 __all__ = ["main"]
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="post16-desktop", description="Post16 Lessons desktop app")
+    parser.add_argument(
+        "--version", action="version", version=f"post16-desktop {__version__} (protocol {PROTOCOL_VERSION})"
+    )
     parser.add_argument(
         "--server", dest="server_url", help="server address, e.g. https://lessons.school.example"
     )
@@ -39,6 +46,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--font-scale", type=float, help="text size multiplier (1.0 = system size)")
     parser.add_argument(
         "--self-test", action="store_true", help="log in, save and sync one answer, then exit 0 (ok) or 1"
+    )
+    parser.add_argument(
+        "--configure-machine",
+        action="store_true",
+        help="write --server URL to the machine-wide config for every user (run as administrator)",
     )
     return parser
 
@@ -114,27 +126,46 @@ def _exercise(session: Any, say: Any, started: float) -> int:
         return 1
     engine.pull_changes()
     say(f"synced: server received it at {receipts[0].received_at} (version {receipts[0].revision})")
-    qt = _check_qt()
-    if qt:
-        say(qt)
+    say(_check_ui(lesson))
     say(f"OK in {time.perf_counter() - started:.2f} s")
     return 0
 
 
-def _check_qt() -> str:
-    """Importing the GUI toolkit catches a broken install (missing system libraries) early."""
+def _check_ui(lesson: Lesson) -> str:
+    """Loading every window and rendering the lesson catches a broken install (a missing system library,
+    Qt plugin or bundled module) here rather than in front of a class."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     try:
         import PySide6
 
-        from desktop.ui import qt  # noqa: F401 - import check
+        from desktop.ui import app  # noqa: F401 - imports every window and widget module
+        from desktop.ui.markdown import render_markdown
     except ImportError as error:
         raise DesktopError(f"the Qt GUI toolkit cannot be loaded: {error}") from error
-    return f"Qt (PySide6 {PySide6.__version__}) loads"
+    text = "\n\n".join(block.markdown for block in lesson.blocks if isinstance(block, TextBlock))
+    rendered = render_markdown(text + "\n\n```python\nprint('self-test')\n```\n")
+    if "self-test" not in rendered:
+        raise DesktopError("the lesson text could not be rendered")
+    return f"Qt (PySide6 {PySide6.__version__}) and the lesson view load; lesson text rendered"
+
+
+def _configure_machine(server_url: str | None) -> int:
+    if not server_url:
+        print("post16-desktop: --configure-machine needs --server URL", file=sys.stderr)
+        return 2
+    try:
+        path = write_machine_config(server_url)
+    except (ValueError, OSError) as error:
+        print(f"post16-desktop: could not configure this computer: {error}", file=sys.stderr)
+        return 1
+    print(f"post16-desktop: server address for every user set in {path}")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.configure_machine:
+        return _configure_machine(args.server_url)
     command_line = {
         "server_url": args.server_url,
         "username": args.username,

@@ -15,6 +15,7 @@ from uuid import UUID
 import httpx
 import msgspec
 
+from desktop import __version__
 from desktop.core.errors import (
     BadResponseError,
     OfflineError,
@@ -39,7 +40,7 @@ __all__ = ["ApiClient"]
 
 T = TypeVar("T")
 
-USER_AGENT = f"post16-desktop/0.1 (protocol {PROTOCOL_VERSION})"
+USER_AGENT = f"post16-desktop/{__version__} (protocol {PROTOCOL_VERSION})"
 
 
 class ApiClient:
@@ -246,7 +247,7 @@ def _error_for(response: httpx.Response) -> Exception:
     code = body.code if body else ""
     if status == 426 or code == ErrorCode.PROTOCOL_OUTDATED:
         return ProtocolOutdatedError(
-            "This version of Post16 Lessons is too old for the school's server. "
+            f"This version of Post16 Lessons ({__version__}) is too old for the school's server. "
             "Please update the app; your unsent answers are kept."
         )
     if status == 401:

@@ -10,6 +10,7 @@ skipped and reported in `Settings.problems`, naming the file and key, so a typo 
   machine `/Library/Application Support/Post16/desktop.toml`
 
 `POST16_DESKTOP_CONFIG` and `POST16_DESKTOP_MACHINE_CONFIG` point at other files (tests, kiosks).
+Installers write the machine-wide file with `write_machine_config` (`post16-desktop --configure-machine`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import json
 import os
 import sys
 import tomllib
+import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,8 @@ __all__ = [
     "machine_config_path",
     "save_user_settings",
     "user_config_path",
+    "validate_server_url",
+    "write_machine_config",
 ]
 
 #: key -> (type, environment variable)
@@ -182,6 +186,38 @@ def load_settings(
 
 def save_user_settings(path: Path, **values: str | float | None) -> None:
     """Remember values (server, username, font size) in the user's config file, keeping the others."""
+    _update_file(path, "# Post16 Lessons desktop settings (written by the app; safe to edit)", values)
+
+
+def validate_server_url(url: str) -> str:
+    """The server address without a trailing slash, or ValueError saying what is wrong with it."""
+    cleaned = url.strip().rstrip("/")
+    parts = urllib.parse.urlsplit(cleaned)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError(f"not a server address: {url!r} (expected e.g. https://lessons.school.example)")
+    if any(character.isspace() or character in '"\\' for character in cleaned):
+        raise ValueError(f"not a server address: {url!r} (it contains spaces or quotes)")
+    return cleaned
+
+
+def write_machine_config(server_url: str, path: Path | None = None) -> Path:
+    """Set `server_url` in the machine-wide config (what installers do), keeping its other keys.
+
+    The file is world-readable (0644) so every user's app reads it; only an administrator can write it.
+    """
+    target = machine_config_path() if path is None else path
+    header = (
+        "# Post16 Lessons: machine-wide settings for every user of this computer, written by the\n"
+        "# installer or `post16-desktop --configure-machine --server URL`. A user's own config and the\n"
+        "# command line take precedence. Keys: see docs/installing.md."
+    )
+    _update_file(target, header, {"server_url": validate_server_url(server_url)}, mode=0o644)
+    return target
+
+
+def _update_file(
+    path: Path, header: str, values: Mapping[str, str | float | None], mode: int | None = None
+) -> None:
     problems: list[str] = []
     current = _read_file(path, problems)
     for key, value in values.items():
@@ -191,11 +227,13 @@ def save_user_settings(path: Path, **values: str | float | None) -> None:
             current.pop(key, None)
         else:
             current[key] = value
-    lines = ["# Post16 Lessons desktop settings (written by the app; safe to edit)"]
+    lines = [header]
     for key in sorted(current):
         value = current[key]
         lines.append(f"{key} = {json.dumps(value) if isinstance(value, str) else repr(float(value))}")
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
     temporary.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if mode is not None:
+        temporary.chmod(mode)
     temporary.replace(path)

@@ -8,6 +8,7 @@ from desktop.core.engine import SyncReport, SyncStatus
 from desktop.core.session import Session, SessionManager
 from desktop.core.settings import Settings, save_user_settings
 from desktop.core.store import ArchivedAnswer
+from desktop.ui.about import show_about
 from desktop.ui.activities import ActivityWidget
 from desktop.ui.background import SyncController
 from desktop.ui.context import UiContext
@@ -155,6 +156,13 @@ class MainWindow(QMainWindow):
         sync_menu = self.menuBar().addMenu("&Sync")
         action(sync_menu, "Sync &now", [QKeySequence("F5")], self.sync.sync_now, "Sync now")
         action(sync_menu, "Sync &log…", "Ctrl+L", self.show_sync_log, "Sync log")
+        help_menu = self.menuBar().addMenu("&Help")
+        self.about_action = action(
+            help_menu, "&About Post16 Lessons", None, self.show_about, "About Post16 Lessons"
+        )
+
+    def show_about(self) -> None:
+        show_about(self, self.settings, self.session.server_url, self.session.user.username)
 
     def set_font_scale(self, scale: float) -> None:
         self.font_scale = max(0.7, min(3.0, scale))

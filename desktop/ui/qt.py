@@ -15,6 +15,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
     Slot,
+    qVersion,
 )
 from PySide6.QtGui import (
     QAction,
@@ -128,4 +129,10 @@ __all__ = [
     "Qt",
     "Signal",
     "Slot",
+    "qt_version",
 ]
+
+
+def qt_version() -> str:
+    """The Qt library's version at run time (shown in Help → About)."""
+    return str(qVersion())
