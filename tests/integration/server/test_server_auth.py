@@ -63,6 +63,7 @@ def test_wrong_password_and_unknown_user_get_the_same_answer(client, users):
     assert wrong_password.json()["code"] == unknown_user.json()["code"]
 
 
+@pytest.mark.slow
 def test_unknown_user_login_takes_about_as_long_as_a_wrong_password(make_settings, users):
     # A security property (no user enumeration by timing), so the bound is generous.
     users.add("alice", "pupil")

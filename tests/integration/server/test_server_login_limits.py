@@ -36,6 +36,7 @@ def test_five_failed_logins_lock_the_username_for_30_seconds(client, users):
     assert 25 <= int(response.headers["Retry-After"]) <= 30
 
 
+@pytest.mark.slow
 def test_back_off_grows_120_then_300_then_600_seconds_and_stays_at_600(client, users, pg_url):
     users.add("alice", "pupil")
     waits = []
