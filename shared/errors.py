@@ -21,6 +21,8 @@ class ErrorCode(StrEnum):
     PAYLOAD_TOO_LARGE = "payload_too_large"
     SANDBOX_BUSY = "sandbox_busy"
     SANDBOX_UNAVAILABLE = "sandbox_unavailable"
+    SERVER_BUSY = "server_busy"
+    DATABASE_UNAVAILABLE = "database_unavailable"
     INTERNAL = "internal_error"
 
 

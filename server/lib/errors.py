@@ -19,6 +19,8 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
 from server.lib.middleware import SECURITY_HEADERS
 from shared.errors import ErrorCode
@@ -138,6 +140,28 @@ def too_deep_handler(request: Request[Any, Any, Any], exc: RecursionError) -> Re
     return _respond(request, 400, body, {})
 
 
+def database_busy_handler(
+    request: Request[Any, Any, Any], exc: SQLAlchemyTimeoutError
+) -> Response[ErrorBody]:
+    """Every pooled connection is in use: ask the client to come back rather than fail."""
+    log.warning("database pool exhausted; answered 503")
+    body = ErrorBody(
+        code=ErrorCode.SERVER_BUSY, detail="the server is busy: try again in a few seconds", retry_after=5
+    )
+    return _respond(request, 503, body, {"Retry-After": "5"})
+
+
+def database_down_handler(request: Request[Any, Any, Any], exc: OperationalError) -> Response[ErrorBody]:
+    """The database cannot be reached (restarting, network): a temporary condition, not a bug."""
+    log.error("database unavailable: %s", exc.orig.__class__.__name__ if exc.orig else exc)
+    body = ErrorBody(
+        code=ErrorCode.DATABASE_UNAVAILABLE,
+        detail="the database is not reachable: try again shortly",
+        retry_after=5,
+    )
+    return _respond(request, 503, body, {"Retry-After": "5"})
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
     log.exception("unhandled error", exc_info=exc)
     body = ErrorBody(
@@ -150,6 +174,8 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     AppError: app_error_handler,
     HTTPException: http_exception_handler,
     RecursionError: too_deep_handler,
+    SQLAlchemyTimeoutError: database_busy_handler,
+    OperationalError: database_down_handler,
     Exception: internal_error_handler,
 }
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+import os
 import secrets
 
 from argon2 import PasswordHasher
@@ -12,6 +14,31 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 # Verified against when the username is unknown, so both failures cost the same time.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+PASSWORD_SLOTS = max(1, os.cpu_count() or 1)
+_slots: asyncio.Semaphore | None = None
+
+
+def password_work() -> asyncio.Semaphore:
+    """The process's slots for argon2 work (~0.1-1 s of CPU each). Created on first use, in the loop.
+
+    Hashing runs in threads (argon2-cffi releases the GIL) so the event loop keeps serving other
+    requests, and at most one hash per core runs at a time."""
+    global _slots  # noqa: PLW0603 - one limiter per process, by design
+    if _slots is None:
+        _slots = asyncio.Semaphore(PASSWORD_SLOTS)
+    return _slots
+
+
+async def hash_password_async(password: str) -> str:
+    async with password_work():
+        return await asyncio.to_thread(hash_password, password)
+
+
+async def verify_password_async(password_hash: str | None, password: str) -> bool:
+    async with password_work():
+        return await asyncio.to_thread(verify_password, password_hash, password)
 
 
 def hash_password(password: str) -> str:
@@ -42,4 +69,14 @@ def same(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
 
 
-__all__ = ["hash_password", "needs_rehash", "new_token", "same", "token_hash", "verify_password"]
+__all__ = [
+    "hash_password",
+    "hash_password_async",
+    "needs_rehash",
+    "new_token",
+    "password_work",
+    "same",
+    "token_hash",
+    "verify_password",
+    "verify_password_async",
+]

@@ -19,7 +19,7 @@ from server.db.models import Enrolment, SchoolClass, User, UserSession
 from server.domain.auth.context import AuthContext
 from server.lib import audit
 from server.lib.errors import AppError, bad_request, not_found
-from server.lib.security import hash_password
+from server.lib.security import hash_password_async
 from shared.errors import ErrorCode
 from shared.wire.auth import User as UserOut
 from shared.wire.people import ImportReport, ImportRowError, UserCreate, UserPage, UserUpdate
@@ -90,7 +90,7 @@ class UserService:
             username=name,
             display_name=data.display_name or data.username,
             role=data.role,
-            password_hash=hash_password(data.password),
+            password_hash=await hash_password_async(data.password),
             disabled=False,
         )
         self.db.add(user)
@@ -147,7 +147,7 @@ class UserService:
 
     async def reset_password(self, user_id: int, password: str) -> None:
         user = await self.get(user_id)
-        user.password_hash = hash_password(password)
+        user.password_hash = await hash_password_async(password)
         user.password_changed_at = utcnow()
         ended = await revoke_sessions(self.db, user.id, "password_reset")
         await audit.record(

@@ -8,6 +8,7 @@ admin revokes them.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,10 +24,22 @@ from server.domain.auth.context import AuthContext
 from server.lib import audit
 from server.lib.errors import AppError
 from server.lib.metrics import LOGIN_ATTEMPTS
-from server.lib.security import hash_password, needs_rehash, new_token, same, token_hash, verify_password
+from server.lib.security import (
+    hash_password,
+    hash_password_async,
+    needs_rehash,
+    new_token,
+    password_work,
+    same,
+    token_hash,
+    verify_password,
+    verify_password_async,
+)
 from shared.errors import ErrorCode
 
 LAST_SEEN_RESOLUTION = timedelta(seconds=60)
+
+
 WRONG_CREDENTIALS = "wrong username or password"
 
 
@@ -56,6 +69,21 @@ class AuthService:
         user_agent: str | None,
         previous_token: str | None = None,
     ) -> LoginResult:
+        # Argon2 costs ~0.1-1 s of CPU: a bounded number of checks run at once, in threads, and a login
+        # waiting for its turn holds no database connection (a class logging in together must neither
+        # stall the event loop nor drain the pool).
+        async with password_work():
+            return await self._login(username, password, client, client_ip, user_agent, previous_token)
+
+    async def _login(
+        self,
+        username: str,
+        password: str,
+        client: str,
+        client_ip: str,
+        user_agent: str | None,
+        previous_token: str | None,
+    ) -> LoginResult:
         name = username.lower()
         keys = [throttle.user_key(name), throttle.ip_key(client_ip)]
         await throttle.hold(self.db, keys[0])  # released by the commit on every path below
@@ -74,7 +102,7 @@ class AuthService:
             await self.db.commit()
             raise
         user = (await self.db.execute(select(User).where(User.username == name))).scalar_one_or_none()
-        ok = verify_password(user.password_hash if user else None, password)
+        ok = await asyncio.to_thread(verify_password, user.password_hash if user else None, password)
         if not ok or user is None or user.disabled:
             await throttle.record_failure(self.db, keys[0], self.settings.login_user_threshold)
             await throttle.record_failure(self.db, keys[1], self.settings.login_ip_threshold)
@@ -92,7 +120,7 @@ class AuthService:
             await self.db.commit()
             raise unauthenticated(WRONG_CREDENTIALS)
         if needs_rehash(user.password_hash):
-            user.password_hash = hash_password(password)
+            user.password_hash = await asyncio.to_thread(hash_password, password)
         await throttle.clear(self.db, keys[0])
         if previous_token:
             await self._revoke_where(UserSession.token_hash == token_hash(previous_token), "rotated")
@@ -193,11 +221,11 @@ class AuthService:
 
     async def change_password(self, auth: AuthContext, current: str, new: str) -> None:
         user = await self.db.get(User, auth.user_id)
-        if user is None or not verify_password(user.password_hash, current):
+        if user is None or not await verify_password_async(user.password_hash, current):
             raise AppError(
                 400, ErrorCode.VALIDATION, "the current password is wrong", field="current_password"
             )
-        user.password_hash = hash_password(new)
+        user.password_hash = await hash_password_async(new)
         user.password_changed_at = utcnow()
         await self._revoke_where(UserSession.user_id == auth.user_id, "password_changed")
         await audit.record(
