@@ -22,7 +22,6 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
-from server.lib.middleware import SECURITY_HEADERS
 from shared.errors import ErrorCode
 from shared.wire.common import ErrorBody
 
@@ -65,23 +64,12 @@ def bad_request(detail: str, field: str | None = None) -> AppError:
     return AppError(400, ErrorCode.VALIDATION, detail, field=field)
 
 
-def _request_id(request: Request[Any, Any, Any]) -> str | None:
-    return request.scope.get("state", {}).get("request_id")
-
-
 def _respond(
     request: Request[Any, Any, Any], status: int, body: ErrorBody, headers: dict[str, str]
 ) -> Response[ErrorBody]:
-    body.request_id = _request_id(request)
-    if body.request_id is None:
-        # No route matched (404/405): Litestar answers before the per-route middleware runs, so the
-        # security headers and the request id it would add are added here.
-        body.request_id = secrets.token_hex(8)
-        headers = {
-            **headers,
-            **{name.decode(): value.decode() for name, value in SECURITY_HEADERS},
-            "x-request-id": body.request_id,
-        }
+    # No route matched (404/405): the per-route middleware never ran. The id chosen here is the one the
+    # `security_headers` send hook puts in the x-request-id header.
+    body.request_id = request.scope.setdefault("state", {}).setdefault("request_id", secrets.token_hex(8))
     return Response(body, status_code=status, headers=headers, media_type=MediaType.JSON)
 
 

@@ -68,27 +68,32 @@ def request_middleware_factory(settings: Settings):  # type: ignore[no-untyped-d
             context = {"request_id": request_id, "client_ip": ip}
             token = request_context.set(context)
 
-            async def send_with_headers(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    message["headers"] = [
-                        *message.get("headers", ()),
-                        *SECURITY_HEADERS,
-                        (b"x-request-id", request_id.encode()),
-                    ]
-                await send(message)
-
             try:
                 protocol = _header(scope, _PROTOCOL_HEADER)
                 if protocol is not None and not _protocol_ok(protocol):
-                    await _refuse_protocol(send_with_headers, protocol, request_id)
+                    await _refuse_protocol(send, protocol, request_id)
                     return
-                await app(scope, receive, send_with_headers)
+                await app(scope, receive, send)
             finally:
                 request_context.reset(token)
 
         return middleware
 
     return factory
+
+
+async def security_headers(message: Message, scope: Scope) -> None:
+    """`before_send` hook: the security headers and the request id on EVERY response, including the
+    router's own 404/405 answers, which never reach route middleware."""
+    if message["type"] != "http.response.start":
+        return
+    state: dict[str, Any] = scope.setdefault("state", {})
+    request_id = state.setdefault("request_id", secrets.token_hex(8))
+    message["headers"] = [
+        *message.get("headers", ()),
+        *SECURITY_HEADERS,
+        (b"x-request-id", request_id.encode()),
+    ]
 
 
 def _protocol_ok(value: str) -> bool:
@@ -118,4 +123,4 @@ async def _refuse_protocol(send: Send, protocol: str, request_id: str) -> None:
     await send(end)
 
 
-__all__ = ["CSP", "SECURITY_HEADERS", "request_middleware_factory"]
+__all__ = ["CSP", "SECURITY_HEADERS", "request_middleware_factory", "security_headers"]

@@ -7,14 +7,14 @@ from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.datastructures import State
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from server.domain.admin import audit_log, sessions
 from server.domain.admin.classes import ClassService
 from server.domain.admin.summary import summary
 from server.domain.admin.users import UserService, user_out
-from server.domain.deps import Caller, Db
+from server.domain.deps import Caller, Db, PathId
 from server.domain.lessons.services import LessonLibrary
 from server.lib.errors import bad_request
 from shared.wire.admin import AuditEntry, AuditPage, MetricsSummary, SessionInfo
@@ -58,19 +58,17 @@ class AdminController(Controller):
         return user_out(await UserService(db, admin).create(data))
 
     @get("/users/{user_id:int}")
-    async def user(self, user_id: FromPath[int], admin: Caller, db: Db) -> User:
+    async def user(self, user_id: PathId, admin: Caller, db: Db) -> User:
         return user_out(await UserService(db, admin).get(user_id))
 
     @patch("/users/{user_id:int}")
-    async def update_user(
-        self, user_id: FromPath[int], data: JSONBody[UserUpdate], admin: Caller, db: Db
-    ) -> User:
+    async def update_user(self, user_id: PathId, data: JSONBody[UserUpdate], admin: Caller, db: Db) -> User:
         """Change name, role or disabled; a role change or disabling ends the user's sessions."""
         return user_out(await UserService(db, admin).update(user_id, data))
 
     @post("/users/{user_id:int}/password", status_code=HTTP_204_NO_CONTENT)
     async def reset_password(
-        self, user_id: FromPath[int], data: JSONBody[PasswordReset], admin: Caller, db: Db
+        self, user_id: PathId, data: JSONBody[PasswordReset], admin: Caller, db: Db
     ) -> None:
         """Set a new password; the user's sessions end."""
         await UserService(db, admin).reset_password(user_id, data.password)
@@ -110,21 +108,17 @@ class AdminController(Controller):
 
     @patch("/classes/{class_id:int}")
     async def update_class(
-        self, class_id: FromPath[int], data: JSONBody[SchoolClassUpdate], admin: Caller, db: Db
+        self, class_id: PathId, data: JSONBody[SchoolClassUpdate], admin: Caller, db: Db
     ) -> SchoolClass:
         return await ClassService(db, admin).update(class_id, data)
 
     @post("/classes/{class_id:int}/pupils", status_code=HTTP_200_OK)
-    async def enrol(
-        self, class_id: FromPath[int], data: JSONBody[Enrolment], admin: Caller, db: Db
-    ) -> SchoolClass:
+    async def enrol(self, class_id: PathId, data: JSONBody[Enrolment], admin: Caller, db: Db) -> SchoolClass:
         """Enrol pupils (already enrolled ones are left as they are)."""
         return await ClassService(db, admin).enrol(class_id, data.pupil_ids)
 
     @delete("/classes/{class_id:int}/pupils/{pupil_id:int}", status_code=HTTP_200_OK)
-    async def unenrol(
-        self, class_id: FromPath[int], pupil_id: FromPath[int], admin: Caller, db: Db
-    ) -> SchoolClass:
+    async def unenrol(self, class_id: PathId, pupil_id: PathId, admin: Caller, db: Db) -> SchoolClass:
         return await ClassService(db, admin).unenrol(class_id, pupil_id)
 
     # --- sessions ---------------------------------------------------------------------------------
@@ -140,12 +134,12 @@ class AdminController(Controller):
         return await sessions.active(db, user_id, limit)
 
     @delete("/sessions/{session_id:int}", status_code=HTTP_204_NO_CONTENT)
-    async def revoke_session(self, session_id: FromPath[int], admin: Caller, db: Db) -> None:
+    async def revoke_session(self, session_id: PathId, admin: Caller, db: Db) -> None:
         """End one session now."""
         await sessions.revoke(db, admin, session_id)
 
     @post("/users/{user_id:int}/sessions/revoke", status_code=HTTP_200_OK)
-    async def revoke_user_sessions(self, user_id: FromPath[int], admin: Caller, db: Db) -> dict[str, int]:
+    async def revoke_user_sessions(self, user_id: PathId, admin: Caller, db: Db) -> dict[str, int]:
         """End every session of a user."""
         return {"revoked": await sessions.revoke_all(db, admin, user_id)}
 
@@ -170,7 +164,7 @@ class AdminController(Controller):
         )
 
     @get("/audit/{entry_id:int}")
-    async def audit_entry(self, entry_id: FromPath[int], admin: Caller, db: Db) -> AuditEntry:
+    async def audit_entry(self, entry_id: PathId, admin: Caller, db: Db) -> AuditEntry:
         return await audit_log.one(db, entry_id)
 
     # --- health of the service ---------------------------------------------------------------------
