@@ -26,6 +26,13 @@ from shared.wire.people import ImportReport, ImportRowError, UserCreate, UserPag
 
 CSV_COLUMNS = ("username", "display_name", "password", "role", "class")
 MAX_IMPORT_ROWS = 5000
+# What a CSV cell must look like, in the words an admin fixing the spreadsheet needs.
+CSV_FIELD_RULES = {
+    "username": "usernames are 1-64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit",
+    "password": "passwords need 8 to 1024 characters",
+    "role": "role must be pupil, teacher or admin (empty means pupil)",
+    "display_name": "names are 1-120 characters",
+}
 
 
 def user_out(user: User) -> UserOut:
@@ -207,7 +214,9 @@ class UserService:
             except msgspec.ValidationError as error:
                 message = str(error)
                 field = message.split("$.", 1)[1].split("`", 1)[0] if "$." in message else None
-                errors.append(ImportRowError(line=line, field=field, message=message))
+                errors.append(
+                    ImportRowError(line=line, field=field, message=CSV_FIELD_RULES.get(field or "", message))
+                )
                 continue
             name = data.username.lower()
             if name in existing or name in seen:

@@ -68,6 +68,8 @@ def test_csv_import_creates_good_rows_and_reports_the_bad_one_by_line(client, ad
     report = client.post("/api/admin/users/import", headers=admin, content=csv_text).json()
     assert report["created"] == ["amy", "rory"]
     assert [(e["line"], e["field"]) for e in report["errors"]] == [(3, "username"), (4, "username")]
+    assert "letters, digits" in report["errors"][0]["message"]
+    assert "taken" in report["errors"][1]["message"]
     names = [u["username"] for u in client.get("/api/admin/users", headers=admin).json()["items"]]
     assert {"amy", "rory"} <= set(names)
     assert "bad name!" not in names
