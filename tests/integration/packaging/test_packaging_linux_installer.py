@@ -1,0 +1,186 @@
+"""The Linux installer as IT would use it: the PyInstaller bundle inside a .deb, unpacked with `dpkg -x`,
+the server address set at install time by the package's own postinst, and the frozen app's `--self-test`
+run offscreen against a real server on PostgreSQL.
+
+The build is cached under build/installer-cache keyed on a hash of its inputs, so only the first run
+(or one after a change to desktop/, shared/, packaging/ or the lock file) pays for PyInstaller.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+from PyInstaller.archive.readers import pkg_archive_contents
+
+from desktop import __version__
+from shared.protocol import PROTOCOL_VERSION
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
+
+PASSWORD = "correct horse battery"  # UserFactory.PASSWORD
+SIZE_TARGET_BYTES = 150_000_000
+APP = Path("opt/post16-desktop/post16-desktop")
+MACHINE_CONFIG = Path("etc/post16/desktop.toml")
+
+
+def _clean_env(home: Path, **extra: str) -> dict[str, str]:
+    """A laptop's environment: no POST16_* from the test run, no virtualenv, a fresh home."""
+    dropped = {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POST16_") and k not in dropped}
+    home.mkdir(parents=True, exist_ok=True)
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_DATA_HOME=str(home / ".local" / "share"),
+        QT_QPA_PLATFORM="offscreen",
+    )
+    env.update(extra)
+    return env
+
+
+def _run_app(root: Path, home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    machine = {"POST16_DESKTOP_MACHINE_CONFIG": str(root / MACHINE_CONFIG)}
+    return subprocess.run(
+        [str(root / APP), *args],
+        env=_clean_env(home, **machine, **env),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def _postinst(root: Path, home: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """The package's postinst as `dpkg -i` runs it, rooted in the scratch tree (dpkg's DPKG_ROOT)."""
+    return subprocess.run(
+        [str(root / "DEBIAN" / "postinst"), "configure"],
+        env=_clean_env(home, DPKG_ROOT=str(root), **env),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.fixture
+def pristine_machine_config(installed_root: Path) -> Path:
+    """The unpacked conffile, put back as shipped after a test that configures the machine."""
+    path = installed_root / MACHINE_CONFIG
+    shipped = path.read_bytes()
+    yield path
+    path.write_bytes(shipped)
+
+
+def test_frozen_app_from_the_deb_passes_its_self_test_against_a_real_server(
+    installed_root: Path, pristine_machine_config: Path, pg_url: str, make_server, users, tmp_path: Path
+) -> None:
+    users.add("selftest", "pupil")
+    server = make_server(pg_url)
+    configured = _postinst(installed_root, tmp_path / "root-home", POST16_SERVER_URL=server.url + "/")
+    assert configured.returncode == 0, configured.stdout + configured.stderr
+    assert f'server_url = "{server.url}"' in pristine_machine_config.read_text(encoding="utf-8")
+
+    # No --server: the address comes from the machine-wide config the install wrote.
+    result = _run_app(
+        installed_root,
+        tmp_path / "pupil-home",
+        "--self-test",
+        POST16_USERNAME="selftest",
+        POST16_PASSWORD=PASSWORD,
+    )
+    print(result.stdout)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"logged in to {server.url} as selftest (pupil)" in result.stdout
+    assert "synced: server received it" in result.stdout
+    assert "lesson view load" in result.stdout
+
+
+def test_frozen_self_test_with_a_wrong_password_exits_1_and_says_why(
+    installed_root: Path, pg_url: str, make_server, users, tmp_path: Path
+) -> None:
+    users.add("selftest", "pupil")
+    server = make_server(pg_url)
+    result = _run_app(
+        installed_root,
+        tmp_path / "home",
+        "--self-test",
+        "--server",
+        server.url,
+        POST16_USERNAME="selftest",
+        POST16_PASSWORD="not the password",
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"FAILED to log in to {server.url}" in result.stdout
+
+
+def test_frozen_app_prints_its_version(installed_root: Path, tmp_path: Path) -> None:
+    result = _run_app(installed_root, tmp_path / "home", "--version")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"post16-desktop {__version__} (protocol {PROTOCOL_VERSION})"
+
+
+def test_install_with_a_bad_server_address_still_installs_and_says_so(
+    installed_root: Path, pristine_machine_config: Path, tmp_path: Path
+) -> None:
+    shipped = pristine_machine_config.read_text(encoding="utf-8")
+    result = _postinst(installed_root, tmp_path / "home", POST16_SERVER_URL="lessons.school.example")
+    assert result.returncode == 0, result.stderr
+    assert "POST16_SERVER_URL=lessons.school.example was not accepted" in result.stderr
+    assert pristine_machine_config.read_text(encoding="utf-8") == shipped
+
+
+def test_deb_installs_wrappers_menu_entry_icon_and_machine_config(installed_root: Path, installer) -> None:
+    control = dict(
+        line.split(": ", 1)
+        for line in (installed_root / "DEBIAN" / "control").read_text(encoding="utf-8").splitlines()
+        if ": " in line and not line.startswith(" ")
+    )
+    assert control["Package"] == "post16-desktop"
+    assert control["Version"] == __version__
+    assert installer.deb.name == f"post16-desktop_{__version__}_{control['Architecture']}.deb"
+    assert (installed_root / "DEBIAN" / "conffiles").read_text().split() == ["/etc/post16/desktop.toml"]
+    shipped_config = (installed_root / MACHINE_CONFIG).read_text(encoding="utf-8")
+    assert "POST16_SERVER_URL" in shipped_config
+    for wrapper in ("post16-desktop", "post16-desktop-configure"):
+        mode = (installed_root / "usr" / "bin" / wrapper).stat().st_mode
+        assert mode & stat.S_IXOTH, wrapper
+    assert (installed_root / APP).stat().st_mode & stat.S_IXOTH
+    entry = (installed_root / "usr/share/applications/post16-desktop.desktop").read_text(encoding="utf-8")
+    assert "Exec=post16-desktop\n" in entry
+    assert "Icon=post16-desktop\n" in entry
+    icon = installed_root / "usr/share/icons/hicolor/256x256/apps/post16-desktop.png"
+    assert icon.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (installed_root / "usr/share/doc/post16-desktop/README.installing.md").is_file()
+
+
+def test_bundle_holds_no_server_packages(installer, bundle_rules) -> None:
+    forbidden = set(bundle_rules.SERVER_PACKAGES)
+    bundled_names: set[str] = set()
+    for _dirpath, dirs, files in os.walk(installer.bundle):
+        for name in [*dirs, *files]:
+            bundled_names.add(name.split(".")[0].split("-")[0])
+    modules = {name.split(".")[0] for name in pkg_archive_contents(str(installer.bundle / "post16-desktop"))}
+    assert not forbidden & bundled_names, sorted(forbidden & bundled_names)
+    assert not forbidden & modules, sorted(forbidden & modules)
+    # What the desktop does need is there.
+    assert {"desktop", "shared", "httpx", "msgspec", "keyring", "sqlite_utils", "markdown_it"} <= modules
+    assert {"PySide6", "shiboken6"} <= bundled_names
+
+
+def test_bundle_leaves_out_unused_qt_and_development_files(installer) -> None:
+    internal = installer.bundle / "_internal"
+    files = [p.relative_to(internal).as_posix() for p in internal.rglob("*")]
+    assert not [f for f in files if f.startswith("PySide6/Qt/translations/")]
+    assert not [f for f in files if "platformthemes/libqgtk3" in f or f.startswith("libgtk-3")]
+    assert not [f for f in files if f.endswith((".pyi", ".h")) or "/tests/" in f or "/include/" in f]
+    for unused in ("QtNetwork", "QtQml", "QtQuick", "QtSql", "QtTest"):
+        assert not (internal / "PySide6" / f"{unused}.abi3.so").exists(), unused
+
+
+def test_bundle_is_smaller_than_150_mb(installer) -> None:
+    print(installer.summary())
+    assert installer.bundle_bytes < SIZE_TARGET_BYTES, installer.summary()
