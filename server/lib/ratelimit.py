@@ -19,17 +19,22 @@ from server.lib.metrics import RATE_LIMITED
 from shared.errors import ErrorCode
 
 WINDOW_SECONDS = 60
+# Route `opt` of handlers that count their requests themselves, inside their own transaction
+# (activity_save, python_run, mark_activity, sync_push). Every other authenticated route counts
+# against the `default` limit, per user and route, before its handler runs.
+OWN_RATE_LIMIT = {"own_rate_limit": True}
 
 
 def _upsert(dialect: str):  # type: ignore[no-untyped-def]
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
-async def hit(db: AsyncSession, limits: dict[str, int], endpoint: str, subject: str) -> None:
-    """Count one request of `subject` to `endpoint`; raise 429 (with Retry-After) past the limit."""
+async def hit(db: AsyncSession, limits: dict[str, int], endpoint: str, subject: str) -> bool:
+    """Count one request of `subject` to `endpoint`; raise 429 (with Retry-After) past the limit.
+    False when that limit is switched off (nothing was written)."""
     limit = limits.get(endpoint, limits.get("default", 0))
     if limit <= 0:
-        return
+        return False
     now = time.time()
     window_start = int(now // WINDOW_SECONDS) * WINDOW_SECONDS
     insert = _upsert(dialect_name(db))
@@ -51,6 +56,7 @@ async def hit(db: AsyncSession, limits: dict[str, int], endpoint: str, subject: 
             f"too many requests to {endpoint}: the limit is {limit} a minute; retry in {retry_after} s",
             retry_after=retry_after,
         )
+    return True
 
 
 async def prune(db: AsyncSession) -> int:
@@ -60,4 +66,4 @@ async def prune(db: AsyncSession) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-__all__ = ["WINDOW_SECONDS", "hit", "prune"]
+__all__ = ["OWN_RATE_LIMIT", "WINDOW_SECONDS", "hit", "prune"]

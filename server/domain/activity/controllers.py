@@ -19,6 +19,7 @@ from server.domain.teaching.access import can_see_pupil
 from server.lib import ratelimit
 from server.lib.errors import AppError, forbidden, not_found
 from server.lib.metrics import ACTIVITY_SAVE_SECONDS, ACTIVITY_SAVES
+from server.lib.ratelimit import OWN_RATE_LIMIT
 from shared.errors import ErrorCode
 from shared.wire.activity import ActivityState, ActivityStateSave, Revision, RevisionList, RevisionRestore
 from shared.wire.common import Slug
@@ -53,7 +54,7 @@ class ActivityController(Controller):
             received_at=row.received_at,
         )
 
-    @post("/state/{lesson_id:str}/{activity_id:str}", status_code=HTTP_200_OK)
+    @post("/state/{lesson_id:str}/{activity_id:str}", status_code=HTTP_200_OK, opt=OWN_RATE_LIMIT)
     async def save_state(
         self,
         lesson_id: FromPath[Slug],
@@ -108,7 +109,7 @@ class ActivityController(Controller):
             ],
         )
 
-    @post("/restore/{lesson_id:str}/{activity_id:str}", status_code=HTTP_200_OK)
+    @post("/restore/{lesson_id:str}/{activity_id:str}", status_code=HTTP_200_OK, opt=OWN_RATE_LIMIT)
     async def restore(
         self,
         lesson_id: FromPath[Slug],

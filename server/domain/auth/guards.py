@@ -17,6 +17,7 @@ from server.config import Settings
 from server.domain.auth.context import AuthContext
 from server.domain.auth.services import AuthService, unauthenticated
 from server.domain.deps import AppSettings, Caller, Db
+from server.lib import ratelimit
 from server.lib.errors import AppError, forbidden
 from shared.errors import ErrorCode
 
@@ -59,6 +60,11 @@ async def provide_auth(request: Request[Any, Any, Any], db: Db, settings: AppSet
     if request.method not in SAFE_METHODS and not AuthService.csrf_ok(auth, request.headers.get(CSRF_HEADER)):
         raise AppError(403, ErrorCode.CSRF, f"missing or wrong {CSRF_HEADER} header: reload the page")
     request.scope["state"]["user"] = auth.username
+    handler = request.route_handler
+    if not handler.opt.get("own_rate_limit"):
+        route = f"{request.method} {request.scope.get('path_template') or handler.paths}"
+        if await ratelimit.hit(db, settings.rate_limits, "default", f"{auth.user_id}:{route}"):
+            await db.commit()
     return auth
 
 

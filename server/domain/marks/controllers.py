@@ -13,6 +13,7 @@ from server.domain.deps import AppSettings, Caller, Db, PathId
 from server.domain.marks.services import mark_out, marks_for_pupil, set_mark
 from server.lib import ratelimit
 from server.lib.errors import AppError
+from server.lib.ratelimit import OWN_RATE_LIMIT
 from shared.errors import ErrorCode
 from shared.wire.common import Slug
 from shared.wire.marks import Mark, MarkSet
@@ -27,7 +28,7 @@ class MarkController(Controller):
         """Your marks and feedback, on every activity that has one."""
         return await marks_for_pupil(db, auth.user_id)
 
-    @post("/{pupil_id:int}/{lesson_id:str}/{activity_id:str}", status_code=HTTP_200_OK)
+    @post("/{pupil_id:int}/{lesson_id:str}/{activity_id:str}", status_code=HTTP_200_OK, opt=OWN_RATE_LIMIT)
     async def mark(
         self,
         pupil_id: PathId,

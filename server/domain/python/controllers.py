@@ -11,6 +11,7 @@ from sandbox import CheckResult, RunRequest, RunResult
 from server.domain.deps import AppSettings, Caller, Db
 from server.domain.python.services import PythonService
 from server.lib import ratelimit
+from server.lib.ratelimit import OWN_RATE_LIMIT
 from shared.wire.activity import CodeCheckRequest
 from shared.wire.common import Slug
 
@@ -19,7 +20,7 @@ class PythonController(Controller):
     path = "/api/python"
     tags = ["python"]
 
-    @post("/run", status_code=HTTP_200_OK)
+    @post("/run", status_code=HTTP_200_OK, opt=OWN_RATE_LIMIT)
     async def run(
         self, data: JSONBody[RunRequest], auth: Caller, db: Db, settings: AppSettings, state: State
     ) -> RunResult:
@@ -30,7 +31,7 @@ class PythonController(Controller):
         python: PythonService = state.python
         return await python.run(data, auth)
 
-    @post("/check/{lesson_id:str}/{activity_id:str}", status_code=HTTP_200_OK)
+    @post("/check/{lesson_id:str}/{activity_id:str}", status_code=HTTP_200_OK, opt=OWN_RATE_LIMIT)
     async def check(
         self,
         lesson_id: FromPath[Slug],

@@ -17,6 +17,7 @@ from server.domain.sync.feed import pull
 from server.lib import ratelimit
 from server.lib.errors import AppError
 from server.lib.metrics import SYNC_PUSH_BATCH
+from server.lib.ratelimit import OWN_RATE_LIMIT
 from shared.errors import ErrorCode
 from shared.protocol import MIN_PROTOCOL_VERSION
 from shared.wire.sync import OperationResult, PullResponse, PushRequest, PushResponse
@@ -26,7 +27,7 @@ class SyncController(Controller):
     path = "/api/sync"
     tags = ["sync"]
 
-    @post("/push", status_code=HTTP_200_OK)
+    @post("/push", status_code=HTTP_200_OK, opt=OWN_RATE_LIMIT)
     async def push(
         self, data: JSONBody[PushRequest], auth: Caller, db: Db, settings: AppSettings, state: State
     ) -> PushResponse:
