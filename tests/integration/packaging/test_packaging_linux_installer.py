@@ -133,6 +133,49 @@ def test_install_with_a_bad_server_address_still_installs_and_says_so(
     assert pristine_machine_config.read_text(encoding="utf-8") == shipped
 
 
+def _dpkg(root: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Real dpkg on a scratch root with its own database; maintainer scripts run on the host with
+    DPKG_ROOT set (dpkg's --force-script-chrootless), the system libraries it depends on being the host's."""
+    return subprocess.run(
+        ["dpkg", f"--root={root}", "--force-script-chrootless", "--force-depends", *args],
+        env={**_clean_env(root / "home"), **env},
+        stdin=subprocess.DEVNULL,  # a conffile question would fail here instead of waiting
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def test_dpkg_install_sets_the_server_reinstall_keeps_it_and_purge_removes_it(
+    installer, tmp_path: Path
+) -> None:
+    root = tmp_path / "root"
+    for folder in ("info", "updates", "triggers"):
+        (root / "var/lib/dpkg" / folder).mkdir(parents=True)
+    (root / "var/lib/dpkg/status").touch()
+    config = root / MACHINE_CONFIG
+    server = 'server_url = "https://lessons.school.example"'
+
+    installed = _dpkg(root, "-i", str(installer.deb), POST16_SERVER_URL="https://lessons.school.example")
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    assert server in config.read_text(encoding="utf-8")
+
+    # The term's update: the same command without POST16_SERVER_URL, no questions, the server kept.
+    updated = _dpkg(root, "-i", str(installer.deb))
+    assert updated.returncode == 0, updated.stdout + updated.stderr
+    assert server in config.read_text(encoding="utf-8")
+
+    removed = _dpkg(root, "-r", "post16-desktop")
+    assert removed.returncode == 0, removed.stderr
+    assert not (root / APP).exists()
+    assert server in config.read_text(encoding="utf-8")
+
+    purged = _dpkg(root, "-P", "post16-desktop")
+    assert purged.returncode == 0, purged.stderr
+    assert not config.parent.exists()
+
+
 def test_deb_installs_wrappers_menu_entry_icon_and_machine_config(installed_root: Path, installer) -> None:
     control = dict(
         line.split(": ", 1)
