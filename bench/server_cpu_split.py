@@ -1,0 +1,71 @@
+"""Where a single save's CPU goes: the server process versus PostgreSQL, per request.
+
+    .venv/bin/python bench/server_cpu_split.py [--clients 8] [--duration 8]
+
+One server worker on a fresh benchmark database (as bench/server_bench.py builds it), loaded by wrk;
+the CPU time of the server process and of every `postgres` process is read from /proc before and
+after, and divided by the requests served. CPU time is steadier than wall time on a shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import server_bench  # noqa: E402
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_pids() -> list[int]:
+    found = subprocess.run(["pgrep", "-f", "postgres"], capture_output=True, text=True, check=False).stdout
+    return [int(pid) for pid in found.split()]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--duration", type=int, default=8)
+    args = parser.parse_args()
+    url = server_bench.fresh_database("post16_bench")
+    tokens = server_bench.seed_pupils(url)
+    common = server_bench.WRK_COMMON % {
+        "tokens": server_bench.lua_table(tokens),
+        "activities": server_bench.lua_table(server_bench.activities()),
+    }
+    port = 18000 + secrets.randbelow(1000)
+    server = server_bench.start_server(url, 1, port, Path(tempfile.mkdtemp(prefix="post16-cpu-")))
+    try:
+        server_bench.wrk(port, common + server_bench.WRK_SAVE, args.clients, 2)  # warm-up
+        server_before, postgres_before = cpu_seconds([server.pid]), cpu_seconds(postgres_pids())
+        result = server_bench.wrk(port, common + server_bench.WRK_SAVE, args.clients, args.duration)
+        server_after, postgres_after = cpu_seconds([server.pid]), cpu_seconds(postgres_pids())
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    requests = result["requests"]
+    print(
+        f"{result['rate']:.0f} saves/s with {args.clients} clients; "
+        f"server CPU {1000 * (server_after - server_before) / requests:.2f} ms/save; "
+        f"PostgreSQL CPU {1000 * (postgres_after - postgres_before) / requests:.2f} ms/save"
+    )
+
+
+if __name__ == "__main__":
+    main()
