@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import server_bench  # noqa: E402
+import server_bench
 
 
 def cpu_seconds(pids: list[int]) -> float:
