@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Update, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.base import utcnow
@@ -119,44 +119,42 @@ class LessonLibrary:
                 continue
             if row.version == version and not row.removed:
                 continue
-            claimed = await db.execute(
+            emitted += await _claim_announcement(
+                db,
+                lesson_id,
                 update(LessonVersion)
                 .where(LessonVersion.lesson_id == lesson_id, LessonVersion.version == row.version)
-                .values(version=version, removed=False, updated_at=now)
+                .values(version=version, removed=False, updated_at=now),
             )
-            if claimed.rowcount:  # type: ignore[attr-defined]
-                db.add(
-                    SyncEvent(
-                        kind="lesson",
-                        lesson_id=lesson_id,
-                        audience_id=None,
-                        activity_id=None,
-                        ref_id=None,
-                        created_at=now,
-                    )
-                )
-                emitted += 1
         for lesson_id, row in known.items():
             if lesson_id not in current and not row.removed:
-                claimed = await db.execute(
+                emitted += await _claim_announcement(
+                    db,
+                    lesson_id,
                     update(LessonVersion)
                     .where(LessonVersion.lesson_id == lesson_id, LessonVersion.removed.is_(False))
-                    .values(removed=True, updated_at=now)
+                    .values(removed=True, updated_at=now),
                 )
-                if claimed.rowcount:  # type: ignore[attr-defined]
-                    db.add(
-                        SyncEvent(
-                            kind="lesson",
-                            lesson_id=lesson_id,
-                            audience_id=None,
-                            activity_id=None,
-                            ref_id=None,
-                            created_at=now,
-                        )
-                    )
-                    emitted += 1
         await db.commit()
         return emitted
+
+
+async def _claim_announcement(db: AsyncSession, lesson_id: str, claim: Update) -> int:
+    """Run the conditional update; when this process won it, add the one `lesson` event (1), else 0."""
+    claimed = await db.execute(claim)
+    if not claimed.rowcount:  # type: ignore[attr-defined]
+        return 0
+    db.add(
+        SyncEvent(
+            kind="lesson",
+            lesson_id=lesson_id,
+            audience_id=None,
+            activity_id=None,
+            ref_id=None,
+            created_at=utcnow(),
+        )
+    )
+    return 1
 
 
 __all__ = ["LessonLibrary", "LessonStatus"]

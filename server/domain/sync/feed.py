@@ -17,9 +17,9 @@ from server.db.base import utcnow
 from server.db.engine import dialect_name
 from server.db.models import ActivityRevision, ActivityState, LessonVersion, Mark, SyncEvent, User
 from server.domain.auth.context import AuthContext
+from server.domain.marks.services import mark_out
 from server.domain.teaching.access import taught_pupils_query
 from server.lib.errors import bad_request
-from shared.wire.marks import Mark as MarkOut
 from shared.wire.sync import LessonEvent, MarkEvent, PullItem, PullResponse, RevisionEvent
 
 CURSOR_PREFIX = "c1"
@@ -152,17 +152,7 @@ async def _materialise(db: AsyncSession, events: list[SyncEvent]) -> list[PullIt
             items.append(
                 MarkEvent(
                     cursor=cursor,
-                    mark=MarkOut(
-                        pupil_id=mark.pupil_id,
-                        lesson_id=mark.lesson_id,
-                        activity_id=mark.activity_id,
-                        score=mark.score,
-                        max_score=mark.max_score,
-                        feedback=mark.feedback,
-                        source=mark.source,  # type: ignore[arg-type]
-                        marker=marker,
-                        marked_at=mark.marked_at,
-                    ),
+                    mark=mark_out(mark, marker),
                 )
             )
         elif event.kind == "lesson" and event.lesson_id in versions:
