@@ -177,6 +177,8 @@ def start_server(url: str, workers: int, port: int, data_dir: Path) -> subproces
         "POST16_SANDBOX_ENABLED": "false",
         "POST16_LESSONS_RELOAD_SECONDS": "0",
         "POST16_DB_POOL_SIZE": "20",
+        # 2 workers x (20 + 10) stays under PostgreSQL's default max_connections of 100.
+        "POST16_DB_MAX_OVERFLOW": "10",
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--workers", str(workers)],
