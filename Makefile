@@ -16,7 +16,7 @@ install: ## the Python environment from the lock file (.venv)
 provision: ## install and start everything the tests need (PostgreSQL, Docker, Chromium, Qt libs)
 	scripts/provision.sh all
 
-test: provision ## install and start the services, then run the whole suite
+test: provision check ## install and start the services, check the code, then run the whole suite
 	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 test-fast: install ## unit tests only, no services
