@@ -65,6 +65,16 @@ postgres() {
     su postgres -c "pg_isready -q -h 127.0.0.1" && break
     sleep 0.2
   done
+  # The suite runs several server processes at once, each with its own pool: 100 connections is tight.
+  if (($(su postgres -c "psql -qtAc 'SHOW max_connections'") < 300)); then
+    log "raising PostgreSQL max_connections to 300 (restart)"
+    su postgres -c "psql -qc 'ALTER SYSTEM SET max_connections = 300'"
+    pg_ctlcluster "$version" main restart
+    for _ in $(seq 1 50); do
+      su postgres -c "pg_isready -q -h 127.0.0.1" && break
+      sleep 0.2
+    done
+  fi
   su postgres -c "psql -qtAc \"SELECT 1 FROM pg_roles WHERE rolname='$PG_USER'\"" | grep -q 1 ||
     su postgres -c "psql -qc \"CREATE ROLE $PG_USER LOGIN CREATEDB PASSWORD '$PG_PASSWORD'\""
   su postgres -c "psql -qtAc \"SELECT 1 FROM pg_database WHERE datname='$PG_DB'\"" | grep -q 1 ||

@@ -19,7 +19,7 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
 from shared.errors import ErrorCode
@@ -128,6 +128,15 @@ def too_deep_handler(request: Request[Any, Any, Any], exc: RecursionError) -> Re
     return _respond(request, 400, body, {})
 
 
+def bad_data_handler(request: Request[Any, Any, Any], exc: DataError) -> Response[ErrorBody]:
+    """The database refused a value (out of range, not valid text): the input's fault, not a crash."""
+    log.warning("database refused a value: %s", exc.orig.__class__.__name__ if exc.orig else exc)
+    body = ErrorBody(
+        code=ErrorCode.VALIDATION, detail="a value in the request is out of range or not valid text"
+    )
+    return _respond(request, 400, body, {})
+
+
 def database_busy_handler(
     request: Request[Any, Any, Any], exc: SQLAlchemyTimeoutError
 ) -> Response[ErrorBody]:
@@ -163,6 +172,7 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     HTTPException: http_exception_handler,
     RecursionError: too_deep_handler,
     SQLAlchemyTimeoutError: database_busy_handler,
+    DataError: bad_data_handler,
     OperationalError: database_down_handler,
     Exception: internal_error_handler,
 }

@@ -14,11 +14,12 @@ from server.domain.admin import audit_log, sessions
 from server.domain.admin.classes import ClassService
 from server.domain.admin.summary import summary
 from server.domain.admin.users import UserService, user_out
-from server.domain.deps import Caller, Db, PathId
+from server.domain.deps import ID_MAX, Caller, Db, PathId
 from server.domain.lessons.services import LessonLibrary
 from server.lib.errors import bad_request
 from shared.wire.admin import AuditEntry, AuditPage, MetricsSummary, SessionInfo
 from shared.wire.auth import User
+from shared.wire.common import NO_NUL
 from shared.wire.people import (
     Enrolment,
     ImportReport,
@@ -44,9 +45,9 @@ class AdminController(Controller):
         self,
         admin: Caller,
         db: Db,
-        q: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        q: Annotated[str | None, QueryParameter(max_length=64, pattern=NO_NUL)] = None,
         role: FromQuery[Literal["pupil", "teacher", "admin"] | None] = None,
-        cursor: Annotated[int | None, QueryParameter(ge=0)] = None,
+        cursor: Annotated[int | None, QueryParameter(ge=0, le=ID_MAX)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> UserPage:
         """Search people by username or name, optionally by role; page with `next_cursor`."""
@@ -149,11 +150,11 @@ class AdminController(Controller):
         self,
         admin: Caller,
         db: Db,
-        actor: Annotated[str | None, QueryParameter(max_length=64)] = None,
-        target: Annotated[str | None, QueryParameter(max_length=200)] = None,
-        action: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        actor: Annotated[str | None, QueryParameter(max_length=64, pattern=NO_NUL)] = None,
+        target: Annotated[str | None, QueryParameter(max_length=200, pattern=NO_NUL)] = None,
+        action: Annotated[str | None, QueryParameter(max_length=64, pattern=NO_NUL)] = None,
         since: FromQuery[datetime | None] = None,
-        cursor: Annotated[str | None, QueryParameter(max_length=100)] = None,
+        cursor: Annotated[str | None, QueryParameter(max_length=100, pattern=NO_NUL)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> AuditPage:
         """The audit trail, newest first. Filter by actor, target, action (`user.*` allowed), since."""
