@@ -28,10 +28,12 @@ CSV_COLUMNS = ("username", "display_name", "password", "role", "class")
 MAX_IMPORT_ROWS = 5000
 # What a CSV cell must look like, in the words an admin fixing the spreadsheet needs.
 CSV_FIELD_RULES = {
-    "username": "usernames are 1-64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit",
-    "password": "passwords need 8 to 1024 characters",
-    "role": "role must be pupil, teacher or admin (empty means pupil)",
-    "display_name": "names are 1-120 characters",
+    "username": (
+        "Usernames are 1–64 letters, digits, dots, dashes, underscores or @, starting with a letter or digit."
+    ),
+    "password": "The password needs at least 8 characters.",
+    "role": "The role must be pupil, teacher or admin.",
+    "display_name": "The name must be 1–120 characters.",
 }
 
 
