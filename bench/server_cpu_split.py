@@ -1,10 +1,11 @@
 """Where a single save's CPU goes: the server process versus PostgreSQL, per request.
 
-    .venv/bin/python bench/server_cpu_split.py [--clients 8] [--duration 8]
+    .venv/bin/python bench/server_cpu_split.py [--clients 8] [--duration 8] [--profile FILE]
 
 One server worker on a fresh benchmark database (as bench/server_bench.py builds it), loaded by wrk;
 the CPU time of the server process and of every `postgres` process is read from /proc before and
-after, and divided by the requests served. CPU time is steadier than wall time on a shared machine.
+after, and divided by the requests served. CPU time is steadier than wall time on a shared machine. With `--profile FILE`, py-spy samples the
+server during the measured run and writes a flame graph (FILE.svg) or, for FILE.txt, collapsed stacks.
 """
 
 from __future__ import annotations
@@ -38,10 +39,19 @@ def postgres_pids() -> list[int]:
     return [int(pid) for pid in found.split()]
 
 
+def start_profiler(pid: int, output: Path, duration: int) -> subprocess.Popen[bytes]:
+    """py-spy on the server process (one worker: `serve` runs uvicorn in-process) for the run."""
+    py_spy = Path(sys.executable).with_name("py-spy")
+    fmt = "raw" if output.suffix == ".txt" else "flamegraph"
+    command = [str(py_spy), "record", "--pid", str(pid), "--duration", str(duration), "--rate", "200"]
+    return subprocess.Popen([*command, "--format", fmt, "--output", str(output), "--nonblocking"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--duration", type=int, default=8)
+    parser.add_argument("--profile", type=Path, help="py-spy output: .svg flame graph or .txt collapsed stacks")
     args = parser.parse_args()
     url = server_bench.fresh_database("post16_bench")
     tokens = server_bench.seed_pupils(url)
@@ -53,9 +63,12 @@ def main() -> None:
     server = server_bench.start_server(url, 1, port, Path(tempfile.mkdtemp(prefix="post16-cpu-")))
     try:
         server_bench.wrk(port, common + server_bench.WRK_SAVE, args.clients, 2)  # warm-up
+        spy = start_profiler(server.pid, args.profile, args.duration) if args.profile else None
         server_before, postgres_before = cpu_seconds([server.pid]), cpu_seconds(postgres_pids())
         result = server_bench.wrk(port, common + server_bench.WRK_SAVE, args.clients, args.duration)
         server_after, postgres_after = cpu_seconds([server.pid]), cpu_seconds(postgres_pids())
+        if spy is not None:
+            spy.wait(timeout=60)
     finally:
         server.terminate()
         server.wait(timeout=20)
