@@ -16,9 +16,11 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig
 
 from server.config import Settings, load_settings
+from server.db.direct import DirectDatabase
 from server.db.engine import make_async_engine, make_sessionmaker
 from server.domain.activity.controllers import ActivityController
 from server.domain.admin.controllers import AdminController
+from server.domain.auth import sessioncache
 from server.domain.auth.controllers import AuthController
 from server.domain.auth.guards import (
     provide_admin,
@@ -27,6 +29,7 @@ from server.domain.auth.guards import (
     provide_settings,
     provide_teacher,
 )
+from server.domain.auth.sessioncache import SessionCache
 from server.domain.lessons.controllers import LessonController
 from server.domain.lessons.services import LessonLibrary
 from server.domain.marks.controllers import MarkController
@@ -73,15 +76,24 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
         await library.announce(db)
     python: PythonService = app.state.python
     await python.start()
+    direct: DirectDatabase | None = app.state.direct
+    sessions: SessionCache | None = app.state.sessions
+    if direct is not None:
+        await direct.open()
+    listener = (
+        asyncio.create_task(sessions.listen(direct.conninfo))
+        if sessions is not None and direct is not None
+        else None
+    )
     task = asyncio.create_task(_housekeeping(app)) if settings.lessons_reload_seconds > 0 else None
     try:
         yield
     finally:
-        if task:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await sessioncache.stop(task)
+        await sessioncache.stop(listener)
         await python.close()
+        if direct is not None:
+            await direct.close()
         await app.state.engine.dispose()
 
 
@@ -89,11 +101,23 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
     configure_logging(settings.log_level, settings.log_json)
     engine = make_async_engine(settings)
+    # The hot path's own connections and the session cache need PostgreSQL (server.db.direct,
+    # server.domain.auth.sessioncache); on SQLite both are None and the ORM path serves.
+    postgresql = not settings.is_sqlite
+    sessions = (
+        SessionCache(ttl=settings.session_cache_seconds)
+        if postgresql and settings.session_cache_seconds > 0
+        else None
+    )
+    if sessions is not None:
+        sessioncache.watch_orm_sessions()
     state = State(
         {
             "settings": settings,
             "engine": engine,
-            "sessionmaker": make_sessionmaker(engine),
+            "sessionmaker": make_sessionmaker(engine, info={"sessions": sessions}),
+            "direct": DirectDatabase(settings) if postgresql else None,
+            "sessions": sessions,
             "lessons": LessonLibrary(settings.lessons_dir),
             "python": PythonService(settings.sandbox_enabled),
         }

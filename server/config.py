@@ -30,6 +30,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     max_overflow: int = 40
     pool_recycle: int = 1800
     pool_pre_ping: bool = True
+    # The psycopg pool of the hot path (saves, rate-limit counts; server.db.direct), per process.
+    direct_pool_size: int = 10
+    pool_timeout: float = 30.0
+    # Seconds a process may answer from its cache of checked sessions (PostgreSQL only; 0: off).
+    session_cache_seconds: int = 10
     web_session_idle: int = 30 * 60
     web_session_absolute: int = 12 * 3600
     desktop_session_idle: int = 14 * 86400
@@ -173,6 +178,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         max_overflow=_int(env, "POST16_DB_MAX_OVERFLOW", 40),
         pool_recycle=_int(env, "POST16_DB_POOL_RECYCLE", 1800, 1),
         pool_pre_ping=_bool(env, "POST16_DB_POOL_PRE_PING", True),
+        direct_pool_size=_int(env, "POST16_DB_DIRECT_POOL_SIZE", 10, 1),
+        pool_timeout=float(_int(env, "POST16_DB_POOL_TIMEOUT", 30, 1)),
+        session_cache_seconds=_int(env, "POST16_SESSION_CACHE_SECONDS", 10),
         web_session_idle=_int(env, "POST16_WEB_SESSION_IDLE", 30 * 60, 60),
         web_session_absolute=_int(env, "POST16_WEB_SESSION_ABSOLUTE", 12 * 3600, 60),
         desktop_session_idle=_int(env, "POST16_DESKTOP_SESSION_IDLE", 14 * 86400, 60),

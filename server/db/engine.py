@@ -32,6 +32,7 @@ def _engine_kwargs(settings: Settings) -> dict[str, Any]:
         "max_overflow": settings.max_overflow,
         "pool_pre_ping": settings.pool_pre_ping,
         "pool_recycle": settings.pool_recycle,
+        "pool_timeout": settings.pool_timeout,
     }
 
 
@@ -53,8 +54,11 @@ def make_sync_engine(settings: Settings) -> Engine:
     return engine
 
 
-def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+def make_sessionmaker(
+    engine: AsyncEngine, info: dict[str, Any] | None = None
+) -> async_sessionmaker[AsyncSession]:
+    """`info` is copied into every session's `info` (the app puts its session cache there)."""
+    return async_sessionmaker(engine, expire_on_commit=False, info=info)
 
 
 __all__ = [

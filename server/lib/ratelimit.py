@@ -12,6 +12,7 @@ from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.db.direct import DirectDatabase
 from server.db.engine import dialect_name
 from server.db.models import RateLimitWindow
 from server.lib.errors import AppError
@@ -29,24 +30,42 @@ def _upsert(dialect: str):  # type: ignore[no-untyped-def]
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
-async def hit(db: AsyncSession, limits: dict[str, int], endpoint: str, subject: str) -> bool:
+HIT = """
+INSERT INTO rate_limit_windows (key, window_start, count) VALUES (%(key)s, %(window_start)s, 1)
+ON CONFLICT (key, window_start) DO UPDATE SET count = rate_limit_windows.count + 1
+RETURNING count
+"""
+
+
+async def hit(
+    db: AsyncSession,
+    limits: dict[str, int],
+    endpoint: str,
+    subject: str,
+    direct: DirectDatabase | None = None,
+) -> bool:
     """Count one request of `subject` to `endpoint`; raise 429 (with Retry-After) past the limit.
-    False when that limit is switched off (nothing was written)."""
+    False when that limit is switched off (nothing was written; with `direct`, on PostgreSQL, the
+    count is committed at once on the hot path's connections; otherwise `db`'s caller commits it)."""
     limit = limits.get(endpoint, limits.get("default", 0))
     if limit <= 0:
         return False
     now = time.time()
     window_start = int(now // WINDOW_SECONDS) * WINDOW_SECONDS
-    insert = _upsert(dialect_name(db))
-    statement = (
-        insert(RateLimitWindow)
-        .values(key=f"{endpoint}:{subject}", window_start=window_start, count=1)
-        .on_conflict_do_update(
-            index_elements=["key", "window_start"], set_={"count": RateLimitWindow.count + 1}
+    key = f"{endpoint}:{subject}"
+    if direct is not None:
+        [(count,)] = await direct.fetch(HIT, {"key": key, "window_start": window_start})
+    else:
+        insert = _upsert(dialect_name(db))
+        statement = (
+            insert(RateLimitWindow)
+            .values(key=key, window_start=window_start, count=1)
+            .on_conflict_do_update(
+                index_elements=["key", "window_start"], set_={"count": RateLimitWindow.count + 1}
+            )
+            .returning(RateLimitWindow.count)
         )
-        .returning(RateLimitWindow.count)
-    )
-    count = (await db.execute(statement)).scalar_one()
+        count = (await db.execute(statement)).scalar_one()
     if count > limit:
         retry_after = max(1, int(window_start + WINDOW_SECONDS - now + 0.999))
         RATE_LIMITED.labels(endpoint=endpoint).inc()

@@ -68,7 +68,7 @@ async def _viewer(request: Request[Any, Any, Any], db: Db, settings: AppSettings
     if not token or len(token) > 200:
         return None
     try:
-        return await AuthService(db, settings).authenticate(
+        return await AuthService(db, settings, request.app.state.sessions).authenticate(
             token, "cookie", request_client_ip(request), request.headers.get("user-agent")
         )
     except AppError:

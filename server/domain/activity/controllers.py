@@ -158,7 +158,7 @@ async def save_answer(
     """Store one answer through the same path as a sync push (rate limited as activity_save)."""
     if auth.role != "pupil":
         raise forbidden("only pupils save answers")
-    await ratelimit.hit(db, settings.rate_limits, "activity_save", str(auth.user_id))
+    await ratelimit.hit(db, settings.rate_limits, "activity_save", str(auth.user_id), state.direct)
     with ACTIVITY_SAVE_SECONDS.time():
         save = SaveRequest(
             op_id=data.op_id or uuid.uuid4(),
@@ -168,7 +168,7 @@ async def save_answer(
             client_time=data.client_time,
             device_id=None,
         )
-        outcome = await apply_saves(db, state.lessons, settings, auth.user_id, [save])
+        outcome = await apply_saves(db, state.lessons, settings, auth.user_id, [save], state.direct)
     [result] = outcome.results
     ACTIVITY_SAVES.labels(outcome=result.outcome).inc()
     if result.outcome == "rejected":

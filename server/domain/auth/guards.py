@@ -56,14 +56,16 @@ async def provide_auth(request: Request[Any, Any, Any], db: Db, settings: AppSet
     if len(token) > 200:
         raise unauthenticated("that session token is not valid")
     ip = request_client_ip(request)
-    auth = await AuthService(db, settings).authenticate(token, via, ip, request.headers.get("user-agent"))
+    service = AuthService(db, settings, request.app.state.sessions)
+    auth = await service.authenticate(token, via, ip, request.headers.get("user-agent"))
     if request.method not in SAFE_METHODS and not AuthService.csrf_ok(auth, request.headers.get(CSRF_HEADER)):
         raise AppError(403, ErrorCode.CSRF, f"missing or wrong {CSRF_HEADER} header: reload the page")
     request.scope["state"]["user"] = auth.username
     handler = request.route_handler
     if not handler.opt.get("own_rate_limit"):
         route = f"{request.method} {request.scope.get('path_template') or handler.paths}"
-        if await ratelimit.hit(db, settings.rate_limits, "default", f"{auth.user_id}:{route}"):
+        direct = request.app.state.direct
+        if await ratelimit.hit(db, settings.rate_limits, "default", f"{auth.user_id}:{route}", direct):
             await db.commit()
     return auth
 

@@ -9,7 +9,9 @@ admin revokes them.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -21,6 +23,7 @@ from server.db.base import utcnow
 from server.db.models import User, UserSession
 from server.domain.auth import throttle
 from server.domain.auth.context import AuthContext
+from server.domain.auth.sessioncache import CachedSession, SessionCache
 from server.lib import audit
 from server.lib.errors import AppError
 from server.lib.metrics import LOGIN_ATTEMPTS
@@ -51,14 +54,19 @@ class LoginResult:
     expires_at: datetime
 
 
+def _idle_expired(entry: CachedSession, now: datetime) -> bool:
+    return entry.last_seen_at + timedelta(seconds=entry.idle_timeout) <= now
+
+
 def unauthenticated(detail: str = "log in first") -> AppError:
     return AppError(401, ErrorCode.UNAUTHENTICATED, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
 class AuthService:
-    def __init__(self, db: AsyncSession, settings: Settings) -> None:
+    def __init__(self, db: AsyncSession, settings: Settings, sessions: SessionCache | None = None) -> None:
         self.db = db
         self.settings = settings
+        self.sessions = sessions
 
     async def login(
         self,
@@ -162,6 +170,42 @@ class AuthService:
 
     async def authenticate(self, token: str, via: str, client_ip: str, user_agent: str | None) -> AuthContext:
         now = utcnow()
+        digest = token_hash(token)
+        cache = self.sessions
+        entry = cache.get(digest) if cache is not None else None
+        if entry is None or _idle_expired(entry, now):
+            # A cached entry past its idle time may be stale (another process saw the session since):
+            # the database decides.
+            entry = await self._load_session(digest)
+        if entry.expires_at <= now:
+            raise unauthenticated("your session has expired: log in again")
+        if _idle_expired(entry, now):
+            raise unauthenticated("your session has expired: log in again")
+        if now - entry.last_seen_at > LAST_SEEN_RESOLUTION:
+            generation = cache.generation if cache is not None else 0
+            await self.db.execute(
+                update(UserSession).where(UserSession.id == entry.session_id).values(last_seen_at=now)
+            )
+            await self.db.commit()
+            entry = dataclasses.replace(entry, last_seen_at=now)
+            if cache is not None:
+                cache.put(digest, entry, generation)
+        return AuthContext(
+            user_id=entry.user_id,
+            username=entry.username,
+            display_name=entry.display_name,
+            role=entry.role,
+            session_id=entry.session_id,
+            via=via,
+            csrf_token=entry.csrf_token,
+            expires_at=entry.expires_at,
+            client_ip=client_ip,
+            user_agent=user_agent,
+        )
+
+    async def _load_session(self, digest: str) -> CachedSession:
+        """The live session with this token digest, from the database (kept in the cache if any)."""
+        generation = self.sessions.generation if self.sessions is not None else 0
         row = (
             await self.db.execute(
                 select(
@@ -178,30 +222,26 @@ class AuthService:
                     User.disabled,
                 )
                 .join(User, User.id == UserSession.user_id)
-                .where(UserSession.token_hash == token_hash(token))
+                .where(UserSession.token_hash == digest)
             )
         ).one_or_none()
         if row is None or row.revoked_at is not None or row.disabled:
             raise unauthenticated("your session has ended: log in again")
-        if row.expires_at <= now or row.last_seen_at + timedelta(seconds=row.idle_timeout) <= now:
-            raise unauthenticated("your session has expired: log in again")
-        if now - row.last_seen_at > LAST_SEEN_RESOLUTION:
-            await self.db.execute(
-                update(UserSession).where(UserSession.id == row.id).values(last_seen_at=now)
-            )
-            await self.db.commit()
-        return AuthContext(
+        entry = CachedSession(
+            session_id=row.id,
             user_id=row.user_id,
             username=row.username,
             display_name=row.display_name,
             role=row.role,
-            session_id=row.id,
-            via=via,
             csrf_token=row.csrf_token,
             expires_at=row.expires_at,
-            client_ip=client_ip,
-            user_agent=user_agent,
+            last_seen_at=row.last_seen_at,
+            idle_timeout=row.idle_timeout,
+            cached_at=time.monotonic(),
         )
+        if self.sessions is not None:
+            self.sessions.put(digest, entry, generation)
+        return entry
 
     @staticmethod
     def csrf_ok(auth: AuthContext, header: str | None) -> bool:

@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Update, insert, select, update
+from sqlalchemy import Update, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.base import utcnow
+from server.db.engine import dialect_name
 from server.db.models import LessonVersion, SyncEvent
 from server.lib.metrics import LESSONS_LOADED, LESSONS_RELOAD_FAILURES
 from shared.lessons import Activity, Lesson, LessonFormatError, LessonSet, ManifestSummary, load_manifest
@@ -111,10 +113,12 @@ class LessonLibrary:
         for lesson_id, version in current.items():
             row = known.get(lesson_id)
             if row is None:
+                # Several worker processes start at once and each announces: the first insert wins.
+                insert_ = postgresql.insert if dialect_name(db) == "postgresql" else sqlite.insert
                 await db.execute(
-                    insert(LessonVersion)
+                    insert_(LessonVersion)
                     .values(lesson_id=lesson_id, version=version, removed=False, updated_at=now)
-                    .prefix_with("OR IGNORE", dialect="sqlite")
+                    .on_conflict_do_nothing()
                 )
                 continue
             if row.version == version and not row.removed:

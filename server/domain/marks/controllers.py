@@ -41,7 +41,7 @@ class MarkController(Controller):
         state: State,
     ) -> Mark:
         """Mark a pupil's activity (score out of max_score, feedback). Idempotent with `op_id`."""
-        await ratelimit.hit(db, settings.rate_limits, "mark_activity", str(teacher.user_id))
+        await ratelimit.hit(db, settings.rate_limits, "mark_activity", str(teacher.user_id), state.direct)
         result, row = await set_mark(
             db, state.lessons, settings, teacher, pupil_id, lesson_id, activity_id, data
         )

@@ -26,7 +26,7 @@ class PythonController(Controller):
     ) -> RunResult:
         """Run a program in a fresh, locked-down container: no network, capped memory, CPU, processes,
         output and time. Status `unavailable` when the sandbox is down; 503 `sandbox_busy` when full."""
-        await ratelimit.hit(db, settings.rate_limits, "python_run", str(auth.user_id))
+        await ratelimit.hit(db, settings.rate_limits, "python_run", str(auth.user_id), state.direct)
         await db.commit()
         python: PythonService = state.python
         return await python.run(data, auth)
@@ -44,7 +44,7 @@ class PythonController(Controller):
     ) -> CheckResult:
         """Mark a program against the activity's tests; a pupil's score is saved as the automatic mark
         (a teacher's mark is never overwritten by it)."""
-        await ratelimit.hit(db, settings.rate_limits, "python_run", str(auth.user_id))
+        await ratelimit.hit(db, settings.rate_limits, "python_run", str(auth.user_id), state.direct)
         await db.commit()
         python: PythonService = state.python
         return await python.check(db, state.lessons, auth, lesson_id, activity_id, data.code)

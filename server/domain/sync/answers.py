@@ -1,6 +1,7 @@
 """Storing answers: the one code path behind a single save and a sync push.
 
-A batch is applied in one transaction with a handful of statements whatever its size:
+A batch is applied with a handful of statements whatever its size (on PostgreSQL, one statement per
+round, each its own transaction: server.domain.sync.pg_saves):
 1. look up which operation ids were answered before (they are answered again, the same way);
 2. check every new operation (lesson and activity exist, state well-formed and not too big) —
    a refused one is recorded as `rejected` with its reason, and never blocks the others;
@@ -21,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import msgspec
+import psycopg
 from sqlalchemy import Table, case, insert, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
@@ -28,10 +30,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from server.config import Settings
 from server.db.base import utcnow
+from server.db.direct import DirectDatabase
 from server.db.engine import dialect_name
 from server.db.models import ActivityRevision, ActivityState, SyncEvent, SyncOperation
 from server.domain.lessons.services import LessonLibrary
-from server.domain.sync.pg_saves import save_round
+from server.domain.sync.pg_saves import claim_rejected, save_round
 from server.lib.metrics import SYNC_OPERATIONS
 from shared.lessons import ChoiceActivity, CodeActivity, TextActivity
 from shared.wire.sync import OperationResult
@@ -202,11 +205,14 @@ async def apply_saves(
     settings: Settings,
     pupil_id: int,
     saves: list[SaveRequest],
+    direct: DirectDatabase | None = None,
 ) -> SaveOutcome:
+    """Check and store a batch of saves. With `direct` (PostgreSQL), each round is one autocommit
+    statement on the hot path's connections and `db` is touched only to answer replays."""
     for attempt in range(MAX_RETRIES):
         try:
-            return await _apply_saves_once(db, library, settings, pupil_id, saves)
-        except IntegrityError:
+            return await _apply_saves_once(db, library, settings, pupil_id, saves, direct)
+        except (IntegrityError, psycopg.errors.UniqueViolation):
             await db.rollback()
             if attempt == MAX_RETRIES - 1:
                 raise
@@ -274,9 +280,9 @@ async def _apply_saves_once(
     settings: Settings,
     pupil_id: int,
     saves: list[SaveRequest],
+    direct: DirectDatabase | None,
 ) -> SaveOutcome:
     now = utcnow()
-    connection = await db.connection()
     results: dict[uuid.UUID, OperationResult] = {}
     claims: list[dict[str, Any]] = []
     valid: dict[uuid.UUID, tuple[SaveRequest, datetime]] = {}
@@ -320,10 +326,10 @@ async def _apply_saves_once(
             }
         )
 
-    if dialect_name(db) == "postgresql":
-        current = await _store_postgresql(db, connection, pupil_id, now, claims, valid, results)
+    if direct is not None:
+        current = await _store_postgresql(db, direct, pupil_id, now, claims, valid, results)
     else:
-        current = await _store_generic(db, connection, pupil_id, now, claims, valid, results)
+        current = await _store_generic(db, await db.connection(), pupil_id, now, claims, valid, results)
     await db.commit()
 
     answers: list[OperationResult] = []
@@ -349,7 +355,7 @@ async def _replays(
 
 async def _store_postgresql(
     db: AsyncSession,
-    connection: AsyncConnection,
+    direct: DirectDatabase,
     pupil_id: int,
     now: datetime,
     claims: list[dict[str, Any]],
@@ -360,12 +366,17 @@ async def _store_postgresql(
     rejected = [claim for claim in claims if claim["outcome"] == "rejected"]
     replays: list[uuid.UUID] = []
     if rejected:
-        claimed = set((await connection.execute(_claim_statement("postgresql"), rejected)).scalars())
+        claimed = await claim_rejected(
+            direct,
+            user_id=pupil_id,
+            now=now,
+            rejected=[(claim["op_id"], claim["reason"], claim["code"]) for claim in rejected],
+        )
         replays += [claim["op_id"] for claim in rejected if claim["op_id"] not in claimed]
     current: dict[tuple[str, str], CurrentState] = {}
     for round_ in _rounds(list(valid.values())):
         applied = await save_round(
-            connection,
+            direct,
             pupil_id=pupil_id,
             now=now,
             device_id=round_[0][0].device_id,

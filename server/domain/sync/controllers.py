@@ -38,7 +38,7 @@ class SyncController(Controller):
             raise AppError(
                 426, ErrorCode.PROTOCOL_OUTDATED, "this app is too old for the server: please update it"
             )
-        await ratelimit.hit(db, settings.rate_limits, "sync_push", str(auth.user_id))
+        await ratelimit.hit(db, settings.rate_limits, "sync_push", str(auth.user_id), state.direct)
         SYNC_PUSH_BATCH.observe(len(data.operations))
         saves = [
             SaveRequest(
@@ -68,7 +68,9 @@ class SyncController(Controller):
                     for save in saves
                 ]
             else:
-                save_results = (await apply_saves(db, state.lessons, settings, auth.user_id, saves)).results
+                save_results = (
+                    await apply_saves(db, state.lessons, settings, auth.user_id, saves, state.direct)
+                ).results
         next_save = iter(save_results)
         results: list[OperationResult] = []
         for op in data.operations:

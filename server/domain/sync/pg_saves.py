@@ -17,20 +17,20 @@ from datetime import datetime
 from typing import Any
 
 from psycopg.types.json import Jsonb
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-SAVE_ROUND = text(
-    """
+from server.db.direct import DirectDatabase
+
+SAVE_ROUND = """
 WITH input AS (
     SELECT *
     FROM unnest(
-        CAST(:op_ids AS uuid[]), CAST(:lesson_ids AS text[]), CAST(:activity_ids AS text[]),
-        CAST(:states AS jsonb[]), CAST(:client_times AS timestamptz[]), CAST(:client_times_raw AS text[])
+        CAST(%(op_ids)s AS uuid[]), CAST(%(lesson_ids)s AS text[]), CAST(%(activity_ids)s AS text[]),
+        CAST(%(states)s AS jsonb[]), CAST(%(client_times)s AS timestamptz[]),
+        CAST(%(client_times_raw)s AS text[])
     ) AS i (op_id, lesson_id, activity_id, state, client_time, client_time_raw)
 ), claim AS (
     INSERT INTO sync_operations (op_id, user_id, kind, outcome, received_at)
-    SELECT op_id, :pupil_id, 'activity.save', 'applied', :now FROM input
+    SELECT op_id, %(pupil_id)s, 'activity.save', 'applied', %(now)s FROM input
     ON CONFLICT (op_id) DO NOTHING
     RETURNING op_id
 ), claimed AS (
@@ -38,7 +38,7 @@ WITH input AS (
 ), current_state AS (
     INSERT INTO activity_states AS s
         (pupil_id, lesson_id, activity_id, state, revision, revision_count, client_time, op_id, received_at)
-    SELECT :pupil_id, lesson_id, activity_id, state, 1, 1, client_time, op_id, :now FROM claimed
+    SELECT %(pupil_id)s, lesson_id, activity_id, state, 1, 1, client_time, op_id, %(now)s FROM claimed
     ON CONFLICT (pupil_id, lesson_id, activity_id) DO UPDATE SET
         revision_count = s.revision_count + 1,
         revision = CASE WHEN (excluded.client_time, excluded.op_id) > (s.client_time, s.op_id)
@@ -56,19 +56,18 @@ WITH input AS (
     INSERT INTO activity_revisions
         (pupil_id, lesson_id, activity_id, revision, state, client_time, client_time_raw, received_at, op_id,
          device_id)
-    SELECT :pupil_id, c.lesson_id, c.activity_id, cs.revision_count, c.state, c.client_time,
-           c.client_time_raw, :now, c.op_id, :device_id
+    SELECT %(pupil_id)s, c.lesson_id, c.activity_id, cs.revision_count, c.state, c.client_time,
+           c.client_time_raw, %(now)s, c.op_id, %(device_id)s
     FROM claimed c JOIN current_state cs USING (lesson_id, activity_id)
     RETURNING id, lesson_id, activity_id, op_id, revision
 ), event AS (
     INSERT INTO sync_events (audience_id, kind, lesson_id, activity_id, ref_id, created_at)
-    SELECT :pupil_id, 'revision', lesson_id, activity_id, id, :now FROM revision
+    SELECT %(pupil_id)s, 'revision', lesson_id, activity_id, id, %(now)s FROM revision
 )
 SELECT r.op_id, r.revision AS new_revision, cs.revision AS current_revision, cs.state, cs.client_time,
        cs.received_at
 FROM revision r JOIN current_state cs USING (lesson_id, activity_id)
 """
-)
 
 
 @dataclass(slots=True)
@@ -82,7 +81,7 @@ class RoundRow:
 
 
 async def save_round(
-    connection: AsyncConnection,
+    direct: DirectDatabase,
     *,
     pupil_id: int,
     now: datetime,
@@ -91,7 +90,7 @@ async def save_round(
 ) -> dict[uuid.UUID, RoundRow]:
     """Store one round; returns the applied operations (an op id missing from the answer had been
     claimed before: it is a replay)."""
-    rows = await connection.execute(
+    rows = await direct.fetch(
         SAVE_ROUND,
         {
             "op_ids": [save[0] for save in saves],
@@ -105,17 +104,34 @@ async def save_round(
             "device_id": device_id,
         },
     )
-    return {
-        row.op_id: RoundRow(
-            op_id=row.op_id,
-            new_revision=row.new_revision,
-            current_revision=row.current_revision,
-            state=row.state,
-            client_time=row.client_time,
-            received_at=row.received_at,
-        )
-        for row in rows
-    }
+    return {row[0]: RoundRow(*row) for row in rows}
 
 
-__all__ = ["RoundRow", "save_round"]
+CLAIM_REJECTED = """
+INSERT INTO sync_operations (op_id, user_id, kind, outcome, reason, code, received_at)
+SELECT op_id, %(user_id)s, 'activity.save', 'rejected', reason, code, %(now)s
+FROM unnest(CAST(%(op_ids)s AS uuid[]), CAST(%(reasons)s AS text[]), CAST(%(codes)s AS text[]))
+    AS r (op_id, reason, code)
+ON CONFLICT (op_id) DO NOTHING
+RETURNING op_id
+"""
+
+
+async def claim_rejected(
+    direct: DirectDatabase, *, user_id: int, now: datetime, rejected: list[tuple[uuid.UUID, str, str]]
+) -> set[uuid.UUID]:
+    """Record refused operations (op id, reason, code); returns the ids not recorded before."""
+    rows = await direct.fetch(
+        CLAIM_REJECTED,
+        {
+            "op_ids": [op_id for op_id, _, _ in rejected],
+            "reasons": [reason for _, reason, _ in rejected],
+            "codes": [code for _, _, code in rejected],
+            "user_id": user_id,
+            "now": now,
+        },
+    )
+    return {row[0] for row in rows}
+
+
+__all__ = ["RoundRow", "claim_rejected", "save_round"]

@@ -1,0 +1,127 @@
+"""The in-process session cache never outlives a revocation (server.domain.auth.sessioncache).
+
+Each server process answers most requests from its cache of checked sessions; these tests make sure a
+session that ends — by logout, by an admin, by a change made straight in the database, in this process
+or another one — is refused, and that the cache switches itself off when it cannot hear about changes.
+"""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+from server_helpers import bearer, database, login, login_response, sql
+
+# A correctness bound, not a speed check: a change reaches other processes in milliseconds; the servers
+# here keep sessions cached for a minute, so only the notification can explain a refusal in time.
+REFUSED_WITHIN = 3.0
+CACHE = {"POST16_SESSION_CACHE_SECONDS": "60"}
+
+
+def wait_for_status(url: str, token: str, status: int) -> int:
+    """Ask `GET /api/auth/me` until it answers `status` or the bound passes; returns the last status."""
+    deadline = time.monotonic() + REFUSED_WITHIN
+    while True:
+        answer = httpx.get(f"{url}/api/auth/me", headers=bearer(token), timeout=5).status_code
+        if answer == status or time.monotonic() > deadline:
+            return answer
+        time.sleep(0.05)
+
+
+def test_logout_is_refused_on_the_next_request_in_the_same_process(client, users):
+    users.add("alice", "pupil")
+    token = login(client, "alice")
+    for _ in range(3):  # now it is cached
+        assert client.get("/api/auth/me", headers=bearer(token)).status_code == 200
+    assert client.post("/api/auth/logout", headers=bearer(token)).status_code in (200, 204)
+    assert client.get("/api/auth/me", headers=bearer(token)).status_code == 401
+
+
+def test_role_change_by_an_admin_applies_to_the_very_next_request(client, users):
+    users.add("head", "admin")
+    teacher_id = users.add("tess", "teacher")
+    admin_token = login(client, "head")
+    teacher_token = login(client, "tess")
+    assert client.get("/api/auth/me", headers=bearer(teacher_token)).json()["user"]["role"] == "teacher"
+    changed = client.patch(
+        f"/api/admin/users/{teacher_id}", headers=bearer(admin_token), json={"role": "pupil"}
+    )
+    assert changed.status_code == 200, changed.text
+    # A role change ends the user's sessions: the cached teacher session must not survive it.
+    assert client.get("/api/auth/me", headers=bearer(teacher_token)).status_code == 401
+
+
+def test_session_revoked_in_one_process_is_refused_by_another(make_server, pg_url, users):
+    users.add("alice", "pupil")
+    first, second = make_server(pg_url, **CACHE), make_server(pg_url, **CACHE)
+    token = login(httpx.Client(base_url=first.url), "alice")
+    for _ in range(3):
+        assert httpx.get(f"{second.url}/api/auth/me", headers=bearer(token)).status_code == 200
+    assert httpx.post(f"{first.url}/api/auth/logout", headers=bearer(token)).status_code in (200, 204)
+    assert wait_for_status(second.url, token, 401) == 401
+
+
+def test_user_disabled_straight_in_the_database_is_refused(make_server, pg_url, users):
+    users.add("alice", "pupil")
+    server = make_server(pg_url, **CACHE)
+    token = login(httpx.Client(base_url=server.url), "alice")
+    assert httpx.get(f"{server.url}/api/auth/me", headers=bearer(token)).status_code == 200
+    sql(pg_url, "UPDATE users SET disabled = true WHERE username = 'alice'")
+    assert wait_for_status(server.url, token, 401) == 401
+
+
+def test_session_deleted_straight_in_the_database_is_refused(make_server, pg_url, users):
+    users.add("alice", "pupil")
+    server = make_server(pg_url, **CACHE)
+    token = login(httpx.Client(base_url=server.url), "alice")
+    assert httpx.get(f"{server.url}/api/auth/me", headers=bearer(token)).status_code == 200
+    sql(pg_url, "DELETE FROM user_sessions")
+    assert wait_for_status(server.url, token, 401) == 401
+
+
+def test_cache_is_off_while_the_server_cannot_hear_about_changes(make_server, pg_url, users):
+    """Cut the listening connection and revoke in the same breath: the notification is lost, so the
+    cache must have been emptied and bypassed, never trusted."""
+    users.add("alice", "pupil")
+    server = make_server(pg_url, **CACHE)
+    token = login(httpx.Client(base_url=server.url), "alice")
+    assert httpx.get(f"{server.url}/api/auth/me", headers=bearer(token)).status_code == 200
+    with database(pg_url) as connection:
+        listeners = connection.execute(
+            "SELECT pid FROM pg_stat_activity"
+            " WHERE datname = current_database() AND query = 'LISTEN post16_auth'"
+        ).fetchall()
+        assert listeners, "the server process should be listening for session changes"
+        connection.execute("ALTER TABLE user_sessions DISABLE TRIGGER USER")  # the change goes unheard
+        for (pid,) in listeners:
+            connection.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        connection.execute("UPDATE user_sessions SET revoked_at = now()")
+        connection.execute("ALTER TABLE user_sessions ENABLE TRIGGER USER")
+    assert wait_for_status(server.url, token, 401) == 401
+
+
+@pytest.mark.parametrize("moved", ["expires_at = now() - interval '1 second'", "idle_timeout = 60"])
+def test_shortened_session_is_refused_at_once_in_process(client, users, pg_url, moved):
+    users.add("alice", "pupil")
+    token = login(client, "alice")
+    assert client.get("/api/auth/me", headers=bearer(token)).status_code == 200
+    sql(pg_url, f"UPDATE user_sessions SET {moved}, last_seen_at = now() - interval '2 minutes'")
+    assert wait_for_in_process(client, token) == 401
+
+
+def wait_for_in_process(client, token: str) -> int:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + REFUSED_WITHIN
+    while True:
+        answer = int(client.get("/api/auth/me", headers=bearer(token)).status_code)
+        if answer == 401 or time.monotonic() > deadline:
+            return answer
+        time.sleep(0.05)
+
+
+def test_a_wrong_token_is_never_cached(client, users):
+    users.add("alice", "pupil")
+    assert login_response(client, "alice").status_code == 200
+    for _ in range(3):
+        assert client.get("/api/auth/me", headers=bearer("not-a-session-token")).status_code == 401
+    assert len(client.app.state.sessions) == 0
