@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export POST16_TEST_DATABASE_URL ?= postgresql+psycopg://post16:post16-test-only@127.0.0.1:5432/post16_test
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: help install provision test test-fast check lint format demo chaos bench installer clean
+.PHONY: help install provision test test-fast check lint format demo chaos bench load installer clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -41,6 +41,9 @@ chaos: provision ## fault-injection suite (PROFILE=quick|long)
 
 bench: provision ## run every benchmark in bench/ and print the numbers
 	for b in bench/*.py; do $(PY) $$b || exit 1; done
+
+load: provision ## the load suite, one scenario against a real server (SCENARIO=steady WORKERS=2; LOAD_ARGS=--help)
+	$(PY) performance/run.py --scenario $(or $(SCENARIO),steady) --workers $(or $(WORKERS),1) $(LOAD_ARGS)
 
 installer: install ## desktop app installers: PyInstaller bundle + .deb in dist/ (cached in build/installer-cache)
 	$(PY) packaging/build.py --out dist
