@@ -1,6 +1,6 @@
 """Where a single save's CPU goes: the server process versus PostgreSQL, per request.
 
-    .venv/bin/python bench/server_cpu_split.py [--clients 8] [--duration 8] [--profile FILE]
+    .venv/bin/python bench/server_cpu_split.py [--clients 8] [--duration 8] [--profile FILE] [--push 100]
 
 One server worker on a fresh benchmark database (as bench/server_bench.py builds it), loaded by wrk;
 the CPU time of the server process and of every `postgres` process is read from /proc before and
@@ -51,7 +51,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--duration", type=int, default=8)
-    parser.add_argument("--profile", type=Path, help="py-spy output: .svg flame graph or .txt collapsed stacks")
+    parser.add_argument("--push", type=int, metavar="BATCH", help="measure sync pushes of BATCH operations")
+    parser.add_argument(
+        "--profile", type=Path, help="py-spy output: .svg flame graph or .txt collapsed stacks"
+    )
     args = parser.parse_args()
     url = server_bench.fresh_database("post16_bench")
     tokens = server_bench.seed_pupils(url)
@@ -59,24 +62,26 @@ def main() -> None:
         "tokens": server_bench.lua_table(tokens),
         "activities": server_bench.lua_table(server_bench.activities()),
     }
+    script = common + (server_bench.WRK_PUSH % {"batch": args.push} if args.push else server_bench.WRK_SAVE)
+    unit = "operation" if args.push else "save"
     port = 18000 + secrets.randbelow(1000)
     server = server_bench.start_server(url, 1, port, Path(tempfile.mkdtemp(prefix="post16-cpu-")))
     try:
-        server_bench.wrk(port, common + server_bench.WRK_SAVE, args.clients, 2)  # warm-up
+        server_bench.wrk(port, script, args.clients, 2)  # warm-up
         spy = start_profiler(server.pid, args.profile, args.duration) if args.profile else None
         server_before, postgres_before = cpu_seconds([server.pid]), cpu_seconds(postgres_pids())
-        result = server_bench.wrk(port, common + server_bench.WRK_SAVE, args.clients, args.duration)
+        result = server_bench.wrk(port, script, args.clients, args.duration)
         server_after, postgres_after = cpu_seconds([server.pid]), cpu_seconds(postgres_pids())
         if spy is not None:
             spy.wait(timeout=60)
     finally:
         server.terminate()
         server.wait(timeout=20)
-    requests = result["requests"]
+    done = result["requests"] * (args.push or 1)
     print(
-        f"{result['rate']:.0f} saves/s with {args.clients} clients; "
-        f"server CPU {1000 * (server_after - server_before) / requests:.2f} ms/save; "
-        f"PostgreSQL CPU {1000 * (postgres_after - postgres_before) / requests:.2f} ms/save"
+        f"{done / result['duration_s']:.0f} {unit}s/s with {args.clients} clients; "
+        f"server CPU {1000 * (server_after - server_before) / done:.3f} ms/{unit}; "
+        f"PostgreSQL CPU {1000 * (postgres_after - postgres_before) / done:.3f} ms/{unit}"
     )
 
 

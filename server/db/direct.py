@@ -19,7 +19,9 @@ import logging
 from collections.abc import Sequence
 from typing import Any, LiteralString
 
+import msgspec
 import psycopg
+from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.engine import make_url
 
@@ -31,6 +33,11 @@ log = logging.getLogger("post16.db")
 def libpq_url(database_url: str) -> str:
     """The SQLAlchemy URL as a libpq connection URI (driver name dropped, password kept)."""
     return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _configure(connection: psycopg.AsyncConnection[Any]) -> None:
+    """JSON from the database (answers' states) decoded by msgspec: several times the stdlib's speed."""
+    set_json_loads(msgspec.json.decode, connection)
 
 
 class DirectDatabase:
@@ -45,6 +52,7 @@ class DirectDatabase:
             max_lifetime=settings.pool_recycle,
             timeout=settings.pool_timeout,
             kwargs={"autocommit": True},
+            configure=_configure,
             open=False,
             name="post16-direct",
         )

@@ -14,6 +14,7 @@ If a concurrent batch wrote the same new activity first (unique violation) the w
 
 from __future__ import annotations
 
+import collections
 import functools
 import logging
 import uuid
@@ -34,7 +35,7 @@ from server.db.direct import DirectDatabase
 from server.db.engine import dialect_name
 from server.db.models import ActivityRevision, ActivityState, SyncEvent, SyncOperation
 from server.domain.lessons.services import LessonLibrary
-from server.domain.sync.pg_saves import claim_rejected, save_round
+from server.domain.sync.pg_saves import BatchSave, claim_rejected, save_batch
 from server.lib.metrics import SYNC_OPERATIONS
 from shared.lessons import ChoiceActivity, CodeActivity, TextActivity
 from shared.wire.sync import OperationResult
@@ -340,7 +341,8 @@ async def _apply_saves_once(
             result = msgspec.structs.replace(result, outcome="duplicate")
         answered.add(save.op_id)
         answers.append(result)
-        SYNC_OPERATIONS.labels(kind="activity.save", outcome=result.outcome).inc()
+    for outcome, count in collections.Counter(answer.outcome for answer in answers).items():
+        SYNC_OPERATIONS.labels(kind="activity.save", outcome=outcome).inc(count)
     return SaveOutcome(results=answers, current=current)
 
 
@@ -362,7 +364,8 @@ async def _store_postgresql(
     valid: dict[uuid.UUID, tuple[SaveRequest, datetime]],
     results: dict[uuid.UUID, OperationResult],
 ) -> dict[tuple[str, str], CurrentState]:
-    """One statement per round (server.domain.sync.pg_saves); refused operations are claimed apart."""
+    """One statement for the whole batch (server.domain.sync.pg_saves); refused operations are
+    claimed apart."""
     rejected = [claim for claim in claims if claim["outcome"] == "rejected"]
     replays: list[uuid.UUID] = []
     if rejected:
@@ -374,25 +377,25 @@ async def _store_postgresql(
         )
         replays += [claim["op_id"] for claim in rejected if claim["op_id"] not in claimed]
     current: dict[tuple[str, str], CurrentState] = {}
-    for round_ in _rounds(list(valid.values())):
-        applied = await save_round(
+    if valid:
+        applied = await save_batch(
             direct,
             pupil_id=pupil_id,
             now=now,
-            device_id=round_[0][0].device_id,
+            device_id=next(iter(valid.values()))[0].device_id,
             saves=[
-                (
-                    save.op_id,
-                    save.lesson_id,
-                    save.activity_id,
-                    save.state,
-                    client_time,
-                    save.client_time.isoformat() if save.client_time else None,
+                BatchSave(
+                    op_id=save.op_id,
+                    lesson_id=save.lesson_id,
+                    activity_id=save.activity_id,
+                    state=save.state,
+                    client_time=client_time,
+                    client_time_raw=save.client_time.isoformat() if save.client_time else None,
                 )
-                for save, client_time in round_
+                for save, client_time in valid.values()
             ],
         )
-        for save, _ in round_:
+        for save, _ in valid.values():
             row = applied.get(save.op_id)
             if row is None:
                 replays.append(save.op_id)

@@ -1,0 +1,129 @@
+"""The PostgreSQL fast path (one statement per batch) stores exactly what the generic path stores.
+
+The fast path folds a batch per activity in SQL (server.domain.sync.pg_saves); the generic path applies
+it round by round with ordinary statements. Both run here on PostgreSQL against the same seeded random
+batches — repeated activities, tied client times, replays, duplicates inside a batch, refused answers —
+and every answer, current state and revision must come out the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from server_helpers import CHOICE, CODE, LESSON, TEXT, sql
+
+from server.config import load_settings
+from server.db.direct import DirectDatabase
+from server.db.engine import make_async_engine, make_sessionmaker
+from server.domain.lessons.services import LessonLibrary
+from server.domain.sync.answers import SaveRequest, apply_saves
+
+ACTIVITIES = [CODE, CHOICE, TEXT]
+BASE_TIME = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+
+
+def answer_for(activity: str, value: int) -> dict[str, Any]:
+    if activity == CODE:
+        return {"code": f"print({value})"}
+    if activity == CHOICE:
+        return {"selected": [value % 2]}
+    return {"text": f"answer {value}"}
+
+
+def random_batches(seed: int, count: int) -> list[list[SaveRequest]]:
+    chooser = random.Random(seed)
+    sent: list[SaveRequest] = []
+    batches = []
+    for _ in range(count):
+        batch: list[SaveRequest] = []
+        for _ in range(chooser.randint(1, 25)):
+            roll = chooser.random()
+            if sent and roll < 0.1:  # a replay of an earlier operation
+                batch.append(chooser.choice(sent))
+                continue
+            if batch and roll < 0.15:  # the same operation twice in one batch
+                batch.append(chooser.choice(batch))
+                continue
+            activity = chooser.choice(ACTIVITIES)
+            state: Any = answer_for(activity, chooser.randint(0, 999))
+            if roll > 0.95:
+                state = {"code": 5} if activity == CODE else ["not", "an", "object"]  # refused
+            # Few distinct times, so ties (broken by operation id) are common; some absurdly old (the
+            # server clamps them to 2000-01-01, where they tie again).
+            client_time = BASE_TIME + timedelta(minutes=chooser.randint(0, 5))
+            if roll > 0.9:
+                client_time = datetime(1990, 1, 1, tzinfo=UTC) + timedelta(days=chooser.randint(0, 9))
+            save = SaveRequest(
+                op_id=uuid.UUID(int=chooser.getrandbits(128), version=4),
+                lesson_id=LESSON,
+                activity_id=activity,
+                state=state,
+                client_time=client_time,
+                device_id="laptop-7",
+            )
+            batch.append(save)
+            sent.append(save)
+        batches.append(batch)
+    return batches
+
+
+async def apply_all(
+    database_url: str, data_dir: Any, pupil_id: int, batches, fast: bool
+) -> list[list[tuple]]:  # type: ignore[no-untyped-def]
+    settings = load_settings({"POST16_DATABASE_URL": database_url, "POST16_DATA_DIR": str(data_dir)})
+    library = LessonLibrary(settings.lessons_dir)
+    library.reload(force=True)
+    engine = make_async_engine(settings)
+    sessionmaker = make_sessionmaker(engine)
+    direct = DirectDatabase(settings) if fast else None
+    if direct is not None:
+        await direct.open()
+    answers = []
+    try:
+        for batch in batches:
+            async with sessionmaker() as db:
+                outcome = await apply_saves(db, library, settings, pupil_id, batch, direct)
+            answers.append([(r.op_id, r.outcome, r.revision, r.code) for r in outcome.results])
+    finally:
+        if direct is not None:
+            await direct.close()
+        await engine.dispose()
+    return answers
+
+
+def stored(database_url: str) -> tuple[list[tuple], list[tuple]]:
+    states = sql(
+        database_url,
+        "SELECT activity_id, state, revision, revision_count, op_id, client_time FROM activity_states"
+        " ORDER BY activity_id",
+    )
+    revisions = sql(
+        database_url,
+        "SELECT activity_id, revision, op_id, state, client_time, client_time_raw, device_id"
+        " FROM activity_revisions ORDER BY activity_id, revision",
+    )
+    return states, revisions
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_fast_and_generic_paths_store_the_same_answers(make_pg_url, users, tmp_path, seed):
+    fast_url, generic_url = make_pg_url(), make_pg_url()
+    for url in (fast_url, generic_url):
+        sql(
+            url,
+            "INSERT INTO users (id, username, display_name, role, password_hash, disabled, created_at,"
+            " password_changed_at) VALUES (4242, 'pupil4242', 'P', 'pupil', 'x', false, now(), now())",
+        )
+    batches = random_batches(seed, 25)
+    fast = asyncio.run(apply_all(fast_url, tmp_path / "fast", 4242, batches, fast=True))
+    generic = asyncio.run(apply_all(generic_url, tmp_path / "generic", 4242, batches, fast=False))
+    assert fast == generic
+    assert stored(fast_url) == stored(generic_url)
+    states, revisions = stored(fast_url)
+    assert len(states) == 3
+    assert sum(state[3] for state in states) == len(revisions)  # every accepted version kept
