@@ -205,10 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
 def git_state() -> dict[str, Any]:
     def git(*args: str) -> str:
         command = ["git", *args]
-        return subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False).stdout.strip()  # noqa: S603
+        return subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False).stdout  # noqa: S603
 
     dirty = [line[3:] for line in git("status", "--porcelain", "--untracked-files=no").splitlines()]
-    return {"commit": git("rev-parse", "HEAD"), "uncommitted_changes": dirty[:30]}
+    return {"commit": git("rev-parse", "HEAD").strip(), "uncommitted_changes": dirty[:30]}
 
 
 def scenario_settings(args: argparse.Namespace, scenario: Scenario) -> tuple[dict[str, Any], int, float, int]:
