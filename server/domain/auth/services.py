@@ -23,7 +23,7 @@ from server.db.base import utcnow
 from server.db.models import User, UserSession
 from server.domain.auth import throttle
 from server.domain.auth.context import AuthContext
-from server.domain.auth.sessioncache import CachedSession, SessionCache
+from server.domain.auth.sessioncache import AUTH_NEUTRAL, CachedSession, SessionCache
 from server.lib import audit
 from server.lib.errors import AppError
 from server.lib.metrics import LOGIN_ATTEMPTS
@@ -184,7 +184,8 @@ class AuthService:
         if now - entry.last_seen_at > LAST_SEEN_RESOLUTION:
             generation = cache.generation if cache is not None else 0
             await self.db.execute(
-                update(UserSession).where(UserSession.id == entry.session_id).values(last_seen_at=now)
+                update(UserSession).where(UserSession.id == entry.session_id).values(last_seen_at=now),
+                execution_options={AUTH_NEUTRAL: True},
             )
             await self.db.commit()
             entry = dataclasses.replace(entry, last_seen_at=now)

@@ -132,14 +132,19 @@ class SessionCache:
 
 
 AUTH_TABLES = frozenset({"users", "user_sessions"})
-_CHANGED = "post16_auth_changed"
+# Execution option for an UPDATE of users or sessions that shortens nobody's session (the once-a-minute
+# `last_seen_at` touch): it must not empty the cache.
+AUTH_NEUTRAL = "post16_auth_neutral"
+_CHANGED = "post16_auth_changed"  # in session.info: the user ids changed, or ALL_USERS
+ALL_USERS = "*"
 _watching = False
 
 
 def watch_orm_sessions() -> None:
-    """Empty the cache of an ORM session's `info["sessions"]` when a transaction that updated or
-    deleted users or sessions commits. Registered once per process, on every ORM session: new code
-    that revokes sessions is covered without remembering to call anything."""
+    """Forget cached sessions when a transaction that changed users or sessions commits, in the ORM
+    session's own process (its `info["sessions"]`): the users whose rows were flushed, or everybody
+    after a bulk UPDATE/DELETE whose rows are not known here. Registered once per process, on every
+    ORM session, so new code that revokes sessions is covered without remembering to call anything."""
     global _watching  # noqa: PLW0603 - one registration per process
     if _watching:
         return
@@ -151,23 +156,37 @@ def watch_orm_sessions() -> None:
 
 
 def _statement_executed(state: ORMExecuteState) -> None:
-    if (state.is_update or state.is_delete) and getattr(
-        getattr(state.statement, "table", None), "name", None
-    ) in AUTH_TABLES:
-        state.session.info[_CHANGED] = True
+    if not (state.is_update or state.is_delete) or state.execution_options.get(AUTH_NEUTRAL):
+        return
+    if getattr(getattr(state.statement, "table", None), "name", None) in AUTH_TABLES:
+        state.session.info[_CHANGED] = ALL_USERS
 
 
 def _flushed(session: Session, _context: object) -> None:
-    if any(
-        getattr(item, "__tablename__", None) in AUTH_TABLES for item in (*session.dirty, *session.deleted)
-    ):
-        session.info[_CHANGED] = True
+    changed = session.info.get(_CHANGED)
+    if changed == ALL_USERS:
+        return
+    users: set[int] = set(changed or ())
+    for item in (*session.dirty, *session.deleted):
+        table = getattr(item, "__tablename__", None)
+        if table == "users":
+            users.add(item.id)
+        elif table == "user_sessions":
+            users.add(item.user_id)
+    if users:
+        session.info[_CHANGED] = users
 
 
 def _committed(session: Session) -> None:
+    changed = session.info.pop(_CHANGED, None)
     cache = session.info.get("sessions")
-    if session.info.pop(_CHANGED, False) and isinstance(cache, SessionCache):
+    if changed is None or not isinstance(cache, SessionCache):
+        return
+    if changed == ALL_USERS:
         cache.clear()
+    else:
+        for user_id in changed:
+            cache.forget_user(user_id)
 
 
 def _rolled_back(session: Session) -> None:
@@ -181,4 +200,4 @@ async def stop(task: asyncio.Task[None] | None) -> None:
             await task
 
 
-__all__ = ["CHANNEL", "CachedSession", "SessionCache", "stop", "watch_orm_sessions"]
+__all__ = ["AUTH_NEUTRAL", "CHANNEL", "CachedSession", "SessionCache", "stop", "watch_orm_sessions"]

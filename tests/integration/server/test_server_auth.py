@@ -286,3 +286,19 @@ def test_passwords_and_tokens_never_reach_the_logs_or_the_audit_log(make_server,
     for secret in secrets_seen:
         assert secret not in log_text
         assert not [row for row in audit_rows if secret in row]
+
+
+def test_password_hashed_with_older_parameters_is_upgraded_at_login(client, users, pg_url):
+    from argon2 import PasswordHasher
+
+    from server.lib.security import needs_rehash
+
+    users.add("alice", "pupil")
+    old_hash = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=4).hash(users.PASSWORD)
+    sql(pg_url, "UPDATE users SET password_hash = %s WHERE username = 'alice'", old_hash)
+    assert needs_rehash(old_hash)
+    login(client, "alice")
+    [(stored,)] = sql(pg_url, "SELECT password_hash FROM users WHERE username = 'alice'")
+    assert stored != old_hash
+    assert not needs_rehash(stored)
+    assert login_response(client, "alice").status_code == 200

@@ -125,3 +125,43 @@ def test_a_wrong_token_is_never_cached(client, users):
     for _ in range(3):
         assert client.get("/api/auth/me", headers=bearer("not-a-session-token")).status_code == 401
     assert len(client.app.state.sessions) == 0
+
+
+def test_touching_last_seen_keeps_everyone_else_cached(client, users, pg_url):
+    """The once-a-minute `last_seen_at` write must not empty the cache (it did, and under a class's
+    load every request went back to the database)."""
+    users.add("alice", "pupil")
+    users.add("bob", "pupil")
+    alice, bob = login(client, "alice"), login(client, "bob")
+    for token in (alice, bob):
+        assert client.get("/api/auth/me", headers=bearer(token)).status_code == 200
+    sessions = client.app.state.sessions
+    assert len(sessions) == 2
+    sql(pg_url, "UPDATE user_sessions SET last_seen_at = now() - interval '2 minutes'")
+    assert wait_for_in_process_count(sessions, 0) == 0  # moved back: both forgotten (notification)
+    assert client.get("/api/auth/me", headers=bearer(bob)).status_code == 200
+    assert client.get("/api/auth/me", headers=bearer(alice)).status_code == 200  # touches last_seen
+    assert len(sessions) == 2
+
+
+def test_admin_renaming_one_user_forgets_only_that_users_sessions(client, users):
+    users.add("head", "admin")
+    alice_id = users.add("alice", "pupil")
+    users.add("bob", "pupil")
+    admin, alice, bob = login(client, "head"), login(client, "alice"), login(client, "bob")
+    for token in (alice, bob):
+        assert client.get("/api/auth/me", headers=bearer(token)).status_code == 200
+    renamed = client.patch(
+        f"/api/admin/users/{alice_id}", headers=bearer(admin), json={"display_name": "Alice Liddell"}
+    )
+    assert renamed.status_code == 200, renamed.text
+    assert client.get("/api/auth/me", headers=bearer(alice)).json()["user"]["display_name"] == "Alice Liddell"
+    cached_users = {entry.user_id for entry in client.app.state.sessions._entries.values()}
+    assert len(cached_users) == 3  # head, alice (read again), bob (never forgotten)
+
+
+def wait_for_in_process_count(sessions, count: int) -> int:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + REFUSED_WITHIN
+    while len(sessions) != count and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return len(sessions)
