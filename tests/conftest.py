@@ -51,6 +51,22 @@ def _with_db(url: str, name: str) -> str:
     return f"{base}/{name}"
 
 
+def drop_database(name: str, attempts: int = 10) -> None:
+    """DROP … WITH (FORCE), retried: FORCE may not end a backend our role cannot signal (an autovacuum
+    worker that has just started on the database), which goes away by itself within moments."""
+    import psycopg
+
+    for attempt in range(attempts):
+        try:
+            with _admin_connect() as connection:
+                connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ObjectInUse):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5)
+
+
 @pytest.fixture(scope="session")
 def pg_template() -> Iterator[str]:
     """A migrated template database; each test's database is a cheap copy of it."""
@@ -69,8 +85,7 @@ def pg_template() -> Iterator[str]:
 
     upgrade(load_settings({"POST16_DATABASE_URL": url}))
     yield name
-    with _admin_connect() as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    drop_database(name)
 
 
 @pytest.fixture
@@ -85,9 +100,8 @@ def make_pg_url(pg_template: str) -> Iterator[Callable[[], str]]:
         return _with_db(TEST_PG_URL, name)
 
     yield make
-    with _admin_connect() as connection:
-        for name in created:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    for name in created:
+        drop_database(name)
 
 
 @pytest.fixture

@@ -36,13 +36,29 @@ MARKS_SET = Counter("tlac_marks_total", "Marks recorded", ["source"])
 AUDIT_ENTRIES = Counter("tlac_audit_entries_total", "Audit log rows written", ["action"])
 
 
-def exposition() -> bytes:
-    """The text exposition, aggregated over worker processes in multiprocess mode."""
+def _registry() -> CollectorRegistry:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        return generate_latest(registry)
-    return generate_latest(DEFAULT_REGISTRY)
+        return registry
+    return DEFAULT_REGISTRY
+
+
+def exposition() -> bytes:
+    """The text exposition, aggregated over worker processes in multiprocess mode."""
+    return generate_latest(_registry())
+
+
+def samples(names: frozenset[str]) -> dict[str, list[tuple[dict[str, str], float]]]:
+    """The current samples of the named series, aggregated over worker processes: (labels, value).
+    Reads the metric objects directly (no text exposition to write and parse back); it still reads
+    every process's files in multiprocess mode, so call it off the event loop."""
+    found: dict[str, list[tuple[dict[str, str], float]]] = {}
+    for family in _registry().collect():
+        for sample in family.samples:
+            if sample.name in names:
+                found.setdefault(sample.name, []).append((dict(sample.labels), float(sample.value)))
+    return found
 
 
 __all__ = [
@@ -61,4 +77,5 @@ __all__ = [
     "SYNC_OPERATIONS",
     "SYNC_PUSH_BATCH",
     "exposition",
+    "samples",
 ]
