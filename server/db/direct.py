@@ -74,6 +74,9 @@ class DirectDatabase:
                     if attempt == 2 or not connection.broken:
                         raise
                     log.warning("database connection broke; trying the statement on a fresh one")
+            # One broken connection usually means all of them (the database restarted, or a restore
+            # ended every session): check the idle ones before taking another.
+            await self._pool.check()
         raise AssertionError("unreachable")
 
     def stats(self) -> dict[str, int]:

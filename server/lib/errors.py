@@ -10,6 +10,7 @@ import logging
 import secrets
 from typing import Any
 
+import psycopg
 from litestar import MediaType, Request, Response
 from litestar.exceptions import (
     HTTPException,
@@ -19,6 +20,7 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from psycopg_pool import PoolTimeout
 from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
@@ -128,18 +130,21 @@ def too_deep_handler(request: Request[Any, Any, Any], exc: RecursionError) -> Re
     return _respond(request, 400, body, {})
 
 
-def bad_data_handler(request: Request[Any, Any, Any], exc: DataError) -> Response[ErrorBody]:
+def _cause(exc: Exception) -> str:
+    """The driver's error class name (SQLAlchemy wraps psycopg's in `.orig`; the hot path does not)."""
+    return type(getattr(exc, "orig", None) or exc).__name__
+
+
+def bad_data_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
     """The database refused a value (out of range, not valid text): the input's fault, not a crash."""
-    log.warning("database refused a value: %s", exc.orig.__class__.__name__ if exc.orig else exc)
+    log.warning("database refused a value: %s", _cause(exc))
     body = ErrorBody(
         code=ErrorCode.VALIDATION, detail="a value in the request is out of range or not valid text"
     )
     return _respond(request, 400, body, {})
 
 
-def database_busy_handler(
-    request: Request[Any, Any, Any], exc: SQLAlchemyTimeoutError
-) -> Response[ErrorBody]:
+def database_busy_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
     """Every pooled connection is in use: ask the client to come back rather than fail."""
     log.warning("database pool exhausted; answered 503")
     body = ErrorBody(
@@ -148,9 +153,9 @@ def database_busy_handler(
     return _respond(request, 503, body, {"Retry-After": "5"})
 
 
-def database_down_handler(request: Request[Any, Any, Any], exc: OperationalError) -> Response[ErrorBody]:
+def database_down_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
     """The database cannot be reached (restarting, network): a temporary condition, not a bug."""
-    log.error("database unavailable: %s", exc.orig.__class__.__name__ if exc.orig else exc)
+    log.error("database unavailable: %s", _cause(exc))
     body = ErrorBody(
         code=ErrorCode.DATABASE_UNAVAILABLE,
         detail="the database is not reachable: try again shortly",
@@ -174,6 +179,10 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     SQLAlchemyTimeoutError: database_busy_handler,
     DataError: bad_data_handler,
     OperationalError: database_down_handler,
+    # The same three from the hot path's direct psycopg connections (server.db.direct).
+    PoolTimeout: database_busy_handler,
+    psycopg.DataError: bad_data_handler,
+    psycopg.OperationalError: database_down_handler,
     Exception: internal_error_handler,
 }
 
