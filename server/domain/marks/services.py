@@ -21,7 +21,13 @@ from server.db.engine import dialect_name
 from server.db.models import Mark, SyncEvent, SyncOperation, User
 from server.domain.auth.context import AuthContext
 from server.domain.lessons.services import LessonLibrary
-from server.domain.sync.answers import Rejected, answered_before, clamp_client_time, replay_result
+from server.domain.sync.answers import (
+    Rejected,
+    answered_before,
+    clamp_client_time,
+    record_refusal,
+    replay_result,
+)
 from server.domain.teaching.access import can_mark_pupil
 from server.lib import audit
 from server.lib.metrics import MARKS_SET, SYNC_OPERATIONS
@@ -44,17 +50,7 @@ def mark_out(row: Mark, marker: str | None) -> MarkOut:
     )
 
 
-async def _check(
-    db: AsyncSession,
-    library: LessonLibrary,
-    auth: AuthContext,
-    pupil_id: int,
-    lesson_id: str,
-    activity_id: str,
-    mark: MarkSet,
-) -> None:
-    if not await can_mark_pupil(db, auth, pupil_id):
-        raise Rejected("forbidden", "you can only mark pupils in the classes you teach")
+async def _check(library: LessonLibrary, lesson_id: str, activity_id: str, mark: MarkSet) -> None:
     activity = library.activity(lesson_id, activity_id)
     if activity is None:
         raise Rejected("not_found", f"activity {lesson_id}/{activity_id} does not exist (any more)")
@@ -135,27 +131,25 @@ async def set_mark(
     mark: MarkSet,
     device_id: str | None = None,
 ) -> tuple[OperationResult, Mark | None]:
-    """One `mark.set` (from the API or a sync push): applied once per op id, audited, announced."""
+    """One `mark.set` (from the API or a sync push): applied once per op id, audited, announced.
+
+    Access is checked before the op id is looked up: a replay is answered only to someone who may mark
+    that pupil now, so replaying an op id (one's own or another's) against a pupil of another class
+    reveals nothing and changes nothing (docs/security.md, "Replays come after authorisation")."""
     op_id = mark.op_id or uuid.uuid4()
     now = utcnow()
-    previous = await answered_before(db, [op_id])
-    if op_id in previous:
-        result = replay_result(previous[op_id], auth.user_id)
-        SYNC_OPERATIONS.labels(kind="mark.set", outcome=result.outcome).inc()
-        return result, None
     try:
-        await _check(db, library, auth, pupil_id, lesson_id, activity_id, mark)
+        if not await can_mark_pupil(db, auth, pupil_id):
+            raise Rejected("forbidden", "you can only mark pupils in the classes you teach")
+        previous = await answered_before(db, [op_id])
+        if op_id in previous:
+            result = replay_result(previous[op_id], auth.user_id)
+            SYNC_OPERATIONS.labels(kind="mark.set", outcome=result.outcome).inc()
+            return result, None
+        await _check(library, lesson_id, activity_id, mark)
     except Rejected as rejection:
-        db.add(
-            SyncOperation(
-                op_id=op_id,
-                user_id=auth.user_id,
-                kind="mark.set",
-                outcome="rejected",
-                reason=rejection.reason,
-                code=rejection.code,
-                received_at=now,
-            )
+        await record_refusal(
+            db, op_id=op_id, user_id=auth.user_id, kind="mark.set", rejection=rejection, now=now
         )
         await db.commit()
         SYNC_OPERATIONS.labels(kind="mark.set", outcome="rejected").inc()

@@ -171,6 +171,26 @@ async def answered_before(db: AsyncSession, op_ids: list[uuid.UUID]) -> dict[uui
     return found
 
 
+async def record_refusal(
+    db: AsyncSession, *, op_id: uuid.UUID, user_id: int, kind: str, rejection: Rejected, now: datetime
+) -> None:
+    """Remember a refused operation so that its replay gets the same answer. An op id recorded
+    before (by this caller or anyone else) is left as it is: a refusal never overwrites an answer."""
+    await db.execute(
+        _claim_statement(dialect_name(db)),
+        {
+            "op_id": op_id,
+            "user_id": user_id,
+            "kind": kind,
+            "outcome": "rejected",
+            "revision": None,
+            "reason": rejection.reason,
+            "code": rejection.code,
+            "received_at": now,
+        },
+    )
+
+
 def replay_result(previous: SyncOperation, user_id: int) -> OperationResult:
     if previous.user_id != user_id:
         return OperationResult(
@@ -521,5 +541,6 @@ __all__ = [
     "apply_saves",
     "check_state",
     "clamp_client_time",
+    "record_refusal",
     "replay_result",
 ]
