@@ -1,20 +1,30 @@
-"""Auto-marking: turn a code activity's tests into one harness run, and its output into a `CheckResult`."""
+"""Auto-marking: a code activity's tests become one check job; the evidence that comes back is judged here.
+
+The container runs each test's probe steps next to the pupil's code and returns plain evidence (output,
+exit status, the shim's report). Expected values and expected output never go into the job: the judge
+(`shared.lessons.checks.judge_test`) runs in this process, which pupil code cannot reach.
+"""
 
 from __future__ import annotations
 
-import secrets
+import base64
+import binascii
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import msgspec
 
 from sandbox._errors import SandboxInputError
-from shared.wire.run import MAX_CODE_CHARS, CheckResult, RunResult, TestOutcome
+from shared.lessons.checks import CheckCompileError, CompiledChecks, TestEvidence, compile_checks, judge_test
+from shared.wire.run import MAX_CODE_CHARS, MAX_STDIN_CHARS, CheckResult, RunResult, TestOutcome
 
 MAX_TESTS = 50
 MAX_TEST_FIELD_CHARS = 64 * 1024
 SAMPLE_CHARS = 1000
-MARKER_PREFIX = "POST16-MARK-"
+TEST_STDOUT_LIMIT = 64 * 1024
+TEST_REPORT_LIMIT = 256 * 1024
+_EVIDENCE_STATUSES = frozenset({"success", "error", "timeout", "memory", "output_limit"})
 
 
 class CodeTestSpec(Protocol):
@@ -31,104 +41,157 @@ class CodeTestSpec(Protocol):
     def assert_code(self) -> str | None: ...
 
 
-class _TestJob(msgspec.Struct):
+@dataclass(frozen=True)
+class MarkingTest:
+    """One test ready to run: what goes into the container (`stdin`, `checks.steps`) and what stays
+    here (`expected_stdout`, `checks.expectations`)."""
+
     name: str
     stdin: str
     expected_stdout: str | None
-    assert_code: str | None
+    checks: CompiledChecks
     hidden: bool = False
 
 
-class _HarnessReport(msgspec.Struct):
-    tests: list[TestOutcome]
+class _TestEvidence(msgspec.Struct):
+    status: str
+    exit_code: int | None = None
+    stdout: str = ""
+    stderr: str = ""
+    report: str = ""
+    duration_ms: float = 0.0
 
 
-def new_marker() -> str:
-    return MARKER_PREFIX + secrets.token_hex(16)
+class _CheckEvidence(msgspec.Struct):
+    status: str
+    tests: list[_TestEvidence] = []
+    message: str = ""
 
 
-def build_test_jobs(code: str, tests: Sequence[CodeTestSpec]) -> list[_TestJob]:
-    """Checks sizes and copies the tests into plain structs; bad input raises `SandboxInputError`."""
+def build_test_jobs(code: str, tests: Sequence[CodeTestSpec]) -> list[MarkingTest]:
+    """Checks sizes and compiles each test's checks; bad input raises `SandboxInputError` naming it."""
     if len(code) > MAX_CODE_CHARS:
         raise SandboxInputError(f"`code` is longer than {MAX_CODE_CHARS} characters")
     if len(tests) > MAX_TESTS:
         raise SandboxInputError(f"`tests` holds {len(tests)} tests; at most {MAX_TESTS} are allowed")
     jobs = []
     for index, test in enumerate(tests):
-        job = _TestJob(
-            name=str(test.name),
-            stdin=test.stdin or "",
-            expected_stdout=test.expected_stdout,
-            assert_code=test.assert_code,
-            hidden=bool(getattr(test, "hidden", False)),
-        )
-        for field in ("name", "stdin", "expected_stdout", "assert_code"):
-            value = getattr(job, field)
-            if value is not None and len(value) > MAX_TEST_FIELD_CHARS:
-                raise SandboxInputError(
-                    f"`tests[{index}].{field}` is longer than {MAX_TEST_FIELD_CHARS} characters"
-                )
-        if job.expected_stdout is None and not job.assert_code:
+        for field, limit in (
+            ("name", MAX_TEST_FIELD_CHARS),
+            ("stdin", MAX_STDIN_CHARS),
+            ("expected_stdout", MAX_TEST_FIELD_CHARS),
+            ("assert_code", MAX_TEST_FIELD_CHARS),
+        ):
+            value = getattr(test, field)
+            if value is not None and len(value) > limit:
+                raise SandboxInputError(f"`tests[{index}].{field}` is longer than {limit} characters")
+        if test.expected_stdout is None and not test.assert_code:
             raise SandboxInputError(
-                f"`tests[{index}]` ({job.name!r}) has neither expected_stdout nor assert_code"
+                f"`tests[{index}]` ({test.name!r}) has neither expected_stdout nor assert_code"
             )
-        jobs.append(job)
+        try:
+            checks = compile_checks(test.assert_code)
+        except CheckCompileError as error:
+            raise SandboxInputError(f"`tests[{index}].assert_code` ({test.name!r}): {error}") from error
+        jobs.append(
+            MarkingTest(
+                name=str(test.name),
+                stdin=test.stdin or "",
+                expected_stdout=test.expected_stdout,
+                checks=checks,
+                hidden=bool(getattr(test, "hidden", False)),
+            )
+        )
     return jobs
 
 
-def harness_stdin(marker: str, code: str, jobs: list[_TestJob], per_test_timeout: float) -> str:
-    job = {
-        "marker": marker,
+def check_job(code: str, jobs: list[MarkingTest], per_test_timeout: float, shim: str) -> dict[str, object]:
+    """The job the container receives: no expected value, no expected output, no verdict."""
+    return {
+        "mode": "check",
+        "shim": shim,
         "code": code,
-        "tests": [
-            {
-                "name": job.name,
-                "stdin": job.stdin,
-                "expected_stdout": job.expected_stdout,
-                "assert_code": job.assert_code,
-            }
-            for job in jobs
-        ],
+        "tests": [{"stdin": job.stdin, "steps": job.checks.steps_for_shim()} for job in jobs],
         "per_test_timeout": per_test_timeout,
-        "sample_chars": SAMPLE_CHARS,
+        "stdout_limit": TEST_STDOUT_LIMIT,
+        "report_limit": TEST_REPORT_LIMIT,
     }
-    return msgspec.json.encode(job).decode("utf-8")
 
 
-def check_result(marker: str, jobs: list[_TestJob], run: RunResult, max_score: float) -> CheckResult:
-    """Read the harness's line (the one starting with this run's marker) and score it."""
-    prefix = marker + " "
-    report: _HarnessReport | None = None
-    for line in run.stdout.splitlines():
-        if line.startswith(prefix):
-            try:
-                report = msgspec.json.decode(line[len(prefix) :], type=_HarnessReport)
-            except msgspec.DecodeError:
-                report = None
-            break
-    if report is None or len(report.tests) != len(jobs):
-        reason = _why_no_report(run)
-        outcomes = [TestOutcome(name=job.name, passed=False, message=reason) for job in jobs]
-        return CheckResult(
-            score=0.0,
-            max_score=max_score,
-            tests=outcomes,
-            run_status=run.status if run.status != "success" else "error",
-            message=reason,
+def max_result_bytes(test_count: int) -> int:
+    """The longest result line a check of `test_count` tests can honestly produce (base64 + JSON)."""
+    per_test = (TEST_STDOUT_LIMIT + 4096 + TEST_REPORT_LIMIT) * 4 // 3 + 512
+    return per_test * test_count + 64 * 1024
+
+
+def judge_check(
+    jobs: list[MarkingTest], line: bytes, per_test_timeout: float, max_score: float
+) -> CheckResult:
+    """Judge the container's evidence line; anything malformed scores 0 with a reason, never a pass."""
+    try:
+        evidence = msgspec.json.decode(line, type=_CheckEvidence)
+    except msgspec.DecodeError:
+        return failed_check(jobs, RunResult(status="error", message="unreadable evidence"), max_score)
+    if evidence.status != "success" or len(evidence.tests) != len(jobs):
+        reason = evidence.message or "the tests could not be run"
+        return failed_check(jobs, RunResult(status="error", message=reason), max_score)
+    outcomes = []
+    for job, raw in zip(jobs, evidence.tests, strict=True):
+        try:
+            stdout = base64.b64decode(raw.stdout, validate=True)
+            stderr = base64.b64decode(raw.stderr, validate=True)
+            report = base64.b64decode(raw.report, validate=True)
+        except (binascii.Error, ValueError):
+            outcomes.append(TestOutcome(name=job.name, passed=False, message="unreadable evidence"))
+            continue
+        status = raw.status if raw.status in _EVIDENCE_STATUSES else "error"
+        verdict = judge_test(
+            job.checks,
+            job.expected_stdout,
+            TestEvidence(
+                status=status,
+                stdout=stdout.decode("utf-8", "replace"),
+                stderr=stderr.decode("utf-8", "replace"),
+                report=report,
+                exit_code=raw.exit_code,
+                timeout_seconds=per_test_timeout,
+            ),
         )
-    outcomes = [_reported(outcome, job) for outcome, job in zip(report.tests, jobs, strict=True)]
+        outcomes.append(
+            _reported(
+                TestOutcome(
+                    name=job.name,
+                    passed=verdict.passed,
+                    message=verdict.message,
+                    stdout=stdout[:SAMPLE_CHARS].decode("utf-8", "replace"),
+                    duration_ms=round(raw.duration_ms, 3),
+                ),
+                job,
+            )
+        )
     passed = sum(1 for outcome in outcomes if outcome.passed)
     score = round(max_score * passed / len(jobs), 6) if jobs else 0.0
     return CheckResult(score=score, max_score=max_score, tests=outcomes, run_status="success")
 
 
-def _reported(outcome: TestOutcome, job: _TestJob) -> TestOutcome:
-    """The outcome under the test's own name. A hidden test keeps its data to itself: no expected
-    output, assertion text or program output in what is reported."""
+def failed_check(jobs: list[MarkingTest], run: RunResult, max_score: float) -> CheckResult:
+    """Every test failed for the same reason: the check did not run (busy, down, killed...)."""
+    reason = _why_no_report(run)
+    return CheckResult(
+        score=0.0,
+        max_score=max_score,
+        tests=[TestOutcome(name=job.name, passed=False, message=reason) for job in jobs],
+        run_status=run.status if run.status != "success" else "error",
+        message=reason,
+    )
+
+
+def _reported(outcome: TestOutcome, job: MarkingTest) -> TestOutcome:
+    """A hidden test keeps its data to itself: no values, expected output or program output."""
     if not job.hidden:
-        return msgspec.structs.replace(outcome, name=job.name)
+        return outcome
     message = "" if outcome.passed else "this hidden test did not pass"
-    return msgspec.structs.replace(outcome, name=job.name, message=message, stdout="")
+    return msgspec.structs.replace(outcome, message=message, stdout="")
 
 
 def _why_no_report(run: RunResult) -> str:
@@ -143,4 +206,12 @@ def _why_no_report(run: RunResult) -> str:
     return "the tests could not be run" + (f": {run.message}" if run.message else "")
 
 
-__all__ = ["CodeTestSpec", "build_test_jobs", "check_result", "harness_stdin", "new_marker"]
+__all__ = [
+    "CodeTestSpec",
+    "MarkingTest",
+    "build_test_jobs",
+    "check_job",
+    "failed_check",
+    "judge_check",
+    "max_result_bytes",
+]

@@ -22,19 +22,27 @@ import msgspec
 
 from sandbox._engine import Engine, Exchange, WarmContainer
 from sandbox._errors import SandboxInputError
-from sandbox._inside import HARNESS_SOURCE
 from sandbox._limits import SandboxLimits, engines_from_env
-from sandbox._marking import CodeTestSpec, build_test_jobs, check_result, harness_stdin, new_marker
+from sandbox._marking import (
+    CodeTestSpec,
+    build_test_jobs,
+    check_job,
+    failed_check,
+    judge_check,
+    max_result_bytes,
+)
 from sandbox._metrics import QUEUE_DEPTH, RUN_DURATION, RUNS
 from sandbox._pool import EnginePool
 from sandbox._scheduler import FairScheduler
+from shared.lessons import PROBE_SHIM_SOURCE
 from shared.wire.run import CheckResult, RunRequest, RunResult, RunStatus
 
 log = logging.getLogger("sandbox")
 
 # Time for the bootstrap to start the program and report, beyond the program's own time limit.
 HOST_GRACE_SECONDS = 2.0
-CHECK_OUTPUT_LIMIT = 256 * 1024
+# Per test of a check, beyond its own time limit: a fresh interpreter, the shim, clearing up.
+CHECK_OVERHEAD_PER_TEST_SECONDS = 0.5
 _BOOTSTRAP_STATUSES = frozenset({"success", "error", "timeout", "memory", "output_limit"})
 
 
@@ -197,13 +205,20 @@ class SandboxRunner:
             timeout=self.limits.timeout_seconds,
             output_limit=self.limits.output_limit_bytes,
         )
-        return await self._run_job(job, owner)
+        # Result line: base64 of both capped streams plus a little JSON.
+        max_line = (job.output_limit * 2) * 4 // 3 + 64 * 1024
+        line, failure = await self._run_job(job, job.timeout, max_line, owner)
+        if line is None:
+            return failure
+        return _run_result(line, job.output_limit)
 
     async def check(
         self, code: str, tests: Sequence[CodeTestSpec], *, owner: str, max_score: float = 1.0
     ) -> CheckResult:
-        """Mark `code` against a code activity's tests in one sandbox run; score = passed/total scaled
-        to `max_score`. Raises `SandboxBusy` like `run`."""
+        """Mark `code` against a code activity's tests in one container, each test in a fresh process;
+        score = passed/total scaled to `max_score`. Only the tests' inputs and probe expressions go into
+        the container; expected values stay here, where the judging happens. Raises `SandboxBusy` like
+        `run` and `SandboxInputError` for tests that cannot be marked."""
         jobs = build_test_jobs(code, tests)
         if not jobs:
             return CheckResult(
@@ -211,36 +226,39 @@ class SandboxRunner:
             )
         per_test = self.limits.timeout_seconds
         budget = self.limits.check_timeout_seconds - HOST_GRACE_SECONDS
-        if per_test * len(jobs) > budget:
-            per_test = max(budget / len(jobs), 0.2)
-        marker = new_marker()
-        job = _Job(
-            code=HARNESS_SOURCE,
-            stdin=harness_stdin(marker, code, jobs, per_test),
-            files=[],
-            timeout=per_test * len(jobs) + 0.5 * len(jobs) + 1.0,
-            output_limit=max(self.limits.output_limit_bytes, CHECK_OUTPUT_LIMIT),
-        )
-        result = await self._run_job(job, owner)
-        return check_result(marker, jobs, result, max_score)
-
-    async def _run_job(self, job: _Job, owner: str) -> RunResult:
-        if not self._started:
-            return _unavailable("the sandbox runner is not started")
-        if not any(pool.healthy for pool in self._pools):
-            result = _unavailable(self.status().message or "no Docker engine is available")
-            RUNS.labels(status=result.status).inc()
-            return result
-        async with self._scheduler.slot(owner):
-            started = time.monotonic()
-            result = await self._execute(job)
-            elapsed = time.monotonic() - started
-        self._scheduler.record_run_seconds(elapsed)
-        RUNS.labels(status=result.status).inc()
-        RUN_DURATION.observe(elapsed)
+        if (per_test + CHECK_OVERHEAD_PER_TEST_SECONDS) * len(jobs) > budget:
+            per_test = max(budget / len(jobs) - CHECK_OVERHEAD_PER_TEST_SECONDS, 0.2)
+        job = check_job(code, jobs, per_test, PROBE_SHIM_SOURCE)
+        timeout = (per_test + CHECK_OVERHEAD_PER_TEST_SECONDS) * len(jobs) + 1.0
+        line, failure = await self._run_job(job, timeout, max_result_bytes(len(jobs)), owner)
+        if line is None:
+            result = failed_check(jobs, failure, max_score)
+        else:
+            result = judge_check(jobs, line, per_test, max_score)
         return result
 
-    async def _execute(self, job: _Job) -> RunResult:
+    async def _run_job(
+        self, job: _Job | dict[str, object], time_limit: float, max_line: int, owner: str
+    ) -> tuple[bytes | None, RunResult]:
+        """Run one job in a fresh container: (its result line, _) or (None, why there is none)."""
+        if not self._started:
+            return None, _unavailable("the sandbox runner is not started")
+        if not any(pool.healthy for pool in self._pools):
+            failure = _unavailable(self.status().message or "no Docker engine is available")
+            RUNS.labels(status=failure.status).inc()
+            return None, failure
+        async with self._scheduler.slot(owner):
+            started = time.monotonic()
+            line, failure = await self._execute(job, time_limit, max_line)
+            elapsed = time.monotonic() - started
+        self._scheduler.record_run_seconds(elapsed)
+        RUNS.labels(status=failure.status if line is None else "success").inc()
+        RUN_DURATION.observe(elapsed)
+        return line, failure
+
+    async def _execute(
+        self, job: _Job | dict[str, object], time_limit: float, max_line: int
+    ) -> tuple[bytes | None, RunResult]:
         try:
             payload = msgspec.json.encode(job)
         except (msgspec.EncodeError, UnicodeEncodeError) as error:
@@ -248,8 +266,6 @@ class SandboxRunner:
                 f"the program or its input holds characters that cannot be sent: {error}"
             ) from error
         payload = str(len(payload)).encode("ascii") + b"\n" + payload
-        # Result line: base64 of both capped streams plus a little JSON.
-        max_line = (job.output_limit * 2) * 4 // 3 + 64 * 1024
         loop = asyncio.get_running_loop()
         for _attempt in range(2):
             pool = self._choose_pool()
@@ -266,7 +282,7 @@ class SandboxRunner:
                         pool.engine.exchange,
                         warm,
                         payload,
-                        job.timeout + HOST_GRACE_SECONDS,
+                        time_limit + HOST_GRACE_SECONDS,
                         max_line,
                     )
                 except BaseException:
@@ -277,12 +293,15 @@ class SandboxRunner:
                     pool.discard(warm)
                     pool.mark_broken(f"lost contact with sandbox containers on {pool.engine.url}")
                     continue
-                result = await self._interpret(pool, warm, exchange, job)
+                if exchange.outcome == "line":
+                    pool.discard(warm)
+                    return exchange.line, _unavailable("")
+                failure = await self._no_line(pool, warm, exchange, time_limit, max_line)
                 pool.discard(warm)
-                return result
+                return None, failure
             finally:
                 pool.active_runs -= 1
-        return _unavailable(self.status().message or "no sandbox container became available")
+        return None, _unavailable(self.status().message or "no sandbox container became available")
 
     def _choose_pool(self) -> EnginePool | None:
         healthy = [pool for pool in self._pools if pool.healthy or pool.ready_count]
@@ -292,43 +311,23 @@ class SandboxRunner:
         ordered = healthy[offset % len(healthy) :] + healthy[: offset % len(healthy)]
         return min(ordered, key=lambda pool: (pool.active_runs / pool.concurrency, -pool.ready_count))
 
-    async def _interpret(
-        self, pool: EnginePool, warm: WarmContainer, exchange: Exchange, job: _Job
+    async def _no_line(
+        self, pool: EnginePool, warm: WarmContainer, exchange: Exchange, time_limit: float, max_line: int
     ) -> RunResult:
-        limit = job.output_limit
-        if exchange.outcome == "line":
-            try:
-                reported = msgspec.json.decode(exchange.line, type=_BootstrapResult)
-                stdout, stdout_cut = _decode_output(reported.stdout, limit)
-                stderr, stderr_cut = _decode_output(reported.stderr, limit)
-            except (msgspec.DecodeError, ValueError, binascii.Error):
-                return RunResult(status="error", message="the sandbox sent back an unreadable result")
-            if reported.status not in _BOOTSTRAP_STATUSES:
-                return RunResult(status="error", message="the sandbox sent back an unknown status")
-            status: RunStatus = reported.status  # type: ignore[assignment]
-            return RunResult(
-                status=status,
-                exit_code=reported.exit_code,
-                stdout=stdout,
-                stderr=stderr,
-                duration_ms=round(reported.duration_ms, 3),
-                stdout_truncated=reported.stdout_truncated or stdout_cut,
-                stderr_truncated=reported.stderr_truncated or stderr_cut,
-                message=reported.message[:1000],
-            )
+        """Why a container gave no result line: time, output, memory, or the engine going away."""
         duration_ms = round(exchange.seconds * 1000, 3)
         if exchange.outcome == "timeout":
             return RunResult(
                 status="timeout",
                 duration_ms=duration_ms,
-                message=f"stopped after {job.timeout:g} s (the time limit)",
+                message=f"stopped after {time_limit:g} s (the time limit)",
             )
         if exchange.outcome == "overflow":
             return RunResult(
                 status="output_limit",
                 duration_ms=duration_ms,
                 stdout_truncated=True,
-                message=f"stopped after printing more than {limit} bytes (the output limit)",
+                message=f"stopped after sending more than {max_line} bytes (the output limit)",
             )
         # The container ended without a result: its PID 1 died (OOM) or the engine went away.
         loop = asyncio.get_running_loop()
@@ -348,6 +347,29 @@ class SandboxRunner:
             duration_ms=duration_ms,
             message="the sandbox stopped unexpectedly" + (f": {detail}" if detail else ""),
         )
+
+
+def _run_result(line: bytes, limit: int) -> RunResult:
+    """The bootstrap's result line of a run, read strictly."""
+    try:
+        reported = msgspec.json.decode(line, type=_BootstrapResult)
+        stdout, stdout_cut = _decode_output(reported.stdout, limit)
+        stderr, stderr_cut = _decode_output(reported.stderr, limit)
+    except (msgspec.DecodeError, ValueError, binascii.Error):
+        return RunResult(status="error", message="the sandbox sent back an unreadable result")
+    if reported.status not in _BOOTSTRAP_STATUSES:
+        return RunResult(status="error", message="the sandbox sent back an unknown status")
+    status: RunStatus = reported.status  # type: ignore[assignment]
+    return RunResult(
+        status=status,
+        exit_code=reported.exit_code,
+        stdout=stdout,
+        stderr=stderr,
+        duration_ms=round(reported.duration_ms, 3),
+        stdout_truncated=reported.stdout_truncated or stdout_cut,
+        stderr_truncated=reported.stderr_truncated or stderr_cut,
+        message=reported.message[:1000],
+    )
 
 
 def _decode_output(encoded: str, limit: int) -> tuple[str, bool]:

@@ -4,11 +4,23 @@ Errors::
 
     ValueError
     ├── LessonFormatError   lesson files or manifest are broken; ``.problems`` lists every LessonProblem
+    ├── CheckCompileError   a test's ``assert_code`` does not fit the checks grammar (``.line``)
     └── ScaffoldError       ``post16-lessons new`` cannot create the lesson
 
 See docs/lesson-format.md for the file format.
 """
 
+from importlib import resources
+
+from shared.lessons.checks import (
+    CheckCompileError,
+    CompiledChecks,
+    Expectation,
+    TestEvidence,
+    TestVerdict,
+    compile_checks,
+    judge_test,
+)
 from shared.lessons.errors import LessonFormatError, LessonProblem
 from shared.lessons.loader import (
     MANIFEST_FILE,
@@ -17,14 +29,7 @@ from shared.lessons.loader import (
     parse_lesson,
     validate_lessons,
 )
-from shared.lessons.marking import (
-    TEST_FAILURE_EXIT_CODE,
-    build_test_program,
-    judge_run,
-    mark_choice,
-    mark_code,
-    normalise_output,
-)
+from shared.lessons.marking import mark_choice, mark_code, normalise_output
 from shared.lessons.model import (
     SLUG_PATTERN,
     Activity,
@@ -47,18 +52,24 @@ from shared.lessons.model import (
 from shared.lessons.render import activity_markdown, lesson_markdown
 from shared.lessons.scaffold import ScaffoldError, add_lesson
 
+PROBE_SHIM_SOURCE = resources.files(__name__).joinpath("probe_shim.py").read_text(encoding="utf-8")
+"""The source of the shim that runs beside the pupil's code in each test (see probe_shim.py)."""
+
 __all__ = [
     "MANIFEST_FILE",
+    "PROBE_SHIM_SOURCE",
     "SLUG_PATTERN",
-    "TEST_FAILURE_EXIT_CODE",
     "Activity",
     "ActivityBlock",
     "ActivityKind",
     "ActivitySummary",
     "Block",
+    "CheckCompileError",
     "ChoiceActivity",
     "CodeActivity",
     "CodeTest",
+    "CompiledChecks",
+    "Expectation",
     "Lesson",
     "LessonFormatError",
     "LessonMeta",
@@ -67,13 +78,15 @@ __all__ = [
     "LessonSummary",
     "ManifestSummary",
     "ScaffoldError",
+    "TestEvidence",
+    "TestVerdict",
     "TextActivity",
     "TextBlock",
     "activity_markdown",
     "add_lesson",
-    "build_test_program",
+    "compile_checks",
     "is_slug",
-    "judge_run",
+    "judge_test",
     "lesson_markdown",
     "load_lesson",
     "load_manifest",

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from shared.lessons._tomlkeys import KeyLines
+from shared.lessons.checks import CheckCompileError, compile_checks
 from shared.lessons.errors import LessonFormatError, LessonProblem
 from shared.lessons.model import (
     Activity,
@@ -280,6 +281,17 @@ class _Reporter:
     def add(self, line: int, message: str) -> None:
         self.count += 1
         self.problems.append(LessonProblem(self.file, line, message))
+
+    def compile_checks(self, path: Path_, source: str, what: str) -> None:
+        """Checks are judged outside the pupil's program, so they must fit that grammar (checks.py)."""
+        try:
+            compile_checks(source)
+        except CheckCompileError as error:
+            content = self.keys.content_line(path)
+            if content is None:
+                self.at(path, f"{what}, line {error.line}: {error.message}")
+            else:
+                self.add(self.first_line + content + error.line - 1, f"{what}: {error.message}")
 
     def compile_python(self, path: Path_, source: str, what: str) -> None:
         try:
@@ -552,7 +564,7 @@ def _check_code(activity: CodeActivity, report: _Reporter) -> None:
         if test.expected_stdout is None and test.assert_code is None:
             report.at(path, f"test `{test.name}` needs `expected_stdout`, `assert_code` or both")
         if test.assert_code is not None:
-            report.compile_python((*path, "assert_code"), test.assert_code, f"assert_code of `{test.name}`")
+            report.compile_checks((*path, "assert_code"), test.assert_code, f"assert_code of `{test.name}`")
 
 
 def _check_choice(activity: ChoiceActivity, report: _Reporter) -> None:

@@ -1,56 +1,22 @@
 """Auto-marking rules shared by the server, the desktop app and the sandbox.
 
-Choice activities are marked locally. Code activities are marked by running each test's program
-(:func:`build_test_program`) somewhere safe — the sandbox — and judging what it printed
-(:func:`judge_run`); :func:`mark_code` turns the passed tests into a score.
+Choice activities are marked from their answer key. Code activities are marked by running each test's
+probe steps beside the pupil's code somewhere safe (the sandbox) and judging the plain evidence that
+comes back where the pupil's code cannot reach (:mod:`shared.lessons.checks`); :func:`mark_code` turns
+the passed tests into a score.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from shared.lessons.model import ChoiceActivity, CodeActivity, CodeTest
+from shared.lessons.model import ChoiceActivity, CodeActivity
 
 __all__ = [
-    "TEST_FAILURE_EXIT_CODE",
-    "build_test_program",
-    "judge_run",
     "mark_choice",
     "mark_code",
     "normalise_output",
 ]
-
-TEST_FAILURE_EXIT_CODE = 3
-"""Exit status of a test program whose ``assert_code`` failed (the pupil's own errors exit with 1)."""
-
-_HARNESS = """\
-import sys as _post16_sys
-_post16_namespace = {{"__name__": "__main__", "__builtins__": __builtins__}}
-try:
-    exec(compile({code!r}, "<pupil code>", "exec"), _post16_namespace)
-except SystemExit:
-    pass
-try:
-    exec(compile({check!r}, "<test {name}>", "exec"), _post16_namespace)
-except AssertionError as _post16_error:
-    _post16_sys.stdout.flush()
-    print("Test failed:", _post16_error or "assertion failed", file=_post16_sys.stderr)
-    _post16_sys.exit({failure})
-"""
-
-
-def build_test_program(code: str, test: CodeTest) -> str:
-    """The Python program that runs ``code`` and then the test's ``assert_code`` in one namespace.
-
-    A ``sys.exit()`` in the pupil's code ends their part, not the test, so it cannot skip the checks.
-
-    Run it with ``test.stdin`` as standard input and judge the result with :func:`judge_run`.
-    """
-    if test.assert_code is None:
-        return code
-    return _HARNESS.format(
-        code=code, check=test.assert_code, name=test.name.replace(">", ""), failure=TEST_FAILURE_EXIT_CODE
-    )
 
 
 def normalise_output(text: str) -> str:
@@ -59,15 +25,6 @@ def normalise_output(text: str) -> str:
     while lines and not lines[-1]:
         lines.pop()
     return "\n".join(lines)
-
-
-def judge_run(test: CodeTest, *, exit_code: int, stdout: str) -> bool:
-    """Whether a finished run of :func:`build_test_program` passes ``test``."""
-    if exit_code != 0:
-        return False
-    if test.expected_stdout is None:
-        return True
-    return normalise_output(stdout) == normalise_output(test.expected_stdout)
 
 
 def mark_code(activity: CodeActivity, passed_tests: Iterable[str]) -> float:

@@ -38,8 +38,8 @@ async def test_a_wrong_solution_fails_with_messages_a_pupil_can_use(runner: Sand
     result = await runner.check(wrong, TESTS, owner="pupil", max_score=3)
     assert [outcome.passed for outcome in result.tests] == [False, False, False]
     assert result.score == 0
-    assert "assert add(2, 3) == 5" in result.tests[0].message
-    assert result.tests[1].message == "negative numbers"
+    assert result.tests[0].message == "`add(2, 3)` gave -1, expected 5"
+    assert result.tests[1].message == "negative numbers (`add(-2, -3)` gave 1, expected -5)"
     assert "expected '10', got '-2'" in result.tests[2].message
 
 
@@ -89,7 +89,7 @@ async def test_tests_do_not_share_state(runner: SandboxRunner) -> None:
     assert result.score == 1
 
 
-async def test_a_forged_result_marker_printed_by_the_pupil_is_not_believed(runner: SandboxRunner) -> None:
+async def test_forged_results_printed_or_written_by_the_pupil_are_not_believed(runner: SandboxRunner) -> None:
     forged_report = (
         '{"tests": [{"name": "x", "passed": true, "message": "", "stdout": "", "duration_ms": 0}]}'
     )
@@ -127,7 +127,7 @@ async def test_sys_exit_in_the_pupils_code_does_not_skip_the_checks(runner: Sand
         "import sys\ndef add(a, b):\n    return a * b\nsys.exit(0)", tests, owner="pupil"
     )
     assert result.score == 0
-    assert "assert add(2, 3) == 5" in result.tests[0].message
+    assert result.tests[0].message == "`add(2, 3)` gave 6, expected 5"
 
 
 async def test_printing_the_expected_answer_without_the_function_fails_assert_tests(

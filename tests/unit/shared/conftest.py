@@ -1,63 +1,67 @@
 """Fixtures for the lesson-format tests: a throwaway lessons folder and a local code-test runner.
 
-``run_program`` is the only place that executes code. It runs plain ``python3`` in a subprocess here;
-the sandbox suite swaps in the real container runner with the same signature.
+``run_test_locally`` is the only place that executes code: the marking shim beside trusted lesson
+code in a plain ``python3 -I`` here; tests/integration/sandbox runs the same tests in the real sandbox.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from shared.lessons import CodeTest, build_test_program, judge_run
+from shared.lessons import PROBE_SHIM_SOURCE, CodeTest, TestEvidence, compile_checks, judge_test
 
-
-@dataclass(frozen=True)
-class ProgramResult:
-    exit_code: int
-    stdout: str
-
-
-ProgramRunner = Callable[[str, str], ProgramResult]
 TestChecker = Callable[[str, CodeTest], bool]
 
 
+def run_test_locally(code: str, test: CodeTest, work: Path) -> TestEvidence:
+    """One test as the sandbox runs it (the shim beside the code in a fresh ``python3 -I``), on this
+    machine. Only trusted lesson content (model, starter and known wrong answers) runs here."""
+    checks = compile_checks(test.assert_code)
+    job_read, job_write = os.pipe()
+    report_read, report_write = os.pipe()
+    with os.fdopen(job_write, "wb") as job:
+        job.write(json.dumps({"code": code, "steps": checks.steps_for_shim()}).encode())
+    completed = subprocess.run(
+        [sys.executable, "-I", "-S", "-B", "-u", "-c", PROBE_SHIM_SOURCE, str(job_read), str(report_write)],
+        input=test.stdin,
+        capture_output=True,
+        text=True,
+        cwd=work,
+        timeout=20,
+        check=False,
+        pass_fds=(job_read, report_write),
+    )
+    os.close(job_read)
+    os.close(report_write)
+    with os.fdopen(report_read, "rb") as report:
+        raw = report.read()
+    return TestEvidence(
+        status="success" if completed.returncode == 0 else "error",
+        stdout=completed.stdout,
+        stderr=completed.stderr,
+        report=raw,
+        exit_code=completed.returncode,
+    )
+
+
 @pytest.fixture
-def run_program(tmp_path: Path) -> ProgramRunner:
-    """Run Python source with the given stdin in an empty work folder, as the sandbox would."""
-
-    def run(source: str, stdin: str) -> ProgramResult:
-        work = tmp_path / "work"
-        work.mkdir(exist_ok=True)
-        for leftover in work.iterdir():
-            leftover.unlink()
-        completed = subprocess.run(
-            [sys.executable, "-I", "-c", source],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            cwd=work,
-            timeout=20,
-            check=False,
-        )
-        return ProgramResult(exit_code=completed.returncode, stdout=completed.stdout)
-
-    return run
-
-
-@pytest.fixture
-def passes(run_program: ProgramRunner) -> TestChecker:
-    """Whether ``code`` passes one code test, judged with the format's own rules."""
+def passes(tmp_path: Path) -> TestChecker:
+    """Whether ``code`` passes one code test, judged by the format's own judge."""
 
     def check(code: str, test: CodeTest) -> bool:
-        result = run_program(build_test_program(code, test), test.stdin)
-        return judge_run(test, exit_code=result.exit_code, stdout=result.stdout)
+        work = tmp_path / "work"
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir()
+        evidence = run_test_locally(code, test, work)
+        return judge_test(compile_checks(test.assert_code), test.expected_stdout, evidence).passed
 
     return check
 

@@ -1,0 +1,132 @@
+"""The trusted shim: the one piece of our code that runs inside the pupil's own Python process.
+
+It is started as ``python3 -I -S -u -c <this source> JOB_FD REPORT_FD`` in an empty working folder.
+It reads the job (the pupil's code and the test's probe steps, never an expected value) from JOB_FD,
+runs the pupil's code as ``__main__``, then each step of the test in the same namespace, and writes
+what happened to REPORT_FD as one JSON record per line. It judges nothing: a probe's value is
+serialised as plain data (None, bool, int, float, str, bytes, list, tuple, set, frozenset, dict — by
+exact type, so no subclass and no object with its own ``__eq__`` gets through) and the judge, in a
+process the pupil cannot reach, compares it with the expected value.
+
+Everything here can be tampered with by the pupil's code, which shares the process: that is fine,
+because anything it makes this shim write is only a claim about the pupil's own values, checked
+strictly by the judge (shared.lessons.checks), which never sends expected values to this process.
+Standard library only (the sandbox image has nothing else); keep it small and fast to start.
+"""
+
+import json
+import os
+import sys
+
+MAX_DEPTH = 64
+MAX_ITEMS = 100_000
+MAX_TEXT = 2000
+
+
+class NotPlain(Exception):
+    """The value (or something inside it) is not plain data."""
+
+
+def encode(value: object, budget: list[int]) -> object:
+    """Plain data as JSON-ready values; tuples, sets, dicts and bytes tagged so the judge can rebuild them."""
+
+    def walk(item: object, depth: int) -> object:
+        budget[0] -= 1
+        if budget[0] < 0 or depth > MAX_DEPTH:
+            raise NotPlain("too large or too deeply nested")
+        if item is None or type(item) is bool or type(item) is str:
+            return item
+        if type(item) is int:
+            return item if -(10**300) < item < 10**300 else {"int": hex(item)}
+        if type(item) is float:
+            if item != item or item in (float("inf"), float("-inf")):  # noqa: PLR0124 - NaN test
+                return {"float": repr(item)}
+            return item
+        if type(item) is bytes:
+            return {"bytes": item.hex()}
+        if type(item) is list:
+            return [walk(element, depth + 1) for element in item]
+        if type(item) is tuple:
+            return {"tuple": [walk(element, depth + 1) for element in item]}
+        if type(item) is set:
+            return {"set": [walk(element, depth + 1) for element in item]}
+        if type(item) is frozenset:
+            return {"frozenset": [walk(element, depth + 1) for element in item]}
+        if type(item) is dict:
+            return {"dict": [[walk(key, depth + 1), walk(entry, depth + 1)] for key, entry in item.items()]}
+        raise NotPlain(getattr(type(item), "__name__", "object"))
+
+    return walk(value, 0)
+
+
+def describe(error: BaseException) -> str:
+    try:
+        text = str(error)
+    except BaseException:
+        text = ""
+    name = getattr(type(error), "__name__", "Exception")
+    return (f"{name}: {text}" if text else name)[:MAX_TEXT]
+
+
+def main() -> None:
+    with open(int(sys.argv[1]), "rb") as source:
+        job = json.loads(source.read())
+    report = os.fdopen(int(sys.argv[2]), "w", encoding="utf-8")
+    dumps, write, flush, exit_now = json.dumps, report.write, report.flush, os._exit
+
+    def send(**record: object) -> None:
+        write(dumps(record) + "\n")
+        flush()
+
+    def flush_output() -> None:
+        for stream in (sys.stdout, sys.stderr):
+            try:  # noqa: SIM105 - no contextlib import: every millisecond of start-up counts here
+                stream.flush()
+            except BaseException:  # noqa: S110 - the pupil may have replaced or closed the streams
+                pass
+
+    code = job["code"]
+    namespace = {"__name__": "__main__", "__builtins__": __builtins__}
+    sys.argv = ["main.py"]
+    try:
+        exec(compile(code, "main.py", "exec"), namespace)  # noqa: S102 - this is the pupil's program
+    except SystemExit:
+        pass  # sys.exit() ends the pupil's part, never the test's steps
+    except BaseException as error:
+        import traceback
+
+        traceback.print_exc()
+        flush_output()
+        send(event="program_raised", error=describe(error))
+        exit_now(0)
+    for number, step in enumerate(job["steps"]):
+        if step[0] == "run":
+            try:
+                exec(compile(step[1], "<test>", "exec"), namespace)  # noqa: S102 - the lesson's own setup
+            except BaseException as error:
+                flush_output()
+                send(event="setup_raised", step=number, error=describe(error))
+                exit_now(0)
+            continue
+        probe = step[1]
+        try:
+            value = eval(compile(step[2], "<test>", "eval"), namespace)  # noqa: S307 - a lesson probe
+        except BaseException as error:
+            send(event="raised", probe=probe, error=describe(error))
+            continue
+        try:
+            encoded = encode(value, [MAX_ITEMS])
+        except NotPlain as why:
+            send(event="not_plain", probe=probe, type=str(why)[:200])
+            continue
+        except BaseException as error:
+            send(event="not_plain", probe=probe, type=describe(error)[:200])
+            continue
+        send(event="value", probe=probe, value=encoded)
+    flush_output()
+    send(event="done")
+    exit_now(0)
+
+
+if __name__ == "__main__":
+    main()
