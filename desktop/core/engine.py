@@ -4,7 +4,8 @@ Steps (each safe to interrupt at any point: the store only forgets an operation 
 answer for it, and moves the pull cursor in the same transaction as the changes it covers):
 
 1. `push_outbox`   send queued operations oldest first in batches of at most `MAX_BATCH`; apply each
-                   answer (applied/duplicate -> receipt, rejected -> kept as rejected). A batch the server
+                   answer (applied/duplicate -> receipt, rejected -> kept as rejected, rate_limited ->
+                   stays queued in its place; pushing stops until its `retry_after`). A batch the server
                    refuses as a whole (4xx) is split in halves until the one operation at fault is found and
                    kept as rejected, so it never blocks the queue behind it (invariant 8).
 2. `pull_changes`  fetch server changes after the stored cursor until `has_more` is false: revisions (the
@@ -65,6 +66,9 @@ class SyncReport:
     lessons_removed: list[str] = dataclasses.field(default_factory=list)
     problems: list[str] = dataclasses.field(default_factory=list)
     finished_at: datetime | None = None
+    #: Operations the server left for later (over a per-minute limit), and when to send them again.
+    deferred: int = 0
+    retry_after: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -147,6 +151,11 @@ class SyncEngine:
                     self.store.note_attempt([op.op_id for op in batch], str(error))
                 raise
             _add_ack(report, summary)
+            if summary.deferred:
+                # Over a per-minute limit: what is left waits, in order, until the budget has room.
+                report.deferred += summary.deferred
+                report.retry_after = max(report.retry_after, summary.retry_after)
+                break
             handled = summary.acknowledged + summary.rejected
             if handled == 0:
                 # The server answered none of them: try again later rather than loop forever.
@@ -166,6 +175,8 @@ class SyncEngine:
                 return self.store.reject_locally(batch[0].op_id, reason, error.code)
             middle = len(batch) // 2
             first = self._push_batch(batch[:middle])
+            if first.deferred:  # the rest waits behind what the server left for later
+                return first
             second = self._push_batch(batch[middle:])
             return _merge_acks(first, second)
         return self.store.acknowledge(response.results)
@@ -254,6 +265,8 @@ def _merge_acks(first: AckSummary, second: AckSummary) -> AckSummary:
         rejected=first.rejected + second.rejected,
         unknown=first.unknown + second.unknown,
         rejections=first.rejections + second.rejections,
+        deferred=first.deferred + second.deferred,
+        retry_after=max(first.retry_after, second.retry_after),
     )
 
 
@@ -338,6 +351,11 @@ class SyncLoop:
             return delay
         self.backoff.reset()
         self.listener.sync_finished(report)
+        if report.deferred:
+            delay = max(report.retry_after, 1.0)
+            message = f"{report.deferred} changes wait for the server's per-minute limit; sending them soon."
+            self._publish(self.engine.status("idle", message, retry_in=delay))
+            return delay
         self._publish(self.engine.status("idle"))
         return self.interval
 

@@ -292,6 +292,10 @@ class AckSummary:
     #: Answers for operations this store no longer holds (late or replayed acknowledgements): ignored.
     unknown: int = 0
     rejections: list[RejectedOperation] = dataclasses.field(default_factory=list)
+    #: Operations the server left for later (`rate_limited`): still queued, in their place.
+    deferred: int = 0
+    #: The longest `retry_after` among them, in seconds.
+    retry_after: float = 0.0
 
 
 @dataclasses.dataclass(slots=True)
@@ -794,11 +798,16 @@ class Store:
 
     def acknowledge(self, results: Sequence[OperationResult], *, now: datetime | None = None) -> AckSummary:
         """Apply the server's answers: an acknowledged operation becomes a receipt, a refused one moves
-        to `rejected`. Answers about operations no longer queued change nothing (late, replayed)."""
+        to `rejected`, one the server left for later (`rate_limited`) stays queued where it is. Answers
+        about operations no longer queued change nothing (late, replayed)."""
         moment = _iso(now or _now())
         summary = AckSummary()
         with self._transaction() as conn:
             for result in results:
+                if result.outcome == "rate_limited":
+                    summary.deferred += 1
+                    summary.retry_after = max(summary.retry_after, float(result.retry_after or 0))
+                    continue
                 row = conn.execute(
                     """SELECT kind, lesson_id, activity_id, pupil_id, payload, client_time FROM outbox
                        WHERE op_id = ?""",

@@ -7,14 +7,17 @@ the count without a read-modify-write race, and a restart forgets nothing.
 from __future__ import annotations
 
 import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.direct import DirectDatabase
 from server.db.engine import dialect_name
-from server.db.models import RateLimitWindow
+from server.db.models import RateLimitWindow, SyncOperation
 from server.lib.errors import AppError
 from server.lib.metrics import RATE_LIMITED
 from shared.errors import ErrorCode
@@ -78,6 +81,115 @@ async def hit(
     return True
 
 
+# One statement for a whole push: which of its operation ids are new (a replay does nothing, so it costs
+# nothing), and the new ones of each kind added to that kind's counter; answers each new op id with its
+# kind's count after the batch.
+SPEND = """
+WITH input AS (
+    SELECT DISTINCT ON (op_id) op_id, key, position
+    FROM unnest(CAST(%(op_ids)s AS uuid[]), CAST(%(keys)s AS text[]))
+        WITH ORDINALITY AS i (op_id, key, position)
+    ORDER BY op_id, position
+), fresh AS (
+    SELECT * FROM input WHERE NOT EXISTS (SELECT 1 FROM sync_operations s WHERE s.op_id = input.op_id)
+), counted AS (
+    INSERT INTO rate_limit_windows (key, window_start, count)
+    SELECT key, %(window_start)s, count(*) FROM fresh GROUP BY key
+    ON CONFLICT (key, window_start) DO UPDATE SET count = rate_limit_windows.count + excluded.count
+    RETURNING key, count
+)
+SELECT fresh.op_id, fresh.key, counted.count FROM fresh JOIN counted USING (key) ORDER BY fresh.position
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Deferred:
+    """Operations of a push left for later: over their kind's budget for this window."""
+
+    op_ids: frozenset[uuid.UUID]
+    retry_after: int
+    endpoints: tuple[str, ...]
+
+
+async def spend(
+    db: AsyncSession,
+    limits: dict[str, int],
+    subject: str,
+    operations: Sequence[tuple[uuid.UUID, str]],
+    direct: DirectDatabase | None = None,
+) -> Deferred:
+    """Count a push's operations — (op id, endpoint it counts against), in the order sent — against
+    the same per-minute limits as the single endpoints (`activity_save`, `mark_activity`). Only op ids
+    never answered before count. Within each endpoint's budget the earliest operations go ahead; the
+    rest are returned as deferred, so what is done is a prefix of each kind, never reordered.
+
+    Like `hit`, every new operation is counted, deferred or not: once a budget is spent, the rest of
+    the window refuses that endpoint whichever route asks."""
+    counted = [(op_id, endpoint) for op_id, endpoint in operations if limits.get(endpoint, 0) > 0]
+    if not counted:
+        return Deferred(frozenset(), 0, ())
+    now = time.time()
+    window_start = int(now // WINDOW_SECONDS) * WINDOW_SECONDS
+    rows: Sequence[tuple[uuid.UUID, str, int]]
+    if direct is not None:
+        rows = [
+            (op_id, key.partition(":")[0], total)
+            for op_id, key, total in await direct.fetch(
+                SPEND,
+                {
+                    "op_ids": [op_id for op_id, _ in counted],
+                    "keys": [f"{endpoint}:{subject}" for _, endpoint in counted],
+                    "window_start": window_start,
+                },
+            )
+        ]
+    else:
+        rows = await _spend_generic(db, subject, counted, window_start)
+    fresh_per_endpoint: dict[str, list[uuid.UUID]] = {}
+    totals: dict[str, int] = {}
+    for op_id, endpoint, total in rows:
+        fresh_per_endpoint.setdefault(endpoint, []).append(op_id)
+        totals[endpoint] = total
+    deferred: set[uuid.UUID] = set()
+    refused: list[str] = []
+    for endpoint, fresh in fresh_per_endpoint.items():
+        before = totals[endpoint] - len(fresh)
+        granted = min(len(fresh), max(0, limits[endpoint] - before))
+        if granted < len(fresh):
+            deferred.update(fresh[granted:])
+            refused.append(endpoint)
+            RATE_LIMITED.labels(endpoint=endpoint).inc(len(fresh) - granted)
+    retry_after = max(1, int(window_start + WINDOW_SECONDS - now + 0.999)) if deferred else 0
+    return Deferred(frozenset(deferred), retry_after, tuple(refused))
+
+
+async def _spend_generic(
+    db: AsyncSession, subject: str, counted: list[tuple[uuid.UUID, str]], window_start: int
+) -> list[tuple[uuid.UUID, str, int]]:
+    """`SPEND` for any backend (the embedded SQLite default): a few statements in `db`'s transaction."""
+    first: dict[uuid.UUID, str] = {}
+    for op_id, endpoint in counted:
+        first.setdefault(op_id, endpoint)
+    known = set(
+        (await db.execute(select(SyncOperation.op_id).where(SyncOperation.op_id.in_(list(first))))).scalars()
+    )
+    fresh = [(op_id, endpoint) for op_id, endpoint in first.items() if op_id not in known]
+    totals: dict[str, int] = {}
+    insert = _upsert(dialect_name(db))
+    for endpoint in dict.fromkeys(endpoint for _, endpoint in fresh):
+        n = sum(1 for _, e in fresh if e == endpoint)
+        statement = (
+            insert(RateLimitWindow)
+            .values(key=f"{endpoint}:{subject}", window_start=window_start, count=n)
+            .on_conflict_do_update(
+                index_elements=["key", "window_start"], set_={"count": RateLimitWindow.count + n}
+            )
+            .returning(RateLimitWindow.count)
+        )
+        totals[endpoint] = (await db.execute(statement)).scalar_one()
+    return [(op_id, endpoint, totals[endpoint]) for op_id, endpoint in fresh]
+
+
 async def prune(db: AsyncSession) -> int:
     """Forget windows older than two minutes."""
     cutoff = int(time.time() // WINDOW_SECONDS) * WINDOW_SECONDS - 2 * WINDOW_SECONDS
@@ -85,4 +197,4 @@ async def prune(db: AsyncSession) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-__all__ = ["OWN_RATE_LIMIT", "WINDOW_SECONDS", "hit", "prune"]
+__all__ = ["OWN_RATE_LIMIT", "WINDOW_SECONDS", "Deferred", "hit", "prune", "spend"]

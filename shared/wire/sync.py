@@ -2,7 +2,9 @@
 
 Invariants (DESIGN.md): every operation carries a client-generated `op_id`; the server applies each at
 most once and answers every one (`applied`, `duplicate` with the original revision, or `rejected` with a
-reason that will never change). The client deletes an operation only after that answer. Pull uses an
+reason that will never change). The client deletes an operation only after that answer. `rate_limited`
+is not an answer but "not now": the operation was over its kind's per-minute budget (README, limits), was
+not looked at, and is to be sent again, in order, after `retry_after` seconds. Pull uses an
 opaque server cursor, never wall-clock time.
 """
 
@@ -17,7 +19,7 @@ from shared.wire.marks import Mark
 
 MAX_BATCH = 500
 OperationKind = Literal["activity.save", "mark.set"]
-Outcome = Literal["applied", "duplicate", "rejected"]
+Outcome = Literal["applied", "duplicate", "rejected", "rate_limited"]
 DeviceId = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
 
 
@@ -51,6 +53,8 @@ class OperationResult(msgspec.Struct, kw_only=True, omit_defaults=True):
     received_at: datetime | None = None
     reason: str | None = None
     code: str | None = None
+    #: With `rate_limited`: seconds until the budget has room again.
+    retry_after: int | None = None
 
 
 class PushResponse(msgspec.Struct, kw_only=True):

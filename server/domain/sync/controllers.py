@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, get, post
+from litestar import Controller, Response, get, post
 from litestar.datastructures import State
 from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
@@ -22,6 +22,9 @@ from shared.errors import ErrorCode
 from shared.protocol import MIN_PROTOCOL_VERSION
 from shared.wire.sync import OperationResult, PullResponse, PushRequest, PushResponse
 
+# The per-minute limit each kind of operation counts against, whichever route carries it.
+LIMIT_OF_KIND = {"activity.save": "activity_save", "mark.set": "mark_activity"}
+
 
 class SyncController(Controller):
     path = "/api/sync"
@@ -30,16 +33,27 @@ class SyncController(Controller):
     @post("/push", status_code=HTTP_200_OK, opt=OWN_RATE_LIMIT)
     async def push(
         self, data: JSONBody[PushRequest], auth: Caller, db: Db, settings: AppSettings, state: State
-    ) -> PushResponse:
+    ) -> Response[PushResponse]:
         """Apply a batch of queued operations, each at most once, and answer every one of them.
 
-        The whole batch counts as one request against the rate limit."""
+        Each new save counts against `activity_save` and each new mark against `mark_activity`, as on
+        their own endpoints (a replayed op id costs nothing). Operations over the budget are answered
+        `rate_limited` with `retry_after` (and the response carries `Retry-After`): send them again, in
+        order, after that. The request itself counts once against the `default` limit."""
         if data.protocol < MIN_PROTOCOL_VERSION:
             raise AppError(
                 426, ErrorCode.PROTOCOL_OUTDATED, "this app is too old for the server: please update it"
             )
         await ratelimit.hit(db, settings.rate_limits, "sync_push", str(auth.user_id), state.direct)
         SYNC_PUSH_BATCH.observe(len(data.operations))
+        deferred = await ratelimit.spend(
+            db,
+            settings.rate_limits,
+            str(auth.user_id),
+            [(op.op_id, LIMIT_OF_KIND[op.kind]) for op in data.operations],
+            state.direct,
+        )
+        operations = [op for op in data.operations if op.op_id not in deferred.op_ids]
         saves = [
             SaveRequest(
                 op_id=op.op_id,
@@ -49,7 +63,7 @@ class SyncController(Controller):
                 client_time=op.client_time,
                 device_id=data.device_id,
             )
-            for op in data.operations
+            for op in operations
             if op.kind == "activity.save"
         ]
         # The saves' answers in the order they were sent: an op id twice in one batch is answered
@@ -74,7 +88,18 @@ class SyncController(Controller):
         next_save = iter(save_results)
         results: list[OperationResult] = []
         for op in data.operations:
-            if op.kind == "mark.set":
+            if op.op_id in deferred.op_ids:
+                results.append(
+                    OperationResult(
+                        op_id=op.op_id,
+                        outcome="rate_limited",
+                        code=ErrorCode.RATE_LIMITED.value,
+                        reason=f"over the {LIMIT_OF_KIND[op.kind]} limit for this minute: "
+                        f"send it again in {deferred.retry_after} s",
+                        retry_after=deferred.retry_after,
+                    )
+                )
+            elif op.kind == "mark.set":
                 try:
                     if op.pupil_id is None:
                         raise Rejected("validation_error", "pupil_id: a mark needs the pupil it is for")
@@ -103,7 +128,9 @@ class SyncController(Controller):
                 results.append(result)
             else:
                 results.append(next(next_save))
-        return PushResponse(results=results, server_time=utcnow())
+        await db.commit()  # the counts, where they went through `db` (the embedded SQLite default)
+        headers = {"Retry-After": str(deferred.retry_after)} if deferred.op_ids else {}
+        return Response(PushResponse(results=results, server_time=utcnow()), headers=headers)
 
     @get("/pull")
     async def pull(

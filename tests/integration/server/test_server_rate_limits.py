@@ -1,5 +1,6 @@
 """Per-user, per-endpoint request limits (one-minute windows, kept in PostgreSQL): 429 with
-Retry-After past the limit, exact across server processes, and a sync push counting once per batch."""
+Retry-After past the limit, exact across server processes; a sync push's saves and marks count against
+the same limits as their own endpoints, and what is over the budget is left for later, in order."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import time
 
 import httpx
 import pytest
-from server_helpers import CODE, LESSON, TEXT, app_client, bearer, login, push, save_op
+from server_helpers import CHOICE, CODE, LESSON, TEXT, app_client, bearer, login, mark_op, push, save_op, sql
+
+OTHER = CHOICE
 
 SAVE = f"/api/activity/state/{LESSON}/{CODE}"
 
@@ -64,23 +67,103 @@ def test_marking_has_its_own_limit(make_settings, users):
         assert statuses == [200, 200, 429]
 
 
-def test_sync_push_of_200_operations_counts_as_one_request(make_settings, users):
+def new_window(pg_url: str) -> None:
+    """Let the minute run out without waiting for it: forget every counted window."""
+    sql(pg_url, "DELETE FROM rate_limit_windows")
+
+
+def outcomes(response) -> list[str]:  # type: ignore[no-untyped-def]
+    return [r["outcome"] for r in response.json()["results"]]
+
+
+def test_each_save_in_a_push_counts_against_activity_save(make_settings, users):
     users.add("alice", "pupil")
     with app_client(make_settings(POST16_RATE_LIMITS="activity_save=5")) as client:
         token = login(client, "alice")
-        fresh_window(15)
-        for batch in range(3):
-            operations = [
-                save_op({"text": f"answer {batch}.{n}"}, activity=TEXT)
-                if n % 2
-                else save_op({"code": f"{n}"})
-                for n in range(200)
+        fresh_window(10)
+        response = push(client, token, [save_op({"code": str(n)}) for n in range(8)])
+        assert response.status_code == 200, response.text
+        assert outcomes(response) == ["applied"] * 5 + ["rate_limited"] * 3
+        deferred = response.json()["results"][5]
+        assert deferred["code"] == "rate_limited"
+        assert 1 <= deferred["retry_after"] <= 60
+        assert "activity_save" in deferred["reason"]
+        assert 1 <= int(response.headers["Retry-After"]) <= 60
+        revisions = client.get(f"/api/activity/revisions/{LESSON}/{CODE}", headers=bearer(token)).json()
+        assert [r["state"]["code"] for r in revisions["revisions"]] == ["0", "1", "2", "3", "4"]
+
+
+def test_saves_share_one_budget_whichever_route_carries_them(make_settings, users):
+    users.add("alice", "pupil")
+    with app_client(make_settings(POST16_RATE_LIMITS="activity_save=5")) as client:
+        token = login(client, "alice")
+        fresh_window(10)
+        assert [save(client, bearer(token), n).status_code for n in range(3)] == [200] * 3
+        assert outcomes(push(client, token, [save_op({"code": str(n)}) for n in range(4)])) == [
+            "applied",
+            "applied",
+            "rate_limited",
+            "rate_limited",
+        ]
+        refused = save(client, bearer(token), 9)
+        assert refused.status_code == 429
+        assert refused.json()["code"] == "rate_limited"
+
+
+def test_operations_left_for_later_are_applied_in_order_when_sent_again(make_settings, users, pg_url):
+    users.add("alice", "pupil")
+    with app_client(make_settings(POST16_RATE_LIMITS="activity_save=3")) as client:
+        token = login(client, "alice")
+        fresh_window(10)
+        queue = [save_op({"code": f"v{n}"}) for n in range(7)]
+        while queue:
+            response = push(client, token, queue)
+            answered = [
+                op
+                for op, r in zip(queue, response.json()["results"], strict=True)
+                if r["outcome"] != "rate_limited"
             ]
-            response = push(client, token, operations)
-            assert response.status_code == 200, response.text
-            assert {r["outcome"] for r in response.json()["results"]} == {"applied"}
-        # The single-save endpoint still has its own count, untouched by the pushes.
-        assert save(client, bearer(token), 0).status_code == 200
+            assert answered == queue[: len(answered)]  # what is done is always the front of the queue
+            queue = queue[len(answered) :]
+            new_window(pg_url)
+        revisions = client.get(f"/api/activity/revisions/{LESSON}/{CODE}", headers=bearer(token)).json()
+        assert [r["state"]["code"] for r in revisions["revisions"]] == [f"v{n}" for n in range(7)]
+        assert client.get(SAVE, headers=bearer(token)).json()["state"] == {"code": "v6"}
+
+
+def test_a_replayed_push_costs_nothing_from_the_budget(make_settings, users):
+    users.add("alice", "pupil")
+    with app_client(make_settings(POST16_RATE_LIMITS="activity_save=4")) as client:
+        token = login(client, "alice")
+        fresh_window(10)
+        batch = [save_op({"code": str(n)}) for n in range(4)]
+        assert outcomes(push(client, token, batch)) == ["applied"] * 4
+        assert outcomes(push(client, token, batch)) == ["duplicate"] * 4
+        assert outcomes(push(client, token, batch)) == ["duplicate"] * 4
+
+
+def test_each_mark_in_a_push_counts_against_mark_activity(make_settings, users):
+    pupil = users.add("alice", "pupil")
+    teacher = users.add("teach", "teacher")
+    users.enrol("12A", teacher, [pupil])
+    with app_client(make_settings(POST16_RATE_LIMITS="mark_activity=2")) as client:
+        token = login(client, "teach")
+        fresh_window(10)
+        marks = [mark_op(pupil, 1), mark_op(pupil, 2, activity=OTHER), mark_op(pupil, 3, activity=TEXT)]
+        assert outcomes(push(client, token, marks)) == ["applied", "applied", "rate_limited"]
+        single = client.post(
+            f"/api/marks/{pupil}/{LESSON}/{CODE}", headers=bearer(token), json={"score": 0, "max_score": 3}
+        )
+        assert single.status_code == 429
+
+
+def test_a_push_that_saves_nothing_new_is_one_request_against_the_default_limit(make_settings, users):
+    users.add("alice", "pupil")
+    with app_client(make_settings(POST16_RATE_LIMITS="default=3,activity_save=100")) as client:
+        token = login(client, "alice")
+        fresh_window(10)
+        statuses = [push(client, token, []).status_code for _ in range(4)]
+        assert statuses == [200, 200, 200, 429]
 
 
 @pytest.mark.slow
