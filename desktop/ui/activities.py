@@ -65,6 +65,9 @@ class ActivityWidget(QFrame):
         self.setAccessibleName(f"Activity: {activity.title}")
         self._dirty = False
         self._loading = False
+        #: The answer as last saved or loaded: a "change" that comes back to it (a Tab and a Backspace,
+        #: focus moving through) is no change, and saving it would only add a version nobody wrote.
+        self._saved_state: dict[str, Any] | None = None
         self._save_timer = QTimer(self)
         self._save_timer.setSingleShot(True)
         self._save_timer.setInterval(SAVE_DELAY_MS)
@@ -120,6 +123,10 @@ class ActivityWidget(QFrame):
         self._save_timer.stop()
         if not self._dirty:
             return True
+        if self._saved_state is not None and self.state() == self._saved_state:
+            self._dirty = False
+            self.refresh(replace_answer=False)
+            return True
         try:
             self.ctx.store.save_answer(self.lesson.id, self.activity.id, self.state())
         except StoreError as error:
@@ -127,6 +134,7 @@ class ActivityWidget(QFrame):
             self.ctx.notify("error", str(error))
             return False
         self._dirty = False
+        self._saved_state = self.state()
         self.save_state.setText("Saved on this computer · waiting to sync")
         self.saved.emit(self.lesson.id, self.activity.id)
         self.ctx.sync_now()
@@ -141,6 +149,9 @@ class ActivityWidget(QFrame):
                 self.set_state(answer.state)
             finally:
                 self._loading = False
+            self._saved_state = self.state()
+        elif self._saved_state is None and not self._dirty:
+            self._saved_state = self.state()  # nothing saved yet: the blank (or starter) answer
         if self._dirty:
             pass
         elif answer is None:
@@ -252,6 +263,12 @@ class CodeActivityWidget(ActivityWidget):
         self.editor.textChanged.connect(self.changed)
         self.editor.run_requested.connect(self.run_code)
         self.body.addWidget(self.editor)
+        self.editor_hint = QLabel("")
+        self.editor_hint.setWordWrap(True)
+        self.editor_hint.setAccessibleName("How to use the code editor")
+        self.editor.editing_changed.connect(self._show_editor_hint)
+        self._show_editor_hint(False)
+        self.body.addWidget(self.editor_hint)
         buttons = QHBoxLayout()
         self.run_button = QPushButton("Run (Ctrl+Enter)")
         self.run_button.setAccessibleName("Run the code")
@@ -285,6 +302,14 @@ class CodeActivityWidget(ActivityWidget):
         self.output.setProperty("post16_monospace", True)
         self.body.addWidget(self.output)
         self.busy = False
+
+    def _show_editor_hint(self, editing: bool) -> None:
+        self.editor_hint.setText(
+            "<small>Editing: Tab indents · <b>Esc</b> stops editing, then Tab moves on · "
+            "Ctrl+Enter runs</small>"
+            if editing
+            else "<small><b>Enter</b> (or a click) edits the code · Tab moves on · Ctrl+Enter runs</small>"
+        )
 
     def state(self) -> dict[str, Any]:
         return {"code": self.editor.toPlainText()}

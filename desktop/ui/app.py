@@ -10,17 +10,24 @@ from desktop.core.settings import Settings
 from desktop.ui.background import wait_for_background
 from desktop.ui.login import LoginDialog
 from desktop.ui.main_window import MainWindow
-from desktop.ui.qt import QApplication, Qt
+from desktop.ui.qt import QApplication, QGuiApplication, Qt
 
-__all__ = ["run_gui"]
+__all__ = ["configure_high_dpi", "run_gui"]
+
+
+def configure_high_dpi() -> None:
+    """Fractional scale factors (125 %, 150 %) used as they are, not rounded: Qt reads this policy only
+    when the application object is created, so it must be set before."""
+    if QGuiApplication.instance() is None:
+        QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
 
 
 def _application(settings: Settings) -> QApplication:
+    configure_high_dpi()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Post16 Lessons")
     app.setOrganizationName("Post16")
     app.setApplicationDisplayName("Post16 Lessons")
-    app.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
     # The system font (and its size) is the base; the user's scale multiplies it (Ctrl++ / Ctrl+-).
     font = app.font()
     base = font.pointSizeF()

@@ -1,4 +1,11 @@
-"""A Python editor: line numbers, syntax highlighting (Pygments tokens), Tab as four spaces."""
+"""A Python editor: monospace, line numbers, syntax highlighting (Pygments tokens), indentation kept on
+Enter and deepened after a colon, and an explicit editing mode so the keyboard can pass through it.
+
+Tab belongs to whoever is using it. Reached with Tab (from the lesson or the previous control), the
+editor is *not* editing: Tab and Shift+Tab move on, as in any form, and nothing changes. Enter (or any
+character typed, or a click) starts editing; then Tab indents and Shift+Tab dedents, four spaces, the
+way Thonny and IDLE do. Escape stops editing, so Tab moves on again. Ctrl+Tab / Ctrl+Shift+Tab always
+leave the editor. `editing_changed` tells the activity, which shows the hint."""
 
 from __future__ import annotations
 
@@ -7,6 +14,7 @@ from pygments.token import Comment, Keyword, Name, Number, Operator, String, Tok
 
 from desktop.ui.qt import (
     QColor,
+    QEvent,
     QFont,
     QPainter,
     QPlainTextEdit,
@@ -73,8 +81,12 @@ class _LineNumberArea(QWidget):
         self.editor.paint_line_numbers(event)
 
 
+INDENT = "    "
+
+
 class CodeEditor(QPlainTextEdit):
     run_requested = Signal()
+    editing_changed = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -91,7 +103,40 @@ class CodeEditor(QPlainTextEdit):
         self.updateRequest.connect(self._update_numbers)
         self._update_margin()
         self.setAccessibleName("Code editor")
-        self.setAccessibleDescription("Python code. Ctrl+Enter runs it. Ctrl+Tab moves to the next control.")
+        self.editing = False
+        self._describe()
+
+    def _describe(self) -> None:
+        if self.editing:
+            hint = "Editing: Tab indents. Esc stops editing, then Tab moves on. Ctrl+Enter runs the code."
+        else:
+            hint = "Enter to edit the code, Tab to move on. Ctrl+Enter runs the code."
+        self.setAccessibleDescription(f"Python code. {hint}")
+        self.setToolTip(hint)
+
+    def set_editing(self, editing: bool) -> None:
+        if editing != self.editing:
+            self.editing = editing
+            self._describe()
+            self.editing_changed.emit(editing)
+
+    def focusInEvent(self, event) -> None:  # noqa: N802 - Qt API
+        reason = event.reason()
+        if reason in (Qt.FocusReason.TabFocusReason, Qt.FocusReason.BacktabFocusReason):
+            self.set_editing(False)
+        elif reason == Qt.FocusReason.MouseFocusReason:
+            self.set_editing(True)
+        super().focusInEvent(event)
+
+    def focusOutEvent(self, event) -> None:  # noqa: N802 - Qt API
+        if event.reason() not in (Qt.FocusReason.ActiveWindowFocusReason, Qt.FocusReason.PopupFocusReason):
+            self.set_editing(False)
+        super().focusOutEvent(event)
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self._update_margin()
 
     def line_number_width(self) -> int:
         digits = max(2, len(str(self.blockCount())))
@@ -132,20 +177,100 @@ class CodeEditor(QPlainTextEdit):
         painter.end()
 
     def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt API
-        modifiers = event.modifiers()
-        if (
-            event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
-            and modifiers & Qt.KeyboardModifier.ControlModifier
-        ):
+        key, modifiers = event.key(), event.modifiers()
+        control = bool(modifiers & Qt.KeyboardModifier.ControlModifier)
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and control:
             self.run_requested.emit()
             return
-        if event.key() == Qt.Key.Key_Tab and not modifiers:
-            self.insertPlainText("    ")
+        if key == Qt.Key.Key_Tab and control:
+            self.leave(forward=True)
             return
-        if event.key() == Qt.Key.Key_Tab and modifiers & Qt.KeyboardModifier.ControlModifier:
-            self.focusNextChild()
+        if key == Qt.Key.Key_Backtab and control:
+            self.leave(forward=False)
             return
-        if event.key() == Qt.Key.Key_Backtab:
-            self.focusPreviousChild()
+        if not self.editing:
+            if key == Qt.Key.Key_Tab:
+                self.leave(forward=True)
+                return
+            if key == Qt.Key.Key_Backtab:
+                self.leave(forward=False)
+                return
+            if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not modifiers:
+                self.set_editing(True)
+                return
+            if key == Qt.Key.Key_Escape:
+                event.ignore()
+                return
+            if event.text() and event.text().isprintable() and not control:
+                self.set_editing(True)  # typing is editing; the character goes in below
+            else:
+                super().keyPressEvent(event)  # arrows, Page Down, Ctrl+C: reading, not editing
+                return
+        if key == Qt.Key.Key_Escape:
+            self.set_editing(False)
+            return
+        if key == Qt.Key.Key_Tab and not modifiers:
+            self._indent()
+            return
+        if key == Qt.Key.Key_Backtab:
+            self._dedent()
+            return
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not modifiers:
+            self._new_line()
             return
         super().keyPressEvent(event)
+
+    def leave(self, *, forward: bool) -> None:
+        """Move focus to the next (or previous) control; QPlainTextEdit refuses while it takes Tab."""
+        self.set_editing(False)
+        self.setTabChangesFocus(True)
+        try:
+            self.focusNextPrevChild(forward)
+        finally:
+            self.setTabChangesFocus(False)
+
+    # -- indentation ------------------------------------------------------------------------------
+
+    def _new_line(self) -> None:
+        """Keep the line's indentation; one level deeper after a line ending in a colon."""
+        cursor = self.textCursor()
+        line = cursor.block().text()[: cursor.positionInBlock()]
+        indent = line[: len(line) - len(line.lstrip(" \t"))]
+        code = line.split("#", 1)[0].rstrip()
+        if code.endswith(":"):
+            indent += INDENT
+        cursor.insertText("\n" + indent)
+        self.setTextCursor(cursor)
+
+    def _indent(self) -> None:
+        cursor = self.textCursor()
+        if not cursor.hasSelection():
+            cursor.insertText(INDENT)
+            return
+        self._for_selected_lines(lambda block_cursor, _text: block_cursor.insertText(INDENT))
+
+    def _dedent(self) -> None:
+        def remove(block_cursor, text: str) -> None:
+            spaces = len(text) - len(text.lstrip(" "))
+            for _ in range(min(len(INDENT), spaces)):
+                block_cursor.deleteChar()
+
+        self._for_selected_lines(remove)
+
+    def _for_selected_lines(self, change) -> None:
+        cursor = self.textCursor()
+        document = self.document()
+        first = document.findBlock(cursor.selectionStart())
+        last = document.findBlock(cursor.selectionEnd())
+        if cursor.hasSelection() and last.position() == cursor.selectionEnd() and last != first:
+            last = last.previous()  # a selection ending at a line's start leaves that line alone
+        cursor.beginEditBlock()
+        block = first
+        while block.isValid():
+            line_cursor = self.textCursor()
+            line_cursor.setPosition(block.position())
+            change(line_cursor, block.text())
+            if block == last:
+                break
+            block = block.next()
+        cursor.endEditBlock()

@@ -29,6 +29,7 @@ from desktop.ui.qt import (
     QWidget,
     Signal,
 )
+from desktop.ui.titles import TitleBook
 
 __all__ = ["RevisionDialog", "SyncLogDialog", "describe_state", "when"]
 
@@ -211,11 +212,12 @@ class SyncLogDialog(QDialog):
                 table.setItem(r, c, item)
 
     def _activity(self, kind: str, lesson_id: str, activity_id: str, pupil_id: int | None) -> str:
-        what = f"{lesson_id} / {activity_id}"
+        what = self._titles.describe(lesson_id, activity_id)
         return f"Mark for pupil {pupil_id}: {what}" if kind == "mark.set" else what
 
     def reload(self) -> None:
         store = self.ctx.store
+        self._titles = TitleBook(store)
         pending = store.pending_operations()
         self._fill(
             self.waiting,

@@ -1,4 +1,6 @@
-"""The main window: lessons (and classes for teachers), notifications on top, sync status at the bottom."""
+"""The main window: lessons (and classes for teachers); at the bottom one fixed notification line and the
+sync status bar. It opens sized to the screen it is on and remembers its geometry and splitters
+(`<data>/window.ini`), so it fits a 1024×600 netbook as well as a 1920×1080 desktop."""
 
 from __future__ import annotations
 
@@ -21,6 +23,8 @@ from desktop.ui.qt import (
     QKeySequence,
     QListView,
     QMainWindow,
+    QRect,
+    QSettings,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
@@ -29,11 +33,35 @@ from desktop.ui.qt import (
 )
 from desktop.ui.status import NotificationArea, SyncStatusBar
 from desktop.ui.teacher import TeacherView
+from desktop.ui.titles import TitleBook
 from shared.lessons.model import ChoiceActivity
 
-__all__ = ["MainWindow"]
+__all__ = ["MainWindow", "initial_geometry"]
 
 FONT_STEP = 1.15
+
+
+def _distinct(*keys: QKeySequence | QKeySequence.StandardKey) -> list[QKeySequence]:
+    """Each key sequence once. The platform's ZoomIn is often Ctrl++ itself: listed twice, Qt calls the
+    shortcut ambiguous and Ctrl++ does nothing at all."""
+    sequences: list[QKeySequence] = []
+    for key in keys:
+        for sequence in QKeySequence.keyBindings(key) if isinstance(key, QKeySequence.StandardKey) else [key]:
+            if not sequence.isEmpty() and sequence not in sequences:
+                sequences.append(sequence)
+    return sequences
+
+
+def initial_geometry(available: QRect) -> QRect:
+    """Where a window with no remembered geometry opens: all of a small screen (a 1024×600 netbook, a
+    1366×768 laptop), 90 % of a larger one up to 1600×1000; centred, never larger than the screen."""
+    if available.width() <= 1366 or available.height() <= 800:
+        return QRect(available)
+    width = min(int(available.width() * 0.9), 1600)
+    height = min(int(available.height() * 0.9), 1000)
+    left = available.left() + (available.width() - width) // 2
+    top = available.top() + (available.height() - height) // 2
+    return QRect(left, top, width, height)
 
 
 class MainWindow(QMainWindow):
@@ -53,13 +81,14 @@ class MainWindow(QMainWindow):
         self.session = session
         self.settings = settings
         self.font_scale = settings.font_scale
-        self._base_point_size = base_point_size or QApplication.font().pointSizeF() / max(
-            self.font_scale, 0.1
-        )
+        app = QApplication.instance()
+        remembered = app.property("post16_base_point_size") if app is not None else None
+        self._base_point_size = float(base_point_size or remembered or QApplication.font().pointSizeF())
+        if app is not None:
+            app.setProperty("post16_base_point_size", self._base_point_size)
         role = "Teacher" if session.is_teacher else "Pupil"
         self.setWindowTitle(f"Post16 Lessons — {session.user.display_name} ({role})")
         self.setAccessibleName("Post16 Lessons")
-        self.resize(1180, 780)
 
         self.notifications = NotificationArea()
         self.status_bar = SyncStatusBar()
@@ -74,9 +103,15 @@ class MainWindow(QMainWindow):
         self.lesson_list.setMinimumWidth(220)
         self.lesson_list.activated.connect(lambda index: self.open_lesson(index.row()))
         self.lesson_list.clicked.connect(lambda index: self.open_lesson(index.row()))
+        # The arrow keys open what they highlight: a highlighted lesson that is not the one shown misleads.
+        self.lesson_list.selectionModel().currentChanged.connect(
+            lambda current, _previous: self.open_lesson(current.row()) if current.isValid() else None
+        )
         self.lesson_view = LessonView(self.ctx)
         self.lesson_view.history_requested.connect(self.show_history)
-        lessons_page = QSplitter()
+        self.lessons_splitter = lessons_page = QSplitter()
+        lessons_page.setObjectName("lessons-splitter")
+        lessons_page.setChildrenCollapsible(False)
         lessons_page.addWidget(self.lesson_list)
         lessons_page.addWidget(self.lesson_view)
         lessons_page.setStretchFactor(1, 4)
@@ -93,10 +128,14 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addWidget(self.notifications)
         layout.addWidget(self.tabs, 1)
+        layout.addWidget(self.notifications)
         self.setCentralWidget(central)
         self._build_menus()
+        self.set_font_scale(settings.font_scale, remember=False)
+        self.notifications.notice_closed.connect(self._notice_closed)
+        self._announced_marks: list[str] = []
+        self._restore_geometry()
 
         self.status_bar.sync_requested.connect(self.sync.sync_now)
         self.status_bar.queue_requested.connect(self.show_sync_log)
@@ -141,18 +180,19 @@ class MainWindow(QMainWindow):
         self.bigger_action = action(
             view,
             "&Bigger text",
-            [QKeySequence("Ctrl++"), QKeySequence("Ctrl+="), QKeySequence.StandardKey.ZoomIn],
+            _distinct(QKeySequence("Ctrl++"), QKeySequence("Ctrl+="), QKeySequence.StandardKey.ZoomIn),
             lambda: self.set_font_scale(self.font_scale * FONT_STEP),
             "Bigger text",
         )
         action(
             view,
             "&Smaller text",
-            [QKeySequence("Ctrl+-"), QKeySequence.StandardKey.ZoomOut],
+            _distinct(QKeySequence("Ctrl+-"), QKeySequence.StandardKey.ZoomOut),
             lambda: self.set_font_scale(self.font_scale / FONT_STEP),
             "Smaller text",
         )
-        action(view, "&Normal text size", "Ctrl+0", lambda: self.set_font_scale(1.0), "Normal text size")
+        normal = [QKeySequence("Ctrl+0")]
+        action(view, "&Normal text size", normal, lambda: self.set_font_scale(1.0), "Normal text size")
         sync_menu = self.menuBar().addMenu("&Sync")
         action(sync_menu, "Sync &now", [QKeySequence("F5")], self.sync.sync_now, "Sync now")
         action(sync_menu, "Sync &log…", "Ctrl+L", self.show_sync_log, "Sync log")
@@ -164,7 +204,7 @@ class MainWindow(QMainWindow):
     def show_about(self) -> None:
         show_about(self, self.settings, self.session.server_url, self.session.user.username)
 
-    def set_font_scale(self, scale: float) -> None:
+    def set_font_scale(self, scale: float, *, remember: bool = True) -> None:
         self.font_scale = max(0.7, min(3.0, scale))
         font = QApplication.font()
         font.setPointSizeF(self._base_point_size * self.font_scale)
@@ -174,7 +214,16 @@ class MainWindow(QMainWindow):
                 mono = widget.font()
                 mono.setPointSizeF(font.pointSizeF())
                 widget.setFont(mono)
-        if self.settings.user_config is not None:
+        # Qt posts the font change to each widget: deliver it now and lay the windows out again, so the
+        # menu bar, status bar and page re-wrap at once (not at some later paint, half done).
+        QApplication.sendPostedEvents()
+        for window in QApplication.topLevelWidgets():
+            for child in window.findChildren(QWidget):
+                child.updateGeometry()
+            if window.layout() is not None:
+                window.layout().invalidate()
+                window.layout().activate()
+        if remember and self.settings.user_config is not None:
             with contextlib.suppress(OSError):
                 save_user_settings(self.settings.user_config, font_scale=round(self.font_scale, 3))
 
@@ -240,11 +289,45 @@ class MainWindow(QMainWindow):
         self.sync_log = SyncLogDialog(self.ctx, self)
         self.sync_log.open()
 
+    # -- geometry ---------------------------------------------------------------------------------
+
+    def _ui_state(self) -> QSettings:
+        return QSettings(str(self.settings.data_dir / "window.ini"), QSettings.Format.IniFormat)
+
+    def _splitters(self) -> dict[str, QSplitter]:
+        splitters = {"lessons": self.lessons_splitter}
+        if self.teacher_view is not None:
+            splitters["classes"] = self.teacher_view.splitter
+        return splitters
+
+    def _restore_geometry(self) -> None:
+        state = self._ui_state()
+        geometry = state.value("window/geometry")
+        screen = self.screen() or QApplication.primaryScreen()
+        available = screen.availableGeometry()
+        if not (geometry is not None and self.restoreGeometry(geometry)):
+            self.setGeometry(initial_geometry(available))
+        elif self.width() > available.width() or self.height() > available.height():
+            self.setGeometry(initial_geometry(available))  # remembered from a larger screen
+        for name, splitter in self._splitters().items():
+            saved = state.value(f"splitters/{name}")
+            if saved is not None:
+                splitter.restoreState(saved)
+
+    def save_geometry(self) -> None:
+        state = self._ui_state()
+        state.setValue("window/geometry", self.saveGeometry())
+        for name, splitter in self._splitters().items():
+            state.setValue(f"splitters/{name}", splitter.saveState())
+        state.sync()
+
     # -- sync events ------------------------------------------------------------------------------
 
     def _status_changed(self, status: SyncStatus) -> None:
         if status.state == "idle":
             self._announced_offline = False
+            self.notifications.clear("connection")
+            self.notifications.clear("sync-problem")
         was_offline = self._announced_offline
         self.ctx.status = status
         self.status_bar.show_status(status)
@@ -253,11 +336,13 @@ class MainWindow(QMainWindow):
             self.notifications.notify(
                 "warning",
                 "Offline: your answers are saved on this computer and will be sent when the server is back.",
+                key="connection",
             )
         elif status.state == "session_expired" and self._relogin is None:
             self.notifications.notify(
                 "warning",
                 f"Your session has ended. Log in again to send the {status.pending} change(s) waiting here.",
+                key="session",
             )
             self._relogin = LoginDialog(
                 self.manager,
@@ -273,44 +358,61 @@ class MainWindow(QMainWindow):
             self._told_outdated = True
             self.notifications.notify("error", status.message)
         elif status.state == "error" and status.message:
-            self.notifications.notify("warning", status.message)
+            self.notifications.notify("warning", status.message, key="sync-problem")
 
     def _relogged_in(self) -> None:
-        self.notifications.notify("info", "Logged in again. Sending your waiting work now.")
+        self.notifications.clear("session")
+        self.notifications.notify("info", "Logged in again. Sending your waiting work now.", key="session")
         self.sync.resume()
 
     def _sync_finished(self, report: SyncReport) -> None:
         if report.lessons_updated or report.lessons_removed or report.answers_archived:
             self._lessons_changed(report)
         self.lesson_view.refresh(set(report.answers_replaced))
+        own_marks = [m for m in report.new_marks if m.pupil_id == self.session.user.id]
+        titles = TitleBook(self.session.store) if report.rejected or own_marks else None
         archived = (
-            {(a.lesson_id, a.activity_id): a.title for a in self.session.store.archived_answers()}
+            {(a.lesson_id, a.activity_id) for a in self.session.store.archived_answers()}
             if report.rejected
-            else {}
+            else set()
         )
         for rejected in report.rejected:
-            title = archived.get((rejected.lesson_id, rejected.activity_id))
-            if title is not None:
+            assert titles is not None
+            what = titles.describe(rejected.lesson_id, rejected.activity_id)
+            if (rejected.lesson_id, rejected.activity_id) in archived:
                 self.notifications.notify(
                     "info",
-                    f"Your answer to “{title}” was not sent because the activity was removed; "
+                    f"Your answer to {what} was not sent because the activity was removed; "
                     "it is kept under Archived answers.",
                 )
                 continue
             self.notifications.notify(
                 "error",
-                f"The server refused a change to {rejected.lesson_id} / {rejected.activity_id}: "
-                f"{rejected.reason} It is kept in Sync → Sync log.",
+                f"The server refused a change to {what}: {rejected.reason} It is kept in Sync → Sync log.",
             )
-        own_marks = [m for m in report.new_marks if m.pupil_id == self.session.user.id]
-        for mark in own_marks:
-            self.notifications.notify(
-                "info", f"New mark: {mark.score:g}/{mark.max_score:g} on {mark.activity_id}."
+        if own_marks:
+            assert titles is not None
+            self._announce_marks(
+                [
+                    f"{titles.describe(m.lesson_id, m.activity_id)} {m.score:g}/{m.max_score:g}"
+                    for m in own_marks
+                ]
             )
         for problem in report.problems:
             self.notifications.notify("warning", problem)
         if self.teacher_view is not None and (report.pushed or report.new_marks or report.revisions):
             self.teacher_view.refresh()
+
+    def _announce_marks(self, marks: list[str]) -> None:
+        """One message for every mark not yet read ("3 new marks: …"), not one line per mark."""
+        self._announced_marks.extend(marks)
+        count = len(self._announced_marks)
+        heading = "New mark" if count == 1 else f"{count} new marks"
+        self.notifications.notify("info", f"{heading}: " + "; ".join(self._announced_marks), key="marks")
+
+    def _notice_closed(self, key: str) -> None:
+        if key == "marks":
+            self._announced_marks = []
 
     def _lessons_changed(self, report: SyncReport) -> None:
         """A lesson update or removal arrived: refresh the list and the open lesson; say where answers
@@ -352,6 +454,7 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         self.lesson_view.flush()
+        self.save_geometry()
         self.sync.stop()
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API

@@ -319,7 +319,8 @@ class TeacherView(QWidget):
         self.ctx = ctx
         self.setAccessibleName("Classes")
         layout = QHBoxLayout(self)
-        splitter = QSplitter()
+        self.splitter = splitter = QSplitter()
+        splitter.setObjectName("classes-splitter")
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from desktop_fakes import PASSWORD, FakeServer, build_lesson
+from desktop_windows import Laptop
 
 from desktop.core.client import ApiClient
 from desktop.core.credentials import TokenVault
@@ -69,3 +75,41 @@ def make_store(tmp_path: Path) -> Iterator[Callable[[str], Store]]:
     yield factory
     for store in opened:
         store.close()
+
+
+@pytest.fixture
+def laptop(tmp_path: Path) -> Laptop:
+    return Laptop(tmp_path / "laptop")
+
+
+@pytest.fixture
+def make_window(qtbot, laptop: Laptop) -> Iterator[Callable[..., Any]]:  # type: ignore[no-untyped-def]
+    """`make_window("pupil", size=(1024, 600))`: the real main window over a real store, offline (see
+    desktop_windows). The sync thread is not started; windows are shut down and their stores closed."""
+    from desktop.ui.background import wait_for_background
+    from desktop.ui.main_window import MainWindow
+    from desktop.ui.qt import QApplication
+
+    windows: list[Any] = []
+    app_font = QApplication.font()
+
+    def factory(
+        username: str = "pupil", size: tuple[int, int] | None = (1366, 768), lessons: Any = None
+    ) -> Any:
+        session = laptop.session(username, lessons)
+        window = MainWindow(laptop.manager(), session, laptop.settings, start_sync=False)
+        qtbot.addWidget(window)
+        if size is not None:
+            window.resize(*size)
+        window.show()
+        qtbot.waitExposed(window)
+        windows.append(window)
+        return window
+
+    yield factory
+    for window in windows:
+        window.shutdown()
+    wait_for_background(10_000)
+    for window in windows:
+        window.session.close()
+    QApplication.setFont(app_font)  # a test that scaled the text leaves the next one at normal size
