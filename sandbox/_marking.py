@@ -187,11 +187,12 @@ def failed_check(jobs: list[MarkingTest], run: RunResult, max_score: float) -> C
 
 
 def _reported(outcome: TestOutcome, job: MarkingTest) -> TestOutcome:
-    """A hidden test keeps its data to itself: no values, expected output or program output."""
+    """A hidden test keeps its data to itself: no values, expected output, program output or timing
+    (a program could encode what it saw of the test's inputs in how long it took)."""
     if not job.hidden:
         return outcome
     message = "" if outcome.passed else "this hidden test did not pass"
-    return msgspec.structs.replace(outcome, message=message, stdout="")
+    return msgspec.structs.replace(outcome, message=message, stdout="", duration_ms=0.0)
 
 
 def _why_no_report(run: RunResult) -> str:
