@@ -9,11 +9,13 @@ its single run.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import struct
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import docker
@@ -23,6 +25,14 @@ from docker.types import LogConfig, Ulimit
 
 from sandbox._inside import BOOTSTRAP_SOURCE
 from sandbox._limits import SandboxLimits
+
+# Docker's default seccomp profile, pinned in the repository and passed explicitly, so that a daemon
+# whose default changed (or was switched off with --seccomp-profile=unconfined) cannot weaken the
+# sandbox. Its origin and how to refresh it: sandbox/image/README.md.
+SECCOMP_PROFILE = json.dumps(
+    json.loads((Path(__file__).resolve().parent / "image" / "seccomp.json").read_text(encoding="utf-8")),
+    separators=(",", ":"),
+)
 
 LABEL = "post16.sandbox"
 LABEL_INSTANCE = "post16.sandbox.instance"
@@ -185,7 +195,7 @@ class Engine:
                 )
             },
             cap_drop=["ALL"],
-            security_opt=["no-new-privileges"],
+            security_opt=["no-new-privileges", f"seccomp={SECCOMP_PROFILE}"],
             ulimits=[
                 Ulimit(name="nofile", soft=limits.nofile, hard=limits.nofile),
                 Ulimit(

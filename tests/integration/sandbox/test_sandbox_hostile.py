@@ -280,3 +280,11 @@ print("left behind")
     assert result.status == "success", result
     await assert_contained(runner, docker_api, before)
     assert host_processes_mentioning(marker) == []
+
+
+async def test_programs_run_under_the_pinned_seccomp_filter(runner: SandboxRunner) -> None:
+    code = "print([line for line in open('/proc/self/status') if line.startswith('Seccomp')])"
+
+    result = await run_code(runner, code)
+
+    assert "'Seccomp:\\t2\\n'" in result.stdout, result.stdout
