@@ -5,8 +5,11 @@
 Prints, in one run on this machine:
   1. cold `docker run --rm IMAGE python3 -c 'print(1)'` (the baseline), median and p95;
   2. the runner's p50/p95 for the same program with the pool warm (each run starts with the pool full);
-  3. sustained runs per minute with `--callers` concurrent callers (distinct owners) for `--seconds`.
-Targets (issue 3): p50 <= 100 ms and <= 0.3 x the cold baseline; >= 300 runs/min on 2 cores.
+  3. the p50/p95 of a check (automatic marking) of a 4-test activity (functions/clamp, model answer),
+     pool warm, beside the cold baseline;
+  4. sustained runs per minute with `--callers` concurrent callers (distinct owners) for `--seconds`.
+Targets: run p50 <= 100 ms and <= 0.3 x the cold baseline; >= 300 runs/min on 2 cores (issue 3);
+check p50 <= 2 x the cold baseline (issue 14).
 Timing on shared machines is noisy: compare the ratios printed by one run.
 """
 
@@ -19,10 +22,14 @@ import shutil
 import statistics
 import subprocess
 import time
+from pathlib import Path
 
+import sandbox
 from sandbox import RunRequest, SandboxLimits, SandboxRunner, engines_from_env
+from shared.lessons import CodeActivity, load_manifest
 
 PROGRAM = "print(1)"
+CHECKED = ("functions", "clamp")
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -57,6 +64,29 @@ async def warm_latency(runner: SandboxRunner, runs: int) -> list[float]:
         timings.append(time.perf_counter() - started)
         assert result.status == "success", result
         assert result.stdout == "1\n", result
+    return timings
+
+
+def checked_activity() -> CodeActivity:
+    lessons = Path(sandbox.__file__).resolve().parent.parent / "lessons"
+    activity = load_manifest(lessons).lesson(CHECKED[0]).activity(CHECKED[1])
+    assert isinstance(activity, CodeActivity)
+    assert len(activity.tests) == 4, "the benchmark checks a 4-test activity"
+    return activity
+
+
+async def check_latency(runner: SandboxRunner, runs: int) -> list[float]:
+    activity = checked_activity()
+    assert activity.model_answer is not None
+    timings = []
+    for _ in range(runs):
+        await runner.wait_until_idle(60)
+        started = time.perf_counter()
+        result = await runner.check(
+            activity.model_answer, activity.tests, owner="bench", max_score=activity.max_score
+        )
+        timings.append(time.perf_counter() - started)
+        assert result.score == activity.max_score, result
     return timings
 
 
@@ -125,6 +155,13 @@ async def main() -> None:
             f"   (n={len(warm)})"
             f"   ratio p50/cold {warm_p50 / cold_p50:.2f}"
         )
+        checks = await check_latency(runner, args.runs)
+        check_p50 = statistics.median(checks)
+        print(
+            f"check, 4 tests, warm      p50 {ms(check_p50)}   p95 {ms(percentile(checks, 0.95))}"
+            f"   (n={len(checks)})"
+            f"   ratio p50/cold {check_p50 / cold_p50:.2f}"
+        )
         burst = await back_to_back_latency(runner, args.runs)
         print(
             f"runner, back to back      p50 {ms(statistics.median(burst))}"
@@ -139,6 +176,8 @@ async def main() -> None:
         )
     targets_met = warm_p50 <= 0.100 and warm_p50 / cold_p50 <= 0.3 and per_minute >= 300
     print("targets (p50 <= 100 ms, ratio <= 0.3, >= 300 runs/min):", "met" if targets_met else "NOT met")
+    check_met = check_p50 / cold_p50 <= 2.0
+    print("target (check p50 <= 2 x cold docker run):", "met" if check_met else "NOT met")
 
 
 if __name__ == "__main__":
