@@ -40,8 +40,18 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     desktop_session_idle: int = 14 * 86400
     desktop_session_absolute: int = 60 * 86400
     rate_limits: dict[str, int] = msgspec.field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
+    # Failed logins: per username from one address (the attacker's back-off), per username across
+    # every untrusted device (the ceiling), per address across usernames (server.domain.auth.throttle).
     login_user_threshold: int = 5
+    login_user_ceiling: int = 100
     login_ip_threshold: int = 50
+    # Days a device stays trusted after a successful login from it (its device token).
+    login_device_days: int = 90
+    # Successful logins per minute: per user, and per client address (a school behind one NAT shares one).
+    login_success_per_user: int = 10
+    login_success_per_ip: int = 600
+    # Seconds between purges of expired and revoked sessions (0: never).
+    session_purge_seconds: int = 3600
     max_body_bytes: int = 4 * 1024 * 1024
     max_state_bytes: int = 64 * 1024
     cookie_secure: bool = True
@@ -187,7 +197,12 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         desktop_session_absolute=_int(env, "POST16_DESKTOP_SESSION_ABSOLUTE", 60 * 86400, 60),
         rate_limits=parse_rate_limits(env.get("POST16_RATE_LIMITS", "")),
         login_user_threshold=_int(env, "POST16_LOGIN_USER_THRESHOLD", 5, 1),
+        login_user_ceiling=_int(env, "POST16_LOGIN_USER_CEILING", 100, 1),
         login_ip_threshold=_int(env, "POST16_LOGIN_IP_THRESHOLD", 50, 1),
+        login_device_days=_int(env, "POST16_LOGIN_DEVICE_DAYS", 90, 1),
+        login_success_per_user=_int(env, "POST16_LOGIN_SUCCESS_PER_USER", 10),
+        login_success_per_ip=_int(env, "POST16_LOGIN_SUCCESS_PER_IP", 600),
+        session_purge_seconds=_int(env, "POST16_SESSION_PURGE_SECONDS", 3600),
         max_body_bytes=_int(env, "POST16_MAX_BODY_BYTES", 4 * 1024 * 1024, 1024),
         max_state_bytes=_int(env, "POST16_MAX_STATE_BYTES", 64 * 1024, 256),
         cookie_secure=_bool(env, "POST16_COOKIE_SECURE", True),

@@ -40,6 +40,8 @@ __all__ = ["ApiClient"]
 
 T = TypeVar("T")
 
+# The server's device-token header (server.domain.auth.throttle; docs/security.md).
+DEVICE_HEADER = "X-Post16-Device"
 USER_AGENT = f"post16-desktop/{__version__} (protocol {PROTOCOL_VERSION})"
 
 
@@ -76,8 +78,9 @@ class ApiClient:
         params: dict[str, Any] | None = None,
         auth: bool = True,
         timeout: float | None = None,
+        extra_headers: dict[str, str] | None = None,
     ) -> httpx.Response:
-        headers: dict[str, str] = {}
+        headers: dict[str, str] = dict(extra_headers or {})
         if auth and self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         content: bytes | None = None
@@ -108,12 +111,15 @@ class ApiClient:
 
     # -- auth -----------------------------------------------------------------------------------
 
-    def login(self, username: str, password: str) -> LoginResponse:
+    def login(self, username: str, password: str, device_token: str | None = None) -> LoginResponse:
+        """Log in; `device_token` (from an earlier login as this user on this computer) tells the server
+        this is the user's own device, which other people's failed guesses never lock out."""
         response = self._request(
             "POST",
             "/api/auth/login",
             body=LoginRequest(username=username, password=password, client="desktop"),
             auth=False,
+            extra_headers={DEVICE_HEADER: device_token} if device_token else None,
         )
         login = self._decode(response, LoginResponse)
         if not login.token:

@@ -62,6 +62,9 @@ class Session:
         self.store.close()
 
 
+DEVICE_SUFFIX = "#device"
+
+
 class SessionManager:
     def __init__(
         self,
@@ -104,24 +107,37 @@ class SessionManager:
             raise DesktopError("The server address must start with http:// or https://")
         client = self._client(server_url)
         try:
-            login = client.login(username.strip(), password)
+            login = client.login(username.strip(), password, self._device_token(server_url, username))
         except BaseException:
             client.close()
             raise
         assert login.token is not None  # checked by ApiClient.login
         store = self._open_store(server_url, login.user)
         self.vault.set(server_url, login.user.username, login.token)
+        self._keep_device_token(server_url, login.user.username, login.device_token)
         if self.remember and self.settings.user_config is not None:
             save_user_settings(self.settings.user_config, server_url=server_url, username=login.user.username)
         return Session(server_url, login.user, client, store, SyncEngine(store, client))
 
+    # The device token the server gave this computer for a user: kept in the vault beside the session
+    # token (it survives logout: it says "this is my usual computer", not "I am logged in").
+    def _device_token(self, server_url: str, username: str) -> str | None:
+        return self.vault.get(server_url, f"{username.strip()}{DEVICE_SUFFIX}")
+
+    def _keep_device_token(self, server_url: str, username: str, token: str | None) -> None:
+        if token:
+            self.vault.set(server_url, f"{username}{DEVICE_SUFFIX}", token)
+
     def relogin(self, session: Session, password: str) -> None:
         """The same user logs in again after their session expired: same store, same queue."""
-        login = session.client.login(session.username, password)
+        login = session.client.login(
+            session.username, password, self._device_token(session.server_url, session.username)
+        )
         if login.user.id != session.user.id:
             raise DesktopError("That is a different account; log out first to switch user.")
         assert login.token is not None
         self.vault.set(session.server_url, session.username, login.token)
+        self._keep_device_token(session.server_url, session.username, login.device_token)
         session.verified = True
 
     def resume(self, server_url: str, username: str) -> Session | None:

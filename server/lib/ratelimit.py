@@ -81,6 +81,37 @@ async def hit(
     return True
 
 
+def window_start_and_retry(now: float | None = None) -> tuple[int, int]:
+    """The current window's start, and the seconds until the next one."""
+    now = time.time() if now is None else now
+    start = int(now // WINDOW_SECONDS) * WINDOW_SECONDS
+    return start, max(1, int(start + WINDOW_SECONDS - now + 0.999))
+
+
+async def used(db: AsyncSession, endpoint: str, subject: str) -> int:
+    """How many times `subject` was counted against `endpoint` in the current window (no count)."""
+    window_start, _ = window_start_and_retry()
+    found = await db.execute(
+        select(RateLimitWindow.count).where(
+            RateLimitWindow.key == f"{endpoint}:{subject}", RateLimitWindow.window_start == window_start
+        )
+    )
+    return int(found.scalar_one_or_none() or 0)
+
+
+async def count(db: AsyncSession, endpoint: str, subject: str) -> None:
+    """Count one use of `endpoint` by `subject` in `db`'s transaction, refusing nothing."""
+    window_start, _ = window_start_and_retry()
+    statement = (
+        _upsert(dialect_name(db))(RateLimitWindow)
+        .values(key=f"{endpoint}:{subject}", window_start=window_start, count=1)
+        .on_conflict_do_update(
+            index_elements=["key", "window_start"], set_={"count": RateLimitWindow.count + 1}
+        )
+    )
+    await db.execute(statement)
+
+
 # One statement for a whole push: which of its operation ids are new (a replay does nothing, so it costs
 # nothing), and the new ones of each kind added to that kind's counter; answers each new op id with its
 # kind's count after the batch.
@@ -197,4 +228,14 @@ async def prune(db: AsyncSession) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-__all__ = ["OWN_RATE_LIMIT", "WINDOW_SECONDS", "Deferred", "hit", "prune", "spend"]
+__all__ = [
+    "OWN_RATE_LIMIT",
+    "WINDOW_SECONDS",
+    "Deferred",
+    "count",
+    "hit",
+    "prune",
+    "spend",
+    "used",
+    "window_start_and_retry",
+]

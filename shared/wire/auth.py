@@ -24,12 +24,15 @@ class User(msgspec.Struct, kw_only=True):
 
 class LoginResponse(msgspec.Struct, kw_only=True):
     """`token` is set for desktop clients (send it as `Authorization: Bearer`); the web console gets the
-    `tlac_session` cookie instead, plus `csrf_token` to send as `X-CSRF-Token` on every unsafe request."""
+    `tlac_session` cookie instead, plus `csrf_token` to send as `X-CSRF-Token` on every unsafe request.
+    `device_token` (desktop, first login from this device): keep it and send it as `X-Post16-Device` on
+    later logins as this user; the web console gets it as the `tlac_device` cookie."""
 
     user: User
     expires_at: datetime
     token: str | None = None
     csrf_token: str | None = None
+    device_token: str | None = None
 
 
 class Me(msgspec.Struct, kw_only=True):

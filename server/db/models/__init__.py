@@ -11,6 +11,7 @@ from server.db.models.rate_limit_window import RateLimitWindow
 from server.db.models.school_class import SchoolClass
 from server.db.models.sync_event import SyncEvent
 from server.db.models.sync_operation import SyncOperation
+from server.db.models.trusted_device import TrustedDevice
 from server.db.models.user import User
 from server.db.models.user_session import UserSession
 
@@ -26,6 +27,7 @@ __all__ = [
     "SchoolClass",
     "SyncEvent",
     "SyncOperation",
+    "TrustedDevice",
     "User",
     "UserSession",
 ]

@@ -10,7 +10,10 @@ class UserSession(Base):
     """A login. Only the SHA-256 of the opaque token is stored; a database leak yields no usable token."""
 
     __tablename__ = "user_sessions"
-    __table_args__ = (Index("ix_user_sessions_user_active", "user_id", "revoked_at"),)
+    __table_args__ = (
+        Index("ix_user_sessions_user_active", "user_id", "revoked_at"),
+        Index("ix_user_sessions_expires_at", "expires_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -33,6 +33,12 @@ def auth_user(auth: Caller) -> User:
     )
 
 
+# A device that logged in before sends its device token back (server.domain.auth.throttle): the web
+# console as this cookie (only ever sent to /api/auth), the desktop app as this header.
+DEVICE_COOKIE = "tlac_device"
+DEVICE_HEADER = "X-Post16-Device"
+
+
 class AuthController(Controller):
     path = "/api/auth"
     tags = ["auth"]
@@ -42,7 +48,9 @@ class AuthController(Controller):
         self, request: Request[Any, Any, Any], data: JSONBody[LoginRequest], db: Db, settings: AppSettings
     ) -> Response[LoginResponse]:
         """Log in. Desktop clients (`"client": "desktop"`) get a bearer token; the web console gets the
-        `tlac_session` cookie and a CSRF token. Repeated failures are throttled (429 + Retry-After)."""
+        `tlac_session` cookie and a CSRF token. Repeated failures are throttled (429 + Retry-After); a
+        device that logged in before (`tlac_device` cookie, or `X-Post16-Device` with the desktop's
+        `device_token`) is throttled on its own, so nobody else's failures lock it out."""
         previous, _ = bearer_or_cookie(request)
         result = await AuthService(db, settings).login(
             data.username,
@@ -51,11 +59,13 @@ class AuthController(Controller):
             request_client_ip(request),
             request.headers.get("user-agent"),
             previous_token=previous,
+            device_token=request.headers.get(DEVICE_HEADER) or request.cookies.get(DEVICE_COOKIE),
         )
         body = LoginResponse(user=user_out(result.user), expires_at=result.expires_at)
         cookies = []
         if data.client == "desktop":
             body.token = result.token
+            body.device_token = result.device_token
         else:
             body.csrf_token = result.csrf_token
             cookies.append(
@@ -69,6 +79,18 @@ class AuthController(Controller):
                     max_age=settings.web_session_absolute,
                 )
             )
+            if result.device_token:
+                cookies.append(
+                    Cookie(
+                        key=DEVICE_COOKIE,
+                        value=result.device_token,
+                        httponly=True,
+                        secure=settings.cookie_secure,
+                        samesite="strict",
+                        path="/api/auth",
+                        max_age=settings.login_device_days * 86400,
+                    )
+                )
         return Response(body, cookies=cookies, headers={"Cache-Control": "no-store"})
 
     @post("/logout", status_code=HTTP_204_NO_CONTENT)
@@ -108,4 +130,4 @@ class AuthController(Controller):
         await AuthService(db, settings).change_password(auth, data.current_password, data.new_password)
 
 
-__all__ = ["AuthController", "Provide", "auth_user", "user_out"]
+__all__ = ["DEVICE_COOKIE", "DEVICE_HEADER", "AuthController", "Provide", "auth_user", "user_out"]

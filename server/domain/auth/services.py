@@ -20,13 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.config import Settings
 from server.db.base import utcnow
-from server.db.models import User, UserSession
+from server.db.models import TrustedDevice, User, UserSession
 from server.domain.auth import throttle
 from server.domain.auth.context import AuthContext
 from server.domain.auth.sessioncache import AUTH_NEUTRAL, CachedSession, SessionCache
-from server.lib import audit
+from server.lib import audit, ratelimit
 from server.lib.errors import AppError
-from server.lib.metrics import LOGIN_ATTEMPTS
+from server.lib.metrics import LOGIN_ATTEMPTS, RATE_LIMITED
 from server.lib.security import (
     hash_password,
     hash_password_async,
@@ -52,6 +52,8 @@ class LoginResult:
     token: str
     csrf_token: str
     expires_at: datetime
+    #: A new device token to hand to the client (None: the device presented a valid one).
+    device_token: str | None = None
 
 
 def _idle_expired(entry: CachedSession, now: datetime) -> bool:
@@ -76,12 +78,15 @@ class AuthService:
         client_ip: str,
         user_agent: str | None,
         previous_token: str | None = None,
+        device_token: str | None = None,
     ) -> LoginResult:
         # Argon2 costs ~0.1-1 s of CPU: a bounded number of checks run at once, in threads, and a login
         # waiting for its turn holds no database connection (a class logging in together must neither
         # stall the event loop nor drain the pool).
         async with password_work():
-            return await self._login(username, password, client, client_ip, user_agent, previous_token)
+            return await self._login(
+                username, password, client, client_ip, user_agent, previous_token, device_token
+            )
 
     async def _login(
         self,
@@ -91,29 +96,52 @@ class AuthService:
         client_ip: str,
         user_agent: str | None,
         previous_token: str | None,
+        device_token: str | None,
     ) -> LoginResult:
         name = username.lower()
-        keys = [throttle.user_key(name), throttle.ip_key(client_ip)]
-        await throttle.hold(self.db, keys[0])  # released by the commit on every path below
-        try:
-            await throttle.check(self.db, keys)
-        except AppError:
+        settings = self.settings
+        device = await self._trusted_device(name, device_token)
+        # (key, failures before it locks): a trusted device is judged on its own (throttle's docstring).
+        limits = (
+            [(throttle.device_key(device.token_hash), settings.login_user_threshold)]
+            if device is not None
+            else [
+                (throttle.pair_key(name, client_ip), settings.login_user_threshold),
+                (throttle.user_key(name), settings.login_user_ceiling),
+                (throttle.ip_key(client_ip), settings.login_ip_threshold),
+            ]
+        )
+        await throttle.hold(self.db, limits[0][0])  # released by the commit on every path below
+        refusal = await throttle.check(self.db, [key for key, _ in limits])
+        if refusal is not None:
             LOGIN_ATTEMPTS.labels(status="throttled").inc()
-            await audit.record(
-                self.db,
-                "user.login_throttled",
-                actor=name,
-                target=name,
-                client_ip=client_ip,
-                user_agent=user_agent,
-            )
+            if refusal.to_audit:
+                await audit.record(
+                    self.db,
+                    "user.login_throttled",
+                    actor=name,
+                    target=name,
+                    client_ip=client_ip,
+                    user_agent=user_agent,
+                    details={
+                        "scope": throttle.scope(refusal.key),
+                        "refused": refusal.to_audit,
+                        "retry_after": refusal.seconds,
+                    },
+                )
             await self.db.commit()
-            raise
+            raise AppError(
+                429,
+                ErrorCode.LOGIN_THROTTLED,
+                f"too many failed logins: try again in {refusal.seconds} s",
+                retry_after=refusal.seconds,
+            )
+        await self._refuse_past_success_limits(name, client_ip)
         user = (await self.db.execute(select(User).where(User.username == name))).scalar_one_or_none()
         ok = await asyncio.to_thread(verify_password, user.password_hash if user else None, password)
         if not ok or user is None or user.disabled:
-            await throttle.record_failure(self.db, keys[0], self.settings.login_user_threshold)
-            await throttle.record_failure(self.db, keys[1], self.settings.login_ip_threshold)
+            for key, threshold in limits:
+                await throttle.record_failure(self.db, key, threshold)
             reason = "disabled" if (ok and user is not None and user.disabled) else "bad_credentials"
             LOGIN_ATTEMPTS.labels(status="failure").inc()
             await audit.record(
@@ -123,13 +151,18 @@ class AuthService:
                 target=name,
                 client_ip=client_ip,
                 user_agent=user_agent,
-                details={"reason": reason, "client": client},
+                details={"reason": reason, "client": client, "trusted_device": device is not None},
             )
             await self.db.commit()
             raise unauthenticated(WRONG_CREDENTIALS)
         if needs_rehash(user.password_hash):
             user.password_hash = await asyncio.to_thread(hash_password, password)
-        await throttle.clear(self.db, keys[0])
+        # The owner's success ends this device's (or this address's) back-off; the username's ceiling
+        # is left to run out, or an attacker could reset it by waiting for the owner to log in.
+        await throttle.clear(self.db, limits[0][0])
+        await ratelimit.count(self.db, "login_user", name)
+        await ratelimit.count(self.db, "login_ip", client_ip)
+        new_device_token = await self._trust_device(user.id, device)
         if previous_token:
             await self._revoke_where(UserSession.token_hash == token_hash(previous_token), "rotated")
         token = new_token()
@@ -166,7 +199,66 @@ class AuthService:
             details={"client": client},
         )
         await self.db.commit()
-        return LoginResult(user=user, token=token, csrf_token=csrf_token, expires_at=expires_at)
+        return LoginResult(
+            user=user,
+            token=token,
+            csrf_token=csrf_token,
+            expires_at=expires_at,
+            device_token=new_device_token,
+        )
+
+    async def _trusted_device(self, username: str, device_token: str | None) -> TrustedDevice | None:
+        """The unexpired trusted device this token names, if it was issued to `username`."""
+        if not device_token or len(device_token) > 128:
+            return None
+        row = (
+            await self.db.execute(
+                select(TrustedDevice)
+                .join(User, User.id == TrustedDevice.user_id)
+                .where(TrustedDevice.token_hash == token_hash(device_token), User.username == username)
+            )
+        ).scalar_one_or_none()
+        if row is None or row.expires_at <= utcnow():
+            return None
+        return row
+
+    async def _trust_device(self, user_id: int, device: TrustedDevice | None) -> str | None:
+        """After a successful login: keep the device trusted (a new token if it had none)."""
+        now = utcnow()
+        expires_at = now + timedelta(days=self.settings.login_device_days)
+        if device is not None:
+            device.last_used_at, device.expires_at = now, expires_at
+            return None
+        token = new_token()
+        self.db.add(
+            TrustedDevice(
+                token_hash=token_hash(token),
+                user_id=user_id,
+                created_at=now,
+                last_used_at=now,
+                expires_at=expires_at,
+            )
+        )
+        return token
+
+    async def _refuse_past_success_limits(self, username: str, client_ip: str) -> None:
+        """Each login costs an argon2 hash and a session row: past the per-minute number of successful
+        logins of this user, or from this address, refuse before hashing anything."""
+        for endpoint, subject, limit in (
+            ("login_user", username, self.settings.login_success_per_user),
+            ("login_ip", client_ip, self.settings.login_success_per_ip),
+        ):
+            if limit > 0 and await ratelimit.used(self.db, endpoint, subject) >= limit:
+                _, retry_after = ratelimit.window_start_and_retry()
+                RATE_LIMITED.labels(endpoint=endpoint).inc()
+                LOGIN_ATTEMPTS.labels(status="throttled").inc()
+                await self.db.commit()
+                raise AppError(
+                    429,
+                    ErrorCode.RATE_LIMITED,
+                    f"too many logins in a minute: try again in {retry_after} s",
+                    retry_after=retry_after,
+                )
 
     async def authenticate(self, token: str, via: str, client_ip: str, user_agent: str | None) -> AuthContext:
         now = utcnow()
