@@ -70,5 +70,6 @@ def run_gui(settings: Settings) -> int:
         if not window.logged_out_by_user:
             session.close()
             return int(code)
+        window.deleteLater()  # already emptied and hidden by the logout, before the dialog below
         # Logged out: offer the login dialog again (another pupil may use this laptop next).
         settings = manager.settings = dataclasses.replace(settings, username=None)

@@ -21,11 +21,14 @@ from desktop.ui.qt import (
     QAction,
     QApplication,
     QKeySequence,
+    QLabel,
     QListView,
     QMainWindow,
+    QMessageBox,
     QRect,
     QSettings,
     QSplitter,
+    Qt,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -146,6 +149,8 @@ class MainWindow(QMainWindow):
         self._told_outdated = False
         self._announced_offline = False
         self.logged_out_by_user = False
+        self._logout_after_sync = False
+        self._cleared = False
 
         self.status_bar.show_status(session.engine.status("idle" if session.verified else "offline"))
         self.reload_lessons()
@@ -330,7 +335,11 @@ class MainWindow(QMainWindow):
             self.notifications.clear("sync-problem")
         was_offline = self._announced_offline
         self.ctx.status = status
+        if self._cleared:
+            return
         self.status_bar.show_status(status)
+        if self._logout_after_sync:
+            self._logout_sync_progress(status)
         if status.state == "offline" and not was_offline:
             self._announced_offline = True
             self.notifications.notify(
@@ -366,6 +375,8 @@ class MainWindow(QMainWindow):
         self.sync.resume()
 
     def _sync_finished(self, report: SyncReport) -> None:
+        if self._cleared:
+            return
         if report.lessons_updated or report.lessons_removed or report.answers_archived:
             self._lessons_changed(report)
         self.lesson_view.refresh(set(report.answers_replaced))
@@ -453,8 +464,9 @@ class MainWindow(QMainWindow):
     # -- leaving ----------------------------------------------------------------------------------
 
     def shutdown(self) -> None:
-        self.lesson_view.flush()
-        self.save_geometry()
+        if not self._cleared:
+            self.lesson_view.flush()
+            self.save_geometry()
         self.sync.stop()
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
@@ -462,8 +474,98 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
     def log_out(self) -> None:
+        """Log out; with changes still queued, say so first and offer to send them."""
+        self.lesson_view.flush()
+        pending = self.session.store.pending_count()
+        if pending:
+            self._ask_before_logout(pending)
+        else:
+            self.finish_logout()
+
+    def _ask_before_logout(self, pending: int, problem: str = "") -> None:
+        noun = "change has" if pending == 1 else "changes have"
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle("Log out")
+        box.setText(f"{pending} {noun} not reached the school server yet.")
+        box.setInformativeText(
+            (problem + "\n\n" if problem else "")
+            + "They stay saved on this computer and are sent the next time you log in here, but your "
+            "teacher cannot see them until then."
+        )
+        self.logout_sync_button = box.addButton("Sync now, then log out", QMessageBox.ButtonRole.AcceptRole)
+        self.logout_anyway_button = box.addButton("Log out anyway", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(self.logout_sync_button)
+        box.buttonClicked.connect(self._logout_answered)
+        self.logout_prompt = box
+        box.open()
+
+    def _logout_answered(self, button) -> None:
+        if button is self.logout_anyway_button:
+            self.finish_logout()
+        elif button is self.logout_sync_button:
+            self._logout_after_sync = True
+            self.notifications.notify("info", "Sending your work, then logging out…", key="logout")
+            self.sync.sync_now()
+
+    def _logout_sync_progress(self, status: SyncStatus) -> None:
+        """While "sync, then log out" is under way: log out once the queue is empty, ask again if the
+        server cannot be reached."""
+        if status.state in ("idle",) and self.session.store.pending_count() == 0:
+            self._logout_after_sync = False
+            self.finish_logout()
+        elif status.state in ("offline", "error", "session_expired", "outdated"):
+            self._logout_after_sync = False
+            self.notifications.clear("logout")
+            pending = self.session.store.pending_count()
+            if pending:
+                self._ask_before_logout(pending, f"They could not be sent: {status.message or status.state}.")
+            else:
+                self.finish_logout()
+
+    def clear_user_views(self) -> None:
+        """Take every view of this user's work off the screen at once: lessons, answers, the class
+        grid, the marking panel, dialogs and notifications, so the next person sees none of it."""
+        self._cleared = True
+        dialogs = [self._relogin] + [
+            getattr(self, name, None) for name in ("revision_dialog", "sync_log", "logout_prompt")
+        ]
+        for dialog in dialogs:
+            if dialog is not None:
+                dialog.hide()
+                dialog.setParent(None)
+                dialog.deleteLater()
+        self._relogin = None
+        self.notifications.open_notices.clear()
+        self.notifications.history.clear()
+        self.notifications.dismiss()
+        self.lesson_model.set_lessons([], set(), 0)
+        self.lesson_view.show_lesson(None, "Logged out.")
+        if self.teacher_view is not None:
+            self.teacher_view.clear()
+        old = self.takeCentralWidget()
+        blank = QLabel("Logged out.")
+        blank.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        blank.setAccessibleName("Logged out")
+        self.setCentralWidget(blank)
+        if old is not None:
+            old.hide()
+            old.setParent(None)  # out of the window's tree at once, deleted when Qt next can
+            old.deleteLater()
+        self.setWindowTitle("Post16 Lessons")
+        self.status_bar.connection.setText("<b>● Logged out</b>")
+        self.status_bar.pending.setText("")
+        self.status_bar.last_sync.setText("")
+        self.repaint()
+
+    def finish_logout(self) -> None:
         self.logged_out_by_user = True
-        self.shutdown()
+        self.lesson_view.flush()
+        self.save_geometry()
+        self.clear_user_views()
+        self.hide()
+        self.sync.stop()
         self.manager.logout(self.session)
         self.logged_out.emit()
         self.close()

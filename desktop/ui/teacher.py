@@ -222,6 +222,17 @@ class MarkingPanel(QWidget):
         self._options: list[str] | None = None
         self.setEnabled(False)
 
+    def clear(self) -> None:
+        self.target = None
+        self._revisions = []
+        self._options = None
+        self.heading.setText("")
+        self.answer.clear()
+        self.revisions.clear()
+        self.feedback.clear()
+        self.state_label.setText("")
+        self.setEnabled(False)
+
     def show_cell(self, pupil, column: Column) -> None:
         self.setEnabled(True)
         self.target = (pupil, column)
@@ -374,6 +385,19 @@ class TeacherView(QWidget):
         layout.addWidget(splitter)
         self.class_list: list[TeacherClass] = []
         self.current_class: int | None = None
+        self.cleared = False
+
+    def clear(self) -> None:
+        """Forget everything shown (at logout): classes, the grid and the marking panel. Answers from
+        the server still on their way are dropped when they arrive."""
+        self.cleared = True
+        self.class_list = []
+        self.current_class = None
+        self.classes.blockSignals(True)
+        self.classes.clear()
+        self.classes.blockSignals(False)
+        self.grid_model.set_progress(None)
+        self.marking.clear()
 
     # -- loading (online, else from the cache) --------------------------------------------------------
 
@@ -385,10 +409,14 @@ class TeacherView(QWidget):
         run_in_background(client.teacher_classes, self._classes_loaded, self._offline)
 
     def _classes_loaded(self, classes: list[TeacherClass]) -> None:
+        if self.cleared:
+            return
         self.ctx.store.cache_put("teacher:classes", classes)
         self._show_classes(classes)
 
     def _offline(self, error: Exception) -> None:
+        if self.cleared:
+            return
         if isinstance(error, SyncError):
             self.progress_title.setText(self.progress_title.text() + " <i>(offline: last known progress)</i>")
 
@@ -418,6 +446,8 @@ class TeacherView(QWidget):
         client = self.ctx.session.client
 
         def loaded(progress: ClassProgress) -> None:
+            if self.cleared:
+                return
             self.ctx.store.cache_put(key, progress)
             if self.current_class == progress.class_id:
                 self._keep_selection(lambda: self.grid_model.set_progress(progress))

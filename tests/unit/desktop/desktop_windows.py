@@ -144,7 +144,15 @@ class Laptop:
 
 def walk_texts(widget: Any) -> list[str]:
     """Every piece of text a person could read in a widget tree (labels, editors, lists, tables)."""
-    from desktop.ui.qt import QAbstractItemView, QLabel, QLineEdit, QPlainTextEdit, QTextEdit, QWidget
+    from desktop.ui.qt import (
+        QAbstractItemView,
+        QLabel,
+        QLineEdit,
+        QModelIndex,
+        QPlainTextEdit,
+        QTextEdit,
+        QWidget,
+    )
 
     texts: list[str] = []
     for child in [widget, *widget.findChildren(QWidget)]:
@@ -156,8 +164,12 @@ def walk_texts(widget: Any) -> list[str]:
             texts.append(child.text())
         elif isinstance(child, QAbstractItemView) and child.model() is not None:
             model = child.model()
-            for row in range(model.rowCount()):
-                for column in range(model.columnCount()):
+            try:
+                columns = model.columnCount(QModelIndex())
+            except TypeError:  # a list model: one column
+                columns = 1
+            for row in range(model.rowCount(QModelIndex())):
+                for column in range(columns):
                     value = model.data(model.index(row, column))
                     if value is not None:
                         texts.append(str(value))
