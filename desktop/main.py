@@ -3,6 +3,7 @@
     post16-desktop [--server URL] [--username NAME] [--data-dir DIR] [--font-scale 1.25]
     post16-desktop --self-test --server URL     (credentials from POST16_USERNAME / POST16_PASSWORD)
     post16-desktop --configure-machine --server URL    (installers: the machine-wide server address)
+    post16-desktop --configure-machine --server http://URL --allow-insecure-http   (no https: warned)
     post16-desktop --version
 
 The self-test logs in, downloads and opens the first lesson, saves an answer through the outbox, syncs
@@ -51,6 +52,11 @@ def _parser() -> argparse.ArgumentParser:
         "--configure-machine",
         action="store_true",
         help="write --server URL to the machine-wide config for every user (run as administrator)",
+    )
+    parser.add_argument(
+        "--allow-insecure-http",
+        action="store_true",
+        help="with --configure-machine: accept a plain http:// server address (passwords unencrypted)",
     )
     return parser
 
@@ -149,23 +155,29 @@ def _check_ui(lesson: Lesson) -> str:
     return f"Qt (PySide6 {PySide6.__version__}) and the lesson view load; lesson text rendered"
 
 
-def _configure_machine(server_url: str | None) -> int:
+def _configure_machine(server_url: str | None, allow_insecure_http: bool = False) -> int:
     if not server_url:
         print("post16-desktop: --configure-machine needs --server URL", file=sys.stderr)
         return 2
     try:
-        path = write_machine_config(server_url)
+        path = write_machine_config(server_url, allow_insecure_http=allow_insecure_http)
     except (ValueError, OSError) as error:
         print(f"post16-desktop: could not configure this computer: {error}", file=sys.stderr)
         return 1
     print(f"post16-desktop: server address for every user set in {path}")
+    if allow_insecure_http and server_url.startswith("http://"):
+        print(
+            "post16-desktop: warning: plain http:// allowed; passwords and answers cross the network "
+            "unencrypted",
+            file=sys.stderr,
+        )
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.configure_machine:
-        return _configure_machine(args.server_url)
+        return _configure_machine(args.server_url, args.allow_insecure_http)
     command_line = {
         "server_url": args.server_url,
         "username": args.username,

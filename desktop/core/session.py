@@ -22,7 +22,7 @@ from desktop.core.client import ApiClient
 from desktop.core.credentials import TokenVault
 from desktop.core.engine import SyncEngine
 from desktop.core.errors import DesktopError, OfflineError, SessionExpiredError, SyncError
-from desktop.core.settings import Settings, save_user_settings
+from desktop.core.settings import ServerAddress, Settings, check_server_url, save_user_settings
 from desktop.core.store import Store
 from shared.wire.auth import User
 
@@ -100,11 +100,17 @@ class SessionManager:
         store.set_meta("display_name", user.display_name)
         return store
 
+    def check_address(self, server_url: str) -> ServerAddress:
+        """https://, or http:// only to this computer or the one address IT allowed; DesktopError with
+        the reason otherwise (before any password or token is sent)."""
+        try:
+            return check_server_url(server_url, self.settings.insecure_http_allowed_for)
+        except ValueError as error:
+            raise DesktopError(str(error)) from error
+
     def login(self, server_url: str, username: str, password: str) -> Session:
         """Log in online. Raises a `SyncError` with a message for the user on failure."""
-        server_url = server_url.strip().rstrip("/")
-        if not server_url.startswith(("http://", "https://")):
-            raise DesktopError("The server address must start with http:// or https://")
+        server_url = self.check_address(server_url).url
         client = self._client(server_url)
         try:
             login = client.login(username.strip(), password, self._device_token(server_url, username))
@@ -143,7 +149,7 @@ class SessionManager:
     def resume(self, server_url: str, username: str) -> Session | None:
         """Continue with a stored token: verified online when possible, else offline from the cache.
         None when there is no token or the server says it has expired (the queue stays on disk)."""
-        server_url = server_url.strip().rstrip("/")
+        server_url = self.check_address(server_url).url
         token = self.vault.get(server_url, username)
         if not token:
             return None

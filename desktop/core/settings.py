@@ -11,11 +11,18 @@ skipped and reported in `Settings.problems`, naming the file and key, so a typo 
 
 `POST16_DESKTOP_CONFIG` and `POST16_DESKTOP_MACHINE_CONFIG` point at other files (tests, kiosks).
 Installers write the machine-wide file with `write_machine_config` (`post16-desktop --configure-machine`).
+
+Server addresses are https://. Plain http:// would send every password and bearer token readable to
+anyone on the school Wi-Fi, so it is accepted only for this computer itself (localhost, 127.0.0.1,
+::1: development and demos) or when IT allowed it in the machine-wide file
+(`allow_insecure_http = true`, written by `--configure-machine --server URL --allow-insecure-http`),
+and then only for that one address, with a warning on screen (`check_server_url`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import json
 import os
 import sys
@@ -26,7 +33,9 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "ServerAddress",
     "Settings",
+    "check_server_url",
     "default_data_dir",
     "load_settings",
     "machine_config_path",
@@ -44,7 +53,10 @@ _FIELDS: dict[str, tuple[type, str]] = {
     "font_scale": (float, "POST16_FONT_SCALE"),
     "sync_interval_seconds": (float, "POST16_SYNC_INTERVAL"),
     "timeout_seconds": (float, "POST16_TIMEOUT"),
+    "allow_insecure_http": (bool, ""),
 }
+#: Keys only the machine-wide file (written by IT, as administrator) may set.
+_MACHINE_ONLY = {"allow_insecure_http"}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -56,6 +68,8 @@ class Settings:
     sync_interval_seconds: float = 30.0
     timeout_seconds: float = 15.0
     user_config: Path | None = None
+    #: The one plain-http server address IT allowed in the machine-wide file (None: https only).
+    insecure_http_allowed_for: str | None = None
     #: Sources that were skipped, as sentences naming the file and key.
     problems: tuple[str, ...] = ()
     #: Where each value came from: "command line", a file path, "environment" or "default".
@@ -105,6 +119,10 @@ def default_data_dir(env: Mapping[str, str] | None = None) -> Path:
 
 def _coerce(key: str, value: Any, where: str) -> tuple[Any, str | None]:
     wanted, _ = _FIELDS[key]
+    if wanted is bool:
+        if isinstance(value, bool):
+            return value, None
+        return None, f"{where}: {key} must be true or false, got {value!r}"
     if wanted is float and isinstance(value, int | float) and not isinstance(value, bool):
         return float(value), None
     if wanted is float and isinstance(value, str):
@@ -117,7 +135,7 @@ def _coerce(key: str, value: Any, where: str) -> tuple[Any, str | None]:
     return None, f"{where}: {key} must be a {'number' if wanted is float else 'string'}, got {value!r}"
 
 
-def _read_file(path: Path, problems: list[str]) -> dict[str, Any]:
+def _read_file(path: Path, problems: list[str], *, machine: bool = False) -> dict[str, Any]:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -135,6 +153,9 @@ def _read_file(path: Path, problems: list[str]) -> dict[str, Any]:
         if key not in _FIELDS:
             problems.append(f"{path}: unknown setting {key!r}; ignored")
             continue
+        if key in _MACHINE_ONLY and not machine:
+            problems.append(f"{path}: {key} can only be set by IT in the machine-wide config; ignored")
+            continue
         coerced, problem = _coerce(key, value, str(path))
         if problem:
             problems.append(problem + "; ignored")
@@ -151,7 +172,7 @@ def load_settings(
     problems: list[str] = []
     environment: dict[str, Any] = {}
     for key, (_, variable) in _FIELDS.items():
-        if env.get(variable):
+        if variable and env.get(variable):
             coerced, problem = _coerce(key, env[variable], f"environment {variable}")
             if problem:
                 problems.append(problem + "; ignored")
@@ -159,11 +180,20 @@ def load_settings(
                 environment[key] = coerced
     machine_path = machine_config_path(env)
     user_path = user_config_path(env)
+    machine = _read_file(machine_path, problems, machine=True)
+    allow_http = machine.pop("allow_insecure_http", False)
+    machine_server = machine.get("server_url")
+    insecure_http_allowed_for = (
+        machine_server.rstrip("/") if allow_http and isinstance(machine_server, str) else None
+    )
     layers: list[tuple[str, Mapping[str, Any]]] = [
         ("environment", environment),
-        (str(machine_path), _read_file(machine_path, problems)),
+        (str(machine_path), machine),
         (str(user_path), _read_file(user_path, problems)),
-        ("command line", {k: v for k, v in (command_line or {}).items() if v is not None}),
+        (
+            "command line",
+            {k: v for k, v in (command_line or {}).items() if v is not None and k not in _MACHINE_ONLY},
+        ),
     ]
     merged: dict[str, Any] = {}
     origins: dict[str, str] = {}
@@ -178,9 +208,10 @@ def load_settings(
     return Settings(
         data_dir=data_dir,
         user_config=user_path,
+        insecure_http_allowed_for=insecure_http_allowed_for,
         problems=tuple(problems),
         origins=origins,
-        **{k: v for k, v in merged.items() if k in _FIELDS},
+        **{k: v for k, v in merged.items() if k in _FIELDS and k not in _MACHINE_ONLY},
     )
 
 
@@ -200,10 +231,59 @@ def validate_server_url(url: str) -> str:
     return cleaned
 
 
-def write_machine_config(server_url: str, path: Path | None = None) -> Path:
+@dataclasses.dataclass(frozen=True, slots=True)
+class ServerAddress:
+    url: str
+    #: Set when the address is plain http:// that IT allowed: shown on screen while connected.
+    warning: str | None = None
+
+
+_LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_server_url(url: str, insecure_http_allowed_for: str | None = None) -> ServerAddress:
+    """The address to connect to, or ValueError with a message for the person typing it.
+
+    https:// always; http:// only to this computer itself, or to the one address IT allowed in the
+    machine-wide config (then with a warning to show)."""
+    cleaned = validate_server_url(url)
+    parts = urllib.parse.urlsplit(cleaned)
+    if parts.scheme == "https" or _is_loopback(parts.hostname or ""):
+        return ServerAddress(cleaned)
+    allowed = insecure_http_allowed_for
+    if allowed is not None and cleaned.lower() == allowed.rstrip("/").lower():
+        return ServerAddress(
+            cleaned,
+            warning=(
+                "Not encrypted: this school's server is reached over plain http://, so passwords and "
+                "answers can be read on the network. IT allowed it for this computer."
+            ),
+        )
+    raise ValueError(
+        f"{cleaned} is not encrypted (http://). Use the https:// address of the school's server; "
+        "plain http:// would send your password readable to anyone on the network. If the school "
+        "really has no https, IT can allow this address for this computer with "
+        "`post16-desktop --configure-machine --server URL --allow-insecure-http`."
+    )
+
+
+def write_machine_config(
+    server_url: str, path: Path | None = None, *, allow_insecure_http: bool = False
+) -> Path:
     """Set `server_url` in the machine-wide config (what installers do), keeping its other keys.
 
-    The file is world-readable (0644) so every user's app reads it; only an administrator can write it.
+    A plain http:// address (other than this computer's own) is refused unless `allow_insecure_http`,
+    which is then recorded in the file too. The file is world-readable (0644) so every user's app
+    reads it; only an administrator can write it.
     """
     target = machine_config_path() if path is None else path
     header = (
@@ -211,15 +291,26 @@ def write_machine_config(server_url: str, path: Path | None = None) -> Path:
         "# installer or `post16-desktop --configure-machine --server URL`. A user's own config and the\n"
         "# command line take precedence. Keys: see docs/installing.md."
     )
-    _update_file(target, header, {"server_url": validate_server_url(server_url)}, mode=0o644)
+    cleaned = validate_server_url(server_url)
+    check_server_url(cleaned, cleaned if allow_insecure_http else None)
+    values: dict[str, str | float | bool | None] = {
+        "server_url": cleaned,
+        "allow_insecure_http": True if allow_insecure_http else None,
+    }
+    _update_file(target, header, values, mode=0o644, machine=True)
     return target
 
 
 def _update_file(
-    path: Path, header: str, values: Mapping[str, str | float | None], mode: int | None = None
+    path: Path,
+    header: str,
+    values: Mapping[str, str | float | bool | None],
+    mode: int | None = None,
+    *,
+    machine: bool = False,
 ) -> None:
     problems: list[str] = []
-    current = _read_file(path, problems)
+    current = _read_file(path, problems, machine=machine)
     for key, value in values.items():
         if key not in _FIELDS:
             raise KeyError(key)
@@ -230,7 +321,13 @@ def _update_file(
     lines = [header]
     for key in sorted(current):
         value = current[key]
-        lines.append(f"{key} = {json.dumps(value) if isinstance(value, str) else repr(float(value))}")
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, str):
+            text = json.dumps(value)
+        else:
+            text = repr(float(value))
+        lines.append(f"{key} = {text}")
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
     temporary.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -70,6 +70,13 @@ class LoginDialog(QDialog):
         form.addRow("&Username:", self.username)
         form.addRow("&Password:", self.password)
         layout.addLayout(form)
+        self.security = QLabel("")
+        self.security.setWordWrap(True)
+        self.security.setStyleSheet("color: #8a4b00;")
+        self.security.setAccessibleName("Connection security")
+        layout.addWidget(self.security)
+        self.server.textChanged.connect(self._check_security)
+        self._check_security()
         self.error = QLabel("")
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #b00020;")
@@ -88,6 +95,15 @@ class LoginDialog(QDialog):
         (
             self.password if username and server_url else self.server if not server_url else self.username
         ).setFocus()
+
+    def _check_security(self) -> None:
+        """Say at once when the address is plain http:// that IT allowed (never silently)."""
+        try:
+            warning = self.manager.check_address(self.server.text()).warning
+        except DesktopError:
+            warning = None  # refused with the reason when the pupil tries to log in
+        self.security.setText(f"⚠ {warning}" if warning else "")
+        self.security.setVisible(bool(warning))
 
     def attempt(self) -> None:
         server, username, password = (

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 
 from desktop.core.engine import SyncReport, SyncStatus
+from desktop.core.errors import DesktopError
 from desktop.core.session import Session, SessionManager
 from desktop.core.settings import Settings, save_user_settings
 from desktop.core.store import ArchivedAnswer
@@ -153,6 +154,11 @@ class MainWindow(QMainWindow):
         self._cleared = False
 
         self.status_bar.show_status(session.engine.status("idle" if session.verified else "offline"))
+        try:
+            self.address_warning = manager.check_address(session.server_url).warning
+        except DesktopError as error:  # a session resumed before the rule: still say it is unsafe
+            self.address_warning = str(error)
+        self.status_bar.show_insecure(self.address_warning)
         self.reload_lessons()
         if session.store.recovered_from is not None:
             self.notifications.notify(

@@ -69,6 +69,11 @@ class SyncStatusBar(QStatusBar):
         self.addWidget(self.connection)
         self.addWidget(self.pending)
         self.addWidget(self.progress)
+        self.insecure = QLabel("<b>⚠ Not encrypted</b>")
+        self.insecure.setStyleSheet("color: #b00020;")
+        self.insecure.setAccessibleName("Connection not encrypted")
+        self.insecure.hide()
+        self.addPermanentWidget(self.insecure)
         self.addPermanentWidget(self.last_sync)
         self.addPermanentWidget(self.sync_button)
         self.current: SyncStatus | None = None
@@ -92,6 +97,12 @@ class SyncStatusBar(QStatusBar):
         self.last_sync.setText(f"Last sync: {_when(status.last_sync)}")
         if status.state != "syncing":
             self.progress.hide()
+
+    def show_insecure(self, warning: str | None) -> None:
+        """A plain http:// server IT allowed: say so for as long as the app is connected to it."""
+        self.insecure.setVisible(bool(warning))
+        self.insecure.setToolTip(warning or "")
+        self.insecure.setAccessibleDescription(warning or "")
 
     def show_progress(self, done: int, total: int) -> None:
         if total < 20:  # only a large queue earns a progress bar

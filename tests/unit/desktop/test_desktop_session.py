@@ -13,7 +13,7 @@ from desktop.core.errors import SessionExpiredError
 from desktop.core.session import SessionManager
 from desktop.core.settings import Settings, load_settings
 
-URL = "http://fake.test"
+URL = "https://fake.test"
 
 
 def _manager(settings: Settings, server: FakeServer, vault: TokenVault) -> SessionManager:
