@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 
 __all__ = [
     "EXCLUDED_MODULES",
+    "PUPIL_STANDARD_LIBRARY",
     "QT_DROP_PATTERNS",
     "SERVER_PACKAGES",
     "drop_unwanted",
@@ -98,6 +99,15 @@ _UNUSED_QT = tuple(
 )
 
 EXCLUDED_MODULES = [*SERVER_PACKAGES, *_DEVELOPMENT, *_UNUSED_QT]
+
+#: Standard-library modules an A-level pupil's program may import when it runs on the laptop through
+#: the bundle (`--run-program`): PyInstaller only collects what the app imports, so these are named.
+PUPIL_STANDARD_LIBRARY = [
+    "array", "bisect", "calendar", "cmath", "collections", "copy", "csv", "dataclasses", "datetime",
+    "decimal", "enum", "fractions", "functools", "hashlib", "heapq", "itertools", "json", "math",
+    "operator", "os", "pathlib", "pprint", "queue", "random", "re", "secrets", "sqlite3", "statistics",
+    "string", "struct", "sys", "textwrap", "time", "timeit", "typing",
+]  # fmt: skip
 
 #: Files (destination paths inside the bundle, `/` separated) to leave out of the collected Qt. Their
 #: own dependencies go with them: PyInstaller resolves shared libraries after the spec filters the lists.
