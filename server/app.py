@@ -42,6 +42,7 @@ from server.lib import ratelimit
 from server.lib.errors import EXCEPTION_HANDLERS
 from server.lib.logging import configure_logging
 from server.lib.middleware import request_middleware_factory, security_headers
+from server.lib.strictbody import strict_body
 from server.web import admin_console_handlers, template_config
 
 log = logging.getLogger("post16.app")
@@ -151,6 +152,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[request_middleware_factory(settings), prometheus.middleware],
         before_send=[security_headers],
+        before_request=strict_body,
         lifespan=[_lifespan],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(

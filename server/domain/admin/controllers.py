@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.datastructures import State
 from litestar.params import FromQuery, JSONBody, QueryParameter
@@ -19,7 +20,7 @@ from server.domain.lessons.services import LessonLibrary
 from server.lib.errors import bad_request
 from shared.wire.admin import AuditEntry, AuditPage, MetricsSummary, SessionInfo
 from shared.wire.auth import User
-from shared.wire.common import NO_NUL
+from shared.wire.common import NO_NUL, AwareDatetime
 from shared.wire.people import (
     Enrolment,
     ImportReport,
@@ -153,15 +154,19 @@ class AdminController(Controller):
         actor: Annotated[str | None, QueryParameter(max_length=64, pattern=NO_NUL)] = None,
         target: Annotated[str | None, QueryParameter(max_length=200, pattern=NO_NUL)] = None,
         action: Annotated[str | None, QueryParameter(max_length=64, pattern=NO_NUL)] = None,
-        since: FromQuery[datetime | None] = None,
+        since: Annotated[str | None, QueryParameter(max_length=64, pattern=NO_NUL)] = None,
         cursor: Annotated[str | None, QueryParameter(max_length=100, pattern=NO_NUL)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> AuditPage:
         """The audit trail, newest first. Filter by actor, target, action (`user.*` allowed), since."""
-        if since is not None and since.tzinfo is None:
-            raise bad_request("since: give a time zone, e.g. 2026-09-01T08:00:00Z", "since")
         return await audit_log.page(
-            db, actor=actor, target=target, action=action, since=since, cursor=cursor, limit=limit
+            db,
+            actor=actor,
+            target=target,
+            action=action,
+            since=_time("since", since),
+            cursor=cursor,
+            limit=limit,
         )
 
     @get("/audit/{entry_id:int}")
@@ -200,6 +205,20 @@ class AdminController(Controller):
             "errors": library.status.errors,
             "loaded_version": library.status.loaded_version,
         }
+
+
+def _time(field: str, raw: str | None) -> datetime | None:
+    """A time in a query: RFC 3339 text with a time zone, never a bare number (taken as Unix time by a
+    lax conversion)."""
+    if raw is None:
+        return None
+    try:
+        value = msgspec.json.decode(msgspec.json.encode(raw), type=AwareDatetime, strict=True)
+    except msgspec.ValidationError as error:
+        raise bad_request(
+            f"{field}: give a time with a time zone, e.g. 2026-09-01T08:00:00Z", field
+        ) from error
+    return value
 
 
 __all__ = ["AdminController"]
