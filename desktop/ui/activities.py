@@ -163,6 +163,16 @@ class ActivityWidget(QFrame):
             self.save_state.setText(f"Saved and synced{version}")
         mark = self.ctx.store.mark(self.ctx.user_id, self.lesson.id, self.activity.id)
         if mark is not None:
+            # Green only for full marks: a 0/3 in green reads as "well done".
+            if mark.score >= mark.max_score:
+                colour = "#eaf6ea"
+            elif mark.score > 0:
+                colour = "#fff4d6"
+            else:
+                colour = "#fdecea"
+            self.mark_label.setStyleSheet(
+                f"QLabel {{ background: {colour}; padding: 6px; border-radius: 4px; }}"
+            )
             text = f"<b>Mark: {mark.score:g} / {mark.max_score:g}</b>"
             if mark.feedback:
                 text += f"<br>{_escape(mark.feedback)}"

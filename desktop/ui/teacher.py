@@ -5,28 +5,33 @@ Marks go through the outbox like any answer, so marking works offline."""
 from __future__ import annotations
 
 import dataclasses
+import html
+import math
 
 import msgspec
 
 from desktop.core.errors import StoreError, SyncError
 from desktop.ui.background import run_in_background
+from desktop.ui.code_editor import CodeEditor
 from desktop.ui.context import UiContext
 from desktop.ui.history import describe_state, when
+from desktop.ui.markdown import render_markdown
 from desktop.ui.qt import (
     QAbstractItemView,
     QAbstractTableModel,
     QColor,
-    QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
     QKeySequence,
     QLabel,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QModelIndex,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QShortcut,
     QSplitter,
     Qt,
@@ -35,7 +40,7 @@ from desktop.ui.qt import (
     QWidget,
     Signal,
 )
-from shared.lessons.model import ActivitySummary, ChoiceActivity
+from shared.lessons.model import Activity, ActivitySummary, ChoiceActivity, CodeActivity, TextActivity
 from shared.wire.marks import Mark
 from shared.wire.teaching import ClassProgress, ProgressCell, TeacherClass
 
@@ -165,11 +170,49 @@ class MarkingPanel(QWidget):
         self.heading.setWordWrap(True)
         self.heading.setAccessibleName("Pupil and activity being marked")
         layout.addWidget(self.heading)
+        # The answer and, beside it, the mark scheme: one above the other in a splitter the teacher can
+        # drag. Code answers are shown as code: monospace, unwrapped, with line numbers.
         self.answer = QPlainTextEdit()
         self.answer.setReadOnly(True)
         self.answer.setTabChangesFocus(True)
         self.answer.setAccessibleName("Pupil's answer")
-        layout.addWidget(self.answer, 3)
+        self.code_answer = CodeEditor()
+        self.code_answer.setReadOnly(True)
+        self.code_answer.setTabChangesFocus(True)
+        self.code_answer.setAccessibleName("Pupil's code")
+        self.code_answer.hide()
+        self.scheme = QLabel("")
+        self.scheme.setWordWrap(True)
+        self.scheme.setTextFormat(Qt.TextFormat.RichText)
+        self.scheme.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.scheme.setAccessibleName("Mark scheme")
+        self.scheme.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.model_answer = CodeEditor()
+        self.model_answer.setReadOnly(True)
+        self.model_answer.setTabChangesFocus(True)
+        self.model_answer.setAccessibleName("Model answer")
+        self.model_answer.hide()
+        scheme_box = QWidget()
+        scheme_layout = QVBoxLayout(scheme_box)
+        scheme_layout.setContentsMargins(0, 0, 0, 0)
+        scheme_layout.addWidget(self.scheme)
+        scheme_layout.addWidget(self.model_answer, 1)
+        scheme_scroll = QScrollArea()
+        scheme_scroll.setWidgetResizable(True)
+        scheme_scroll.setWidget(scheme_box)
+        scheme_scroll.setAccessibleName("Mark scheme (teachers only)")
+        answer_box = QWidget()
+        answer_layout = QVBoxLayout(answer_box)
+        answer_layout.setContentsMargins(0, 0, 0, 0)
+        answer_layout.addWidget(self.answer)
+        answer_layout.addWidget(self.code_answer)
+        self.answer_split = QSplitter(Qt.Orientation.Vertical)
+        self.answer_split.setChildrenCollapsible(False)
+        self.answer_split.addWidget(answer_box)
+        self.answer_split.addWidget(scheme_scroll)
+        self.answer_split.setStretchFactor(0, 1)
+        self.answer_split.setStretchFactor(1, 1)
+        layout.addWidget(self.answer_split, 3)
         self.revisions = QListWidget()
         self.revisions.setAccessibleName("Versions of the answer")
         self.revisions.setMaximumHeight(110)
@@ -177,15 +220,30 @@ class MarkingPanel(QWidget):
         layout.addWidget(QLabel("Versions:"))
         layout.addWidget(self.revisions)
         form = QFormLayout()
-        self.score = QDoubleSpinBox()
-        self.score.setDecimals(1)
-        self.score.setSingleStep(0.5)
+        # A line edit checked on save, not a spin box: a spin box given 7 for a 2-mark question quietly
+        # keeps its old value (0) and the teacher never knows.
+        self.score = QLineEdit()
         self.score.setAccessibleName("Score")
+        self.score.setMaximumWidth(90)
+        self.out_of = QLabel("")
+        self.out_of.setAccessibleName("Maximum score")
+        score_row = QHBoxLayout()
+        score_row.addWidget(self.score)
+        score_row.addWidget(self.out_of)
+        score_row.addStretch(1)
+        self.score_error = QLabel("")
+        self.score_error.setWordWrap(True)
+        self.score_error.setStyleSheet("color: #b00020;")
+        self.score_error.setAccessibleName("Score problem")
+        self.score_error.hide()
         self.feedback = QPlainTextEdit()
         self.feedback.setTabChangesFocus(True)
         self.feedback.setAccessibleName("Feedback")
         self.feedback.setMaximumHeight(110)
-        form.addRow("&Score:", self.score)
+        score_label = QLabel("&Score:")
+        score_label.setBuddy(self.score)
+        form.addRow(score_label, score_row)
+        form.addRow("", self.score_error)
         form.addRow("&Feedback:", self.feedback)
         layout.addLayout(form)
         buttons = QHBoxLayout()
@@ -228,6 +286,10 @@ class MarkingPanel(QWidget):
         self._options = None
         self.heading.setText("")
         self.answer.clear()
+        self.code_answer.clear()
+        self.scheme.clear()
+        self.model_answer.clear()
+        self.score.clear()
         self.revisions.clear()
         self.feedback.clear()
         self.state_label.setText("")
@@ -241,6 +303,7 @@ class MarkingPanel(QWidget):
         )
         lesson = self.ctx.store.lesson(column.lesson_id)
         self._options = None
+        activity = None
         if lesson is not None:
             try:
                 activity = lesson.activity(column.activity.id)
@@ -248,9 +311,14 @@ class MarkingPanel(QWidget):
                 activity = None
             if isinstance(activity, ChoiceActivity):
                 self._options = activity.options
-        self.score.setMaximum(column.activity.max_score)
+        self._show_scheme(column, activity)
+        is_code = column.activity.kind == "code"
+        self.code_answer.setVisible(is_code)
+        self.answer.setVisible(not is_code)
+        self.out_of.setText(f"out of {column.activity.max_score:g}")
+        self.score_error.hide()
         mark = self.ctx.store.mark(pupil.id, column.lesson_id, column.activity.id)
-        self.score.setValue(mark.score if mark else 0)
+        self.score.setText(f"{mark.score:g}" if mark else "")
         self.feedback.setPlainText(mark.feedback if mark else "")
         self._update_state_label()
         local = self.ctx.store.revisions(pupil.id, column.lesson_id, column.activity.id)
@@ -289,7 +357,73 @@ class MarkingPanel(QWidget):
 
     def _show_revision(self, row: int) -> None:
         if 0 <= row < len(self._revisions):
-            self.answer.setPlainText(describe_state(self._revisions[row][1], self._options))
+            text = describe_state(self._revisions[row][1], self._options)
+            self.answer.setPlainText(text)
+            self.code_answer.setPlainText(text)
+
+    def _show_scheme(self, column: Column, activity: Activity | None) -> None:
+        """What a mark is judged against: the maximum, and (teachers only, from the teacher's copy of
+        the lesson) the correct options, the model answer, the mark scheme, the tests."""
+        out_of = column.activity.max_score
+        parts = [f"<b>Mark scheme</b> — out of <b>{out_of:g}</b> mark{'s' if out_of != 1 else ''}"]
+        model = None
+        if isinstance(activity, ChoiceActivity):
+            if activity.correct:
+                right = [
+                    f"{chr(ord('a') + i)}) {html.escape(activity.options[i])}"
+                    for i in activity.correct
+                    if 0 <= i < len(activity.options)
+                ]
+                parts.append("Correct: " + ", ".join(right))
+            else:
+                parts.append("<i>No correct option recorded for this question.</i>")
+        elif isinstance(activity, TextActivity):
+            parts.append(
+                render_markdown(activity.mark_scheme)
+                if activity.mark_scheme
+                else "<i>No mark scheme written for this question.</i>"
+            )
+        elif isinstance(activity, CodeActivity):
+            if activity.tests:
+                names = ", ".join(
+                    html.escape(t.name) + (" (hidden)" if t.hidden else "") for t in activity.tests
+                )
+                parts.append(f"Tests: {names}")
+            model = activity.model_answer
+            parts.append("Model answer:" if model else "<i>No model answer for this question.</i>")
+        elif activity is None:
+            parts.append("<i>This lesson is not downloaded on this computer yet.</i>")
+        self.scheme.setText("<br>".join(parts))
+        self.model_answer.setPlainText(model or "")
+        self.model_answer.setVisible(bool(model))
+
+    def score_value(self) -> float | None:
+        """The score typed, if it is a number from 0 to the question's maximum; otherwise None and
+        the reason is shown beside the box."""
+        if self.target is None:
+            return None
+        _pupil, column = self.target
+        out_of = column.activity.max_score
+        text = self.score.text().strip().replace(",", ".")
+        problem = None
+        try:
+            value = float(text)
+        except ValueError:
+            value = None
+            problem = "Type a score, a number" if not text else f"“{text}” is not a number"
+        if value is not None and not (math.isfinite(value) and 0 <= value <= out_of):
+            problem = (
+                f"{value:g} is more than this question is worth" if value > out_of else "No negative scores"
+            )
+            value = None
+        if problem is not None:
+            self.score_error.setText(f"{problem}: give 0 to {out_of:g}. The mark was not saved.")
+            self.score_error.show()
+            self.score.setFocus()
+            self.score.selectAll()
+            return None
+        self.score_error.hide()
+        return value
 
     def _update_state_label(self) -> None:
         if self.target is None:
@@ -306,12 +440,15 @@ class MarkingPanel(QWidget):
         if self.target is None:
             return
         pupil, column = self.target
+        score = self.score_value()
+        if score is None:
+            return
         try:
             self.ctx.store.queue_mark(
                 pupil.id,
                 column.lesson_id,
                 column.activity.id,
-                score=self.score.value(),
+                score=score,
                 max_score=column.activity.max_score,
                 feedback=self.feedback.toPlainText(),
                 marker=self.ctx.session.username,
