@@ -29,6 +29,7 @@ from server.domain.auth.guards import (
     provide_settings,
     provide_teacher,
 )
+from server.domain.auth.purge import purge_sessions
 from server.domain.auth.sessioncache import SessionCache
 from server.domain.lessons.controllers import LessonController
 from server.domain.lessons.services import LessonLibrary
@@ -68,6 +69,20 @@ async def _housekeeping(app: Litestar) -> None:
             log.exception("housekeeping failed; will try again")
 
 
+async def _session_purge(app: Litestar) -> None:
+    """Delete dead sessions every `session_purge_seconds` (server.domain.auth.purge)."""
+    settings: Settings = app.state.settings
+    while True:
+        await asyncio.sleep(settings.session_purge_seconds)
+        try:
+            async with app.state.sessionmaker() as db:
+                purged = await purge_sessions(db)
+            if purged:
+                log.info("purged %d dead sessions", purged)
+        except Exception:
+            log.exception("session purge failed; will try again")
+
+
 @contextlib.asynccontextmanager
 async def _lifespan(app: Litestar) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
@@ -87,9 +102,11 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
         else None
     )
     task = asyncio.create_task(_housekeeping(app)) if settings.lessons_reload_seconds > 0 else None
+    purge = asyncio.create_task(_session_purge(app)) if settings.session_purge_seconds > 0 else None
     try:
         yield
     finally:
+        await sessioncache.stop(purge)
         await sessioncache.stop(task)
         await sessioncache.stop(listener)
         await python.close()

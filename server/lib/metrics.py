@@ -33,6 +33,7 @@ DB_POOL = Gauge("tlac_db_pool_connections", "Database pool connections", ["state
 LESSONS_LOADED = Gauge("tlac_lessons_loaded", "Lessons in the served manifest", multiprocess_mode="max")
 LESSONS_RELOAD_FAILURES = Counter("tlac_lessons_reload_failures_total", "Manifest reloads refused")
 MARKS_SET = Counter("tlac_marks_total", "Marks recorded", ["source"])
+SESSIONS_PURGED = Counter("tlac_sessions_purged_total", "Dead sessions deleted by the periodic purge")
 AUDIT_ENTRIES = Counter("tlac_audit_entries_total", "Audit log rows written", ["action"])
 
 
@@ -74,6 +75,7 @@ __all__ = [
     "LOGIN_THROTTLED",
     "MARKS_SET",
     "RATE_LIMITED",
+    "SESSIONS_PURGED",
     "SYNC_OPERATIONS",
     "SYNC_PUSH_BATCH",
     "exposition",
