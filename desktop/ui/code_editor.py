@@ -4,8 +4,9 @@ Enter and deepened after a colon, and an explicit editing mode so the keyboard c
 Tab belongs to whoever is using it. Reached with Tab (from the lesson or the previous control), the
 editor is *not* editing: Tab and Shift+Tab move on, as in any form, and nothing changes. Enter (or any
 character typed, or a click) starts editing; then Tab indents and Shift+Tab dedents, four spaces, the
-way Thonny and IDLE do. Escape stops editing, so Tab moves on again. Ctrl+Tab / Ctrl+Shift+Tab always
-leave the editor. `editing_changed` tells the activity, which shows the hint."""
+way Thonny and IDLE do, and Backspace in the leading spaces removes one level. Escape stops editing,
+so Tab moves on again. Ctrl+Tab / Ctrl+Shift+Tab always leave the editor. `editing_changed` tells the
+activity, which shows the hint."""
 
 from __future__ import annotations
 
@@ -218,7 +219,25 @@ class CodeEditor(QPlainTextEdit):
         if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not modifiers:
             self._new_line()
             return
+        if key == Qt.Key.Key_Backspace and not modifiers and self._backspace_indent():
+            return
         super().keyPressEvent(event)
+
+    def _backspace_indent(self) -> bool:
+        """Backspace in a line's leading spaces removes one indentation level, as Python editors do."""
+        cursor = self.textCursor()
+        if cursor.hasSelection():
+            return False
+        before = cursor.block().text()[: cursor.positionInBlock()]
+        if not before or before.strip(" "):
+            return False
+        remove = len(before) % len(INDENT) or len(INDENT)
+        cursor.beginEditBlock()
+        for _ in range(remove):
+            cursor.deletePreviousChar()
+        cursor.endEditBlock()
+        self.setTextCursor(cursor)
+        return True
 
     def leave(self, *, forward: bool) -> None:
         """Move focus to the next (or previous) control; QPlainTextEdit refuses while it takes Tab."""

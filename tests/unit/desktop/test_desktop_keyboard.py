@@ -198,6 +198,25 @@ def test_code_editor_keeps_indentation_on_enter_and_indents_after_a_colon(qtbot)
     assert editor.toPlainText() == "for n in range(3):  # count\nif n:\n    print(n)\n    n += 1"
 
 
+def test_backspace_in_the_indentation_removes_one_level(qtbot) -> None:
+    from desktop.ui.code_editor import CodeEditor
+
+    editor = CodeEditor()
+    qtbot.addWidget(editor)
+    editor.show()
+    editor.setFocus(Qt.FocusReason.MouseFocusReason)
+    qtbot.waitUntil(editor.hasFocus)
+    qtbot.keyClicks(editor, "if True:")
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    qtbot.keyClick(editor, Qt.Key.Key_Tab)
+    assert editor.toPlainText() == "if True:\n        "
+    qtbot.keyClick(editor, Qt.Key.Key_Backspace)
+    assert editor.toPlainText() == "if True:\n    "
+    qtbot.keyClicks(editor, "x = 1")
+    qtbot.keyClick(editor, Qt.Key.Key_Backspace)  # inside code: one character, as usual
+    assert editor.toPlainText() == "if True:\n    x = "
+
+
 def test_code_editor_is_monospace_unwrapped_with_line_numbers(qtbot) -> None:
     from desktop.ui.code_editor import CodeEditor
 
