@@ -9,7 +9,7 @@ The audit log keeps the logins, logouts and revocations themselves.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, or_, text
+from sqlalchemy import ColumnElement, TextClause, delete, or_, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.base import utcnow
@@ -23,7 +23,10 @@ IDLE_EXPIRED = text("user_sessions.last_seen_at + user_sessions.idle_timeout * i
 async def purge_sessions(db: AsyncSession) -> int:
     """Delete dead sessions and expired device tokens (committed); returns the sessions deleted."""
     now = utcnow()
-    dead = [UserSession.revoked_at.is_not(None), UserSession.expires_at <= now]
+    dead: list[ColumnElement[bool] | TextClause] = [
+        UserSession.revoked_at.is_not(None),
+        UserSession.expires_at <= now,
+    ]
     if dialect_name(db) == "postgresql":
         dead.append(IDLE_EXPIRED.bindparams(now=now))
     result = await db.execute(delete(UserSession).where(or_(*dead)))
