@@ -31,6 +31,7 @@ from PySide6.QtGui import (
     QShortcut,
     QSyntaxHighlighter,
     QTextCharFormat,
+    QTextCursor,
     QTextFormat,
 )
 from PySide6.QtWidgets import (
@@ -126,6 +127,7 @@ __all__ = [
     "QTableWidget",
     "QTableWidgetItem",
     "QTextCharFormat",
+    "QTextCursor",
     "QTextEdit",
     "QTextFormat",
     "QThread",
