@@ -122,9 +122,7 @@ class ProgramConsole(QWidget):
         self.output.clear()
         self.status.setText("Running… type input below when the program asks for it.")
         relay = self._relay
-        run = LocalRun(
-            code, limits=self.limits, on_output=lambda stream, text: relay.output.emit(stream, text)
-        )
+        run = LocalRun(code, limits=self.limits, on_output=relay.output.emit)
         self.run = run
         self.input.setEnabled(True)
         self.stop_button.setEnabled(True)
