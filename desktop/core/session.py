@@ -23,7 +23,7 @@ from desktop.core.credentials import TokenVault
 from desktop.core.engine import SyncEngine
 from desktop.core.errors import DesktopError, OfflineError, SessionExpiredError, SyncError
 from desktop.core.settings import ServerAddress, Settings, check_server_url, save_user_settings
-from desktop.core.store import Store
+from desktop.core.store import Store, private_dir
 from shared.wire.auth import User
 
 __all__ = ["Session", "SessionManager", "store_path"]
@@ -86,6 +86,9 @@ class SessionManager:
 
     def _open_store(self, server_url: str, user: User) -> Store:
         path = store_path(self.settings.data_dir, server_url, user.username)
+        # The folders above the store's own (which Store.open makes private) are private too.
+        private_dir(self.settings.data_dir)
+        private_dir(self.settings.data_dir / "users")
         store = Store.open(path)
         known_id = store.user_id
         if known_id is not None and known_id != user.id:

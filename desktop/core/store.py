@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import os
 import sqlite3
 import threading
 import uuid
@@ -52,6 +53,8 @@ __all__ = [
     "RejectedOperation",
     "Store",
     "StoredRevision",
+    "make_private",
+    "private_dir",
 ]
 
 _lesson_decoder = msgspec.json.Decoder(Lesson)
@@ -333,11 +336,14 @@ class Store:
 
     @classmethod
     def open(cls, path: Path) -> Store:
-        """Open (creating or migrating) the database; a damaged file is moved aside and replaced."""
-        path.parent.mkdir(parents=True, exist_ok=True)
+        """Open (creating or migrating) the database; a damaged file is moved aside and replaced.
+        The folder and the database files are private to this OS user (`make_private`)."""
+        private_dir(path.parent)
+        make_private(path)
         store = cls(path)
         try:
             store._prepare()
+            make_private(path)  # the -wal and -shm files SQLite has just made
         except sqlite3.DatabaseError as error:
             if not _is_corruption(error):
                 store.close()
@@ -345,8 +351,10 @@ class Store:
             store.close()
             salvaged = _salvage_outbox(path)
             moved = _move_aside(path)
+            make_private(path)
             store = cls(path)
             store._prepare()
+            make_private(path)
             store._restore_salvaged(salvaged)
             store.recovered_from = moved
         return store
@@ -1184,6 +1192,33 @@ def _salvage_outbox(path: Path) -> list[tuple[Any, ...]]:
             conn.close()
     except sqlite3.Error:
         return []
+
+
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
+
+
+def private_dir(directory: Path) -> None:
+    """Create `directory` (and its parents) if need be and make it 0700: only this OS user may list or
+    open what is inside. Existing folders from older installs are tightened too. On Windows, where
+    POSIX modes mean nothing, the per-user profile folder's ACL does this (docs/desktop.md)."""
+    directory.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+    if os.name != "nt":
+        directory.chmod(PRIVATE_DIR_MODE)
+
+
+def make_private(database: Path) -> None:
+    """The database and its companions (-wal, -shm, -journal) 0600; the database is created empty at
+    0600 if missing, so SQLite (which gives its companions the database's mode) never makes a readable
+    one."""
+    if os.name == "nt":
+        return
+    if not database.exists():
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE_MODE))
+    for candidate in (database, *(database.with_name(database.name + s) for s in SQLITE_COMPANIONS)):
+        with contextlib.suppress(FileNotFoundError):
+            candidate.chmod(PRIVATE_FILE_MODE)
 
 
 def _move_aside(path: Path) -> Path:
