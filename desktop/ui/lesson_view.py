@@ -7,10 +7,12 @@ from desktop.core.store import ArchivedAnswer
 from desktop.ui.activities import ActivityWidget, make_activity_widget, markdown_label
 from desktop.ui.archive import ArchivedSection
 from desktop.ui.context import UiContext
+from desktop.ui.navigation import LessonProgress
 from desktop.ui.qt import (
     QAbstractListModel,
     QLabel,
     QModelIndex,
+    QPushButton,
     QScrollArea,
     Qt,
     QVBoxLayout,
@@ -36,6 +38,12 @@ class LessonListModel(QAbstractListModel):
         self._lessons: list[LessonSummary] = []
         self._available: set[str] = set()
         self.archived_count = 0
+        self.progress: dict[str, LessonProgress] = {}
+
+    def set_progress(self, progress: dict[str, LessonProgress]) -> None:
+        self.progress = progress
+        if self._lessons:
+            self.dataChanged.emit(self.index(0), self.index(len(self._lessons) - 1))
 
     def set_lessons(self, lessons: list[LessonSummary], available: set[str], archived_count: int = 0) -> None:
         self.beginResetModel()
@@ -69,13 +77,16 @@ class LessonListModel(QAbstractListModel):
         if self.is_archive(index.row()):
             return self._archive_data(role)
         lesson = self._lessons[index.row()]
+        progress = self.progress.get(lesson.id)
         if role == Qt.ItemDataRole.DisplayRole:
             suffix = "" if lesson.id in self._available else "  (not downloaded yet)"
-            return f"{lesson.title}{suffix}"
+            line = f"\n{progress.describe()}" if progress is not None and progress.total else ""
+            return f"{lesson.title}{suffix}{line}"
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{lesson.summary}\n{len(lesson.activities)} activities"
         if role == Qt.ItemDataRole.AccessibleTextRole:
-            return f"Lesson: {lesson.title}. {lesson.summary}"
+            done = f" {progress.describe()}." if progress is not None and progress.total else ""
+            return f"Lesson: {lesson.title}. {lesson.summary}{done}"
         if role == self.LessonIdRole:
             return lesson.id
         return None
@@ -95,6 +106,8 @@ class LessonView(QScrollArea):
     """Shows one lesson. `activity_widgets` maps activity id to its widget."""
 
     history_requested = Signal(object)
+    answer_saved = Signal(str, str)  # lesson_id, activity_id
+    next_requested = Signal()
 
     def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -169,8 +182,30 @@ class LessonView(QScrollArea):
                 ),
             )
             layout.addWidget(self.archived_section)
+        self.next_button = QPushButton("Next lesson ▶")
+        self.next_button.setAccessibleName("Next lesson")
+        self.next_button.setToolTip("Alt+Right")
+        self.next_button.clicked.connect(self.next_requested)
+        self.next_button.hide()
+        layout.addWidget(self.next_button, 0, Qt.AlignmentFlag.AlignRight)
         layout.addStretch(1)
         self.setWidget(page)
+
+    def set_next_lesson(self, title: str | None) -> None:
+        """The button at the end of the page: where to go after this lesson (hidden after the last)."""
+        button = getattr(self, "next_button", None)
+        if button is None or self.lesson is None:
+            return
+        button.setText(f"Next lesson: {title} ▶" if title else "")
+        button.setVisible(bool(title))
+
+    def show_activity(self, activity_id: str) -> None:
+        """Scroll to an activity (a search result) and put the keyboard on it."""
+        widget = self.activity_widgets.get(activity_id)
+        if widget is None:
+            return
+        widget.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.ensureWidgetVisible(widget, 0, 24)
 
     def show_archive(self, answers: list[ArchivedAnswer]) -> None:
         """The archive page: answers to lessons that are no longer served, grouped by lesson."""
@@ -201,6 +236,7 @@ class LessonView(QScrollArea):
     def _add_activity(self, layout: QVBoxLayout, lesson: Lesson, activity) -> None:
         widget = make_activity_widget(self.ctx, lesson, activity)
         widget.history_requested.connect(self.history_requested)
+        widget.saved.connect(self.answer_saved)
         widget.refresh()
         self.activity_widgets[activity.id] = widget
         layout.addWidget(widget)

@@ -18,6 +18,7 @@ from desktop.ui.context import UiContext
 from desktop.ui.history import RevisionDialog, SyncLogDialog
 from desktop.ui.lesson_view import ARCHIVE_ID, LessonListModel, LessonView
 from desktop.ui.login import LoginDialog
+from desktop.ui.navigation import LessonNavigator, SearchHit, SearchIndex, lesson_progress
 from desktop.ui.qt import (
     QAction,
     QApplication,
@@ -113,10 +114,14 @@ class MainWindow(QMainWindow):
         )
         self.lesson_view = LessonView(self.ctx)
         self.lesson_view.history_requested.connect(self.show_history)
+        self.lesson_view.answer_saved.connect(lambda _lesson, _activity: self.update_progress())
+        self.lesson_view.next_requested.connect(self.next_lesson)
+        self.navigator = LessonNavigator(self.lesson_list)
+        self.navigator.hit_chosen.connect(self.open_search_hit)
         self.lessons_splitter = lessons_page = QSplitter()
         lessons_page.setObjectName("lessons-splitter")
         lessons_page.setChildrenCollapsible(False)
-        lessons_page.addWidget(self.lesson_list)
+        lessons_page.addWidget(self.navigator)
         lessons_page.addWidget(self.lesson_view)
         lessons_page.setStretchFactor(1, 4)
 
@@ -204,6 +209,13 @@ class MainWindow(QMainWindow):
         )
         normal = [QKeySequence("Ctrl+0")]
         action(view, "&Normal text size", normal, lambda: self.set_font_scale(1.0), "Normal text size")
+        go_menu = self.menuBar().addMenu("&Go")
+        for text, keys, slot, name in (
+            ("&Next lesson", "Alt+Right", self.next_lesson, "Next lesson"),
+            ("&Previous lesson", "Alt+Left", self.previous_lesson, "Previous lesson"),
+            ("&Search lessons…", "Ctrl+F", self.focus_search, "Search lessons and activities"),
+        ):
+            action(go_menu, text, [QKeySequence(keys)], slot, name)
         sync_menu = self.menuBar().addMenu("&Sync")
         action(sync_menu, "Sync &now", [QKeySequence("F5")], self.sync.sync_now, "Sync now")
         action(sync_menu, "Sync &log…", "Ctrl+L", self.show_sync_log, "Sync log")
@@ -246,10 +258,43 @@ class MainWindow(QMainWindow):
         available = {s.id for s in summaries if store.lesson(s.id) is not None}
         current = self.lesson_view.lesson_id
         self.lesson_model.set_lessons(summaries, available, len(self._removed_lessons_answers()))
+        self.update_progress()
+        self.navigator.set_index(SearchIndex(store))
         if current is not None:
             row = self.lesson_model.row_of(current)
             if row >= 0:
                 self.lesson_list.setCurrentIndex(self.lesson_model.index(row))
+
+    def update_progress(self) -> None:
+        """Answered / marked counts in the lesson list (after a save, a sync, a new lesson list)."""
+        if not self._cleared:
+            self.lesson_model.set_progress(lesson_progress(self.session.store, self.session.user.id))
+
+    def _lesson_row(self) -> int:
+        lesson_id = self.lesson_view.lesson_id
+        return -1 if lesson_id is None else self.lesson_model.row_of(lesson_id)
+
+    def _step_lesson(self, step: int) -> None:
+        row = self._lesson_row() + step
+        if 0 <= row < self.lesson_model.rowCount() and not self.lesson_model.is_archive(row):
+            self.open_lesson(row)
+            self.lesson_view.setFocus()
+
+    def next_lesson(self) -> None:
+        self._step_lesson(1)
+
+    def previous_lesson(self) -> None:
+        self._step_lesson(-1)
+
+    def focus_search(self) -> None:
+        self.tabs.setCurrentIndex(0)
+        self.navigator.search.setFocus()
+        self.navigator.search.selectAll()
+
+    def open_search_hit(self, hit: SearchHit) -> None:
+        self.open_lesson_by_id(hit.lesson_id)
+        if hit.activity_id is not None:
+            self.lesson_view.show_activity(hit.activity_id)
 
     def _removed_lessons_answers(self) -> list[ArchivedAnswer]:
         return [a for a in self.session.store.archived_answers() if a.lesson_removed]
@@ -267,6 +312,9 @@ class MainWindow(QMainWindow):
         if self.lesson_view.lesson is not None and self.lesson_view.lesson.id == summary.id:
             return
         self.lesson_view.show_lesson(self.session.store.lesson(summary.id))
+        following = row + 1
+        has_next = following < self.lesson_model.rowCount() and not self.lesson_model.is_archive(following)
+        self.lesson_view.set_next_lesson(self.lesson_model.lesson_at(following).title if has_next else None)
 
     def open_archive(self) -> None:
         self.open_lesson(self.lesson_model.row_of(ARCHIVE_ID))
@@ -386,6 +434,8 @@ class MainWindow(QMainWindow):
         if report.lessons_updated or report.lessons_removed or report.answers_archived:
             self._lessons_changed(report)
         self.lesson_view.refresh(set(report.answers_replaced))
+        if report.pushed or report.new_marks or report.revisions or report.answers_replaced:
+            self.update_progress()
         own_marks = [m for m in report.new_marks if m.pupil_id == self.session.user.id]
         titles = TitleBook(self.session.store) if report.rejected or own_marks else None
         archived = (
