@@ -170,6 +170,33 @@ def _audit(settings: Settings, action: str, target: str, details: dict[str, Any]
     asyncio.run(write())
 
 
+def _revoke_every_session(settings: Settings) -> int:
+    """After a restore, no session may outlive it: one revoked (logout, password change, an admin)
+    after the backup was made is live again in the restored rows, so every session is revoked and
+    everyone logs in again. Returns how many were live."""
+    from sqlalchemy import update
+
+    from server.db.base import utcnow
+    from server.db.engine import make_async_engine, make_sessionmaker
+    from server.db.models import UserSession
+
+    async def revoke() -> int:
+        engine = make_async_engine(settings)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                result = await session.execute(
+                    update(UserSession)
+                    .where(UserSession.revoked_at.is_(None))
+                    .values(revoked_at=utcnow(), revoked_reason="restored")
+                )
+                await session.commit()
+                return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(revoke())
+
+
 def _unique_folder(directory: Path, moment: datetime) -> str:
     base = NAME_PREFIX + moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     name, counter = base, 1
@@ -379,7 +406,9 @@ def _replace_data_folder(settings: Settings, archive: Path) -> None:
 
 def restore_backup(settings: Settings, path: Path) -> dict[str, Any]:
     """Verify, then replace the database and the data folder with the backup's. Stop the API first.
-    The schema is brought up to date afterwards (the backup may predate a migration)."""
+    The schema is brought up to date afterwards (the backup may predate a migration), and every
+    session is revoked (`sessions_revoked` in the answer): a session ended after the backup was made
+    must not come back to life with it."""
     from server.db import migrate
 
     path = path.resolve()
@@ -401,14 +430,18 @@ def restore_backup(settings: Settings, path: Path) -> dict[str, Any]:
         _postgres.restore(_postgres.Connection.from_url(settings.database_url), dump_file)
     _replace_data_folder(settings, path / str(document["data"]["file"]))
     migrate.upgrade(settings)
-    _log(path.parent, f"restored {path.name} (made {document['created_at']})")
+    revoked = _revoke_every_session(settings)
+    _log(
+        path.parent,
+        f"restored {path.name} (made {document['created_at']}); revoked every session ({revoked})",
+    )
     _audit(
         settings,
         "backup.restored",
         str(document.get("name", path.name)),
-        {"created_at": document["created_at"], "schema_revision": revision},
+        {"created_at": document["created_at"], "schema_revision": revision, "sessions_revoked": revoked},
     )
-    return document
+    return {**document, "sessions_revoked": revoked}
 
 
 def list_backups(directory: Path) -> tuple[list[BackupEntry], list[Path]]:

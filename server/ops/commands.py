@@ -73,6 +73,10 @@ def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
         _error(f"restore failed: {error}")
         return 1
     print(f"restored {args.path} (made {document['created_at']}); start the API again")
+    print(
+        f"every session was revoked ({document['sessions_revoked']} live in the backup): everyone, "
+        "on the web console and the desktop app, logs in again; answers queued on laptops are kept"
+    )
     return 0
 
 

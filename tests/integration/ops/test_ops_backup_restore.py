@@ -71,6 +71,8 @@ def test_restore_brings_back_every_row_and_file_as_it_was(client, school, settin
     restored_audit = [row for row in after["audit_log"] if "backup.restored" in row]
     assert len(restored_audit) == 1
     after["audit_log"] = [row for row in after["audit_log"] if "backup.restored" not in row]
+    # Sessions come back as rows, but revoked (test_restore_revokes_every_session_...).
+    assert len(after.pop("user_sessions")) == len(before.pop("user_sessions"))
     assert after == before
     assert (settings.data_dir / "uploads" / "class-list.csv").read_text(encoding="utf-8") == "alice,bob\n"
     assert not (settings.data_dir / "stray.txt").exists()
@@ -79,6 +81,32 @@ def test_restore_brings_back_every_row_and_file_as_it_was(client, school, settin
     answer = client.get(STATE, headers=_bearer(client, "alice"))
     assert answer.status_code == 200, answer.text
     assert "print(60 // 60)  # 1" in answer.text
+
+
+def test_restore_revokes_every_session_even_one_revoked_after_the_backup(
+    client, school, settings, pg_url, tmp_path
+):
+    kept = _bearer(client, "alice")
+    ended_later = _bearer(client, "bob")
+    live = scalar(pg_url, "SELECT count(*) FROM user_sessions WHERE revoked_at IS NULL")
+    backup = create_backup(settings, tmp_path / "backups")
+    assert client.post("/api/auth/logout", headers=ended_later).status_code == 204
+
+    result = restore_backup(settings, backup)
+
+    assert result["sessions_revoked"] == live
+    assert scalar(pg_url, "SELECT count(*) FROM user_sessions WHERE revoked_at IS NULL") == 0
+    assert scalar(pg_url, "SELECT count(*) FROM user_sessions WHERE revoked_reason = 'restored'") == live
+    details = scalar(pg_url, "SELECT details FROM audit_log WHERE action = 'backup.restored'")
+    assert details["sessions_revoked"] == live
+    from litestar.testing import TestClient
+
+    from server.app import create_app
+
+    with TestClient(app=create_app(settings), base_url="http://testserver.local") as fresh:
+        assert fresh.get("/api/auth/me", headers=ended_later).status_code == 401
+        assert fresh.get("/api/auth/me", headers=kept).status_code == 401
+        assert fresh.get("/api/auth/me", headers=_bearer(fresh, "alice")).status_code == 200
 
 
 def test_metadata_describes_what_was_backed_up(school, settings, pg_url, tmp_path):
@@ -181,6 +209,7 @@ def test_backup_command_prints_the_new_backups_path_and_restore_force_works(
     restored = run_cli(env, "restore", str(backup), "--force")
     assert restored.returncode == 0, restored.stderr
     assert scalar(pg_url, "SELECT count(*) FROM enrolments") == 2
+    assert "every session was revoked (2 live in the backup)" in restored.stdout
 
 
 def test_a_failed_backup_is_logged_recorded_for_metrics_and_leaves_no_partial_folder(
