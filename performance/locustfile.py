@@ -474,7 +474,8 @@ class ReconnectUser(Post16User):
                 continue
             for result in answer["results"]:
                 outcomes[result["outcome"]] += 1
-                pending.pop(result["op_id"], None)
+                if result["outcome"] != "rate_limited":  # over activity_save's budget: sent again
+                    pending.pop(result["op_id"], None)
         drained = time.time()
         self.call("GET", "/api/sync/pull", "/api/sync/pull?cursor=")
         self.record(
