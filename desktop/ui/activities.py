@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from desktop.core.errors import DesktopError, OfflineError, StoreError
+from desktop.core.local_check import LocalCheck, check_locally
 from desktop.ui.background import run_in_background
 from desktop.ui.code_editor import CodeEditor
+from desktop.ui.console import ProgramConsole
 from desktop.ui.context import UiContext
 from desktop.ui.markdown import render_markdown
 from desktop.ui.qt import (
@@ -291,14 +293,22 @@ class CodeActivityWidget(ActivityWidget):
         buttons.addWidget(self.check_button)
         buttons.addStretch(1)
         self.body.addLayout(buttons)
-        stdin_label = QLabel("Input for the program (what <code>input()</code> reads, one value per line):")
-        self.body.addWidget(stdin_label)
+        # On the laptop (the default): an interactive console. Server only (the school's choice): the
+        # input is typed beforehand and the server's sandbox runs the program.
+        self.console = ProgramConsole()
+        self.console.setMinimumHeight(150)
+        self.console.finished.connect(self._local_run_finished)
+        self.body.addWidget(self.console)
+        self.stdin_label = QLabel(
+            "Input for the program (what <code>input()</code> reads, one value per line):"
+        )
+        self.body.addWidget(self.stdin_label)
         self.stdin = QPlainTextEdit()
         self.stdin.setTabChangesFocus(True)
         self.stdin.setAccessibleName("Input for the program")
         self.stdin.setPlaceholderText("e.g. 125")
         self.stdin.setMaximumHeight(52)
-        stdin_label.setBuddy(self.stdin)
+        self.stdin_label.setBuddy(self.stdin)
         self.body.addWidget(self.stdin)
         self.output = QPlainTextEdit()
         self.output.setReadOnly(True)
@@ -311,6 +321,8 @@ class CodeActivityWidget(ActivityWidget):
         self.output.setFont(mono)
         self.output.setProperty("post16_monospace", True)
         self.body.addWidget(self.output)
+        self._local_check: LocalCheck | None = None
+        self._show_where_code_runs()
         self.busy = False
 
     def _show_editor_hint(self, editing: bool) -> None:
@@ -336,8 +348,24 @@ class CodeActivityWidget(ActivityWidget):
         if message:
             self.output.setPlainText(message)
 
+    @property
+    def runs_locally(self) -> bool:
+        return self.ctx.code_runs_locally
+
+    def _show_where_code_runs(self) -> None:
+        local = self.runs_locally
+        self.console.setVisible(local)
+        for widget in (self.stdin_label, self.stdin):
+            widget.setVisible(not local)
+        self.output.setVisible(not local or bool(self.output.toPlainText()))
+
     def run_code(self) -> None:
         self.save_now()
+        self._show_where_code_runs()
+        if self.runs_locally:
+            self.console.start(self.editor.toPlainText())
+            self.run_button.setText("Run again (Ctrl+Enter)")
+            return
         if self.busy:
             return
         code = self.editor.toPlainText()
@@ -367,21 +395,66 @@ class CodeActivityWidget(ActivityWidget):
         parts.append(f"[finished in {result.duration_ms:.0f} ms]")
         self.output.setPlainText("\n".join(parts))
 
+    def _local_run_finished(self, _result: object) -> None:
+        self.run_button.setText("Run (Ctrl+Enter)")
+
     def check_code(self) -> None:
         self.save_now()
         if self.busy:
             return
         code = self.editor.toPlainText()
-        self._set_busy(True, "Checking…")
+        self.output.setVisible(True)
+        if self.runs_locally:
+            self._set_busy(True, "Checking the visible tests on this computer…")
+            activity = self.activity
+            run_in_background(
+                lambda: check_locally(code, activity),
+                lambda local: self._show_local_check(local, code),
+                self._show_failure,
+            )
+            return
+        self._check_on_server(code)
+
+    def _check_on_server(self, code: str, provisional: str = "") -> None:
+        self._set_busy(
+            True, (provisional + "\n\n" if provisional else "") + "Asking the server for the mark…"
+        )
         client = self.ctx.session.client
         lesson_id, activity_id = self.lesson.id, self.activity.id
         run_in_background(
-            lambda: client.check(lesson_id, activity_id, code), self._show_check, self._show_failure
+            lambda: client.check(lesson_id, activity_id, code),
+            lambda result: self._show_check(result, provisional),
+            lambda error: self._show_failure(error, provisional),
         )
 
-    def _show_check(self, result) -> None:
+    def _show_local_check(self, local: LocalCheck, code: str) -> None:
+        self._local_check = local
+        lines = [local.summary()]
+        for outcome in local.outcomes:
+            detail = f": {outcome.message}" if outcome.message else ""
+            lines.append(f"{'✔' if outcome.passed else '✘'} {outcome.name}{detail}")
+        provisional = "\n".join(lines)
+        if not self.ctx.online:
+            self._set_busy(
+                False,
+                provisional + "\n\nThe mark that counts comes from the school server: "
+                "press Check again when you are back online.",
+            )
+            return
+        self._check_on_server(code, provisional)
+
+    def _show_check(self, result, provisional: str = "") -> None:
         self._set_busy(False)
-        lines = [f"Score: {result.score:g} / {result.max_score:g}"]
+        lines = [provisional, ""] if provisional else []
+        lines.append(f"Confirmed by the server — score: {result.score:g} / {result.max_score:g}")
+        local = self._local_check if provisional else None
+        if local is not None:
+            here = {outcome.name: outcome.passed for outcome in local.outcomes}
+            differ = [
+                test.name for test in result.tests if test.name in here and here[test.name] != test.passed
+            ]
+            if differ:
+                lines.append("The server's result differs from this computer's for: " + ", ".join(differ))
         for test in result.tests:
             lines.append(
                 f"{'✔' if test.passed else '✘'} {test.name}{': ' + test.message if test.message else ''}"
@@ -391,9 +464,15 @@ class CodeActivityWidget(ActivityWidget):
         self.output.setPlainText("\n".join(lines))
         self.ctx.sync_now()  # the server saved the automatic mark: fetch it
 
-    def _show_failure(self, error: Exception) -> None:
+    def _show_failure(self, error: Exception, provisional: str = "") -> None:
         self._set_busy(False)
         if isinstance(error, OfflineError):
+            if provisional:
+                self.output.setPlainText(
+                    provisional + "\n\nThe school server cannot be reached just now: the mark that counts "
+                    "comes from it, so press Check again when you are back online."
+                )
+                return
             self.output.setPlainText(
                 "Running code needs a connection to the school server, and it cannot be reached just now.\n"
                 "Your code is saved on this computer."

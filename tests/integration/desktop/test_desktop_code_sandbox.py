@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from desktop.ui.activities import CodeActivityWidget
+from desktop.ui.context import SERVER_SETTINGS_KEY
 from desktop.ui.qt import Qt
 
 pytestmark = [pytest.mark.qt, pytest.mark.postgres, pytest.mark.docker, pytest.mark.slow]
@@ -48,44 +49,64 @@ def open_code_activity(open_app):  # type: ignore[no-untyped-def]
     return window, code
 
 
-def test_ctrl_enter_runs_the_program_in_the_sandbox_and_shows_its_output(qtbot, open_app) -> None:
+def test_ctrl_enter_runs_the_program_on_the_laptop_and_input_is_typed_as_it_asks(qtbot, open_app) -> None:
     window, code = open_code_activity(open_app)
     code.editor.setPlainText(MODEL_ANSWER)
-    code.stdin.setPlainText("125")
     code.editor.setFocus()
     qtbot.keyClick(code.editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
 
-    qtbot.waitUntil(lambda: "[finished in" in code.output.toPlainText(), timeout=60_000)
-    output = code.output.toPlainText()
-    assert output.startswith("2 minutes and 5 seconds\n[finished in "), output
-    assert code.run_button.isEnabled()
+    qtbot.waitUntil(code.console.input.isEnabled, timeout=10_000)
+    qtbot.keyClicks(code.console.input, "125")
+    with qtbot.waitSignal(code.console.finished, timeout=30_000):
+        qtbot.keyClick(code.console.input, Qt.Key.Key_Return)
+    assert code.console.output.toPlainText() == "125\n2 minutes and 5 seconds\n"
+    assert code.console.status.text().startswith("Finished in")
     window.lesson_view.verticalScrollBar().setValue(code.y() - 8)
     screenshot(window, "code-activity")
 
     code.editor.setPlainText("print('before')\nraise ValueError('bad value')\n")
-    code.run_button.click()
-    qtbot.waitUntil(lambda: "[finished in" in code.output.toPlainText(), timeout=60_000)
-    output = code.output.toPlainText()
+    with qtbot.waitSignal(code.console.finished, timeout=30_000):
+        code.run_button.click()
+    output = code.console.output.toPlainText()
     assert output.startswith("before\n")
     assert "ValueError: bad value" in output
-    assert "[The program stopped with an error.]" in output
+    assert "stopped with an error" in code.console.status.text()
+
+
+def test_server_only_runs_go_to_the_sandbox_with_the_input_typed_beforehand(qtbot, open_app) -> None:
+    _window, code = open_code_activity(open_app)
+    code.ctx.store.cache_put(SERVER_SETTINGS_KEY, {"code_execution": "server_only"})
+    code.editor.setPlainText(MODEL_ANSWER)
+    code._show_where_code_runs()
+    assert not code.console.isVisible()
+    assert code.stdin.isVisible()
+    code.stdin.setPlainText("125")
+
+    code.run_code()
+
+    qtbot.waitUntil(lambda: "[finished in" in code.output.toPlainText(), timeout=60_000)
+    assert code.output.toPlainText().startswith("2 minutes and 5 seconds\n[finished in ")
 
 
 def test_check_shows_each_test_and_the_automatic_mark_reaches_the_pupil(qtbot, open_app, classroom) -> None:
     window, code = open_code_activity(open_app)
     code.editor.setPlainText(WRONG_ANSWER)
     qtbot.mouseClick(code.check_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: code.output.toPlainText().startswith("Score:"), timeout=60_000)
+    qtbot.waitUntil(lambda: "Confirmed by the server" in code.output.toPlainText(), timeout=60_000)
     failed = code.output.toPlainText()
-    assert failed.startswith("Score: 0 / 3\n"), failed
+    assert failed.startswith("0 of 2 visible tests pass — provisional; 1 hidden test runs on the server\n"), (
+        failed
+    )
+    assert "Confirmed by the server — score: 0 / 3\n" in failed
     assert "✘ 125 seconds" in failed
     assert "✘ exactly one hour" in failed
 
     code.editor.setPlainText(MODEL_ANSWER)
     qtbot.mouseClick(code.check_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: code.output.toPlainText().startswith("Score: 3 / 3"), timeout=60_000)
+    qtbot.waitUntil(lambda: "score: 3 / 3" in code.output.toPlainText(), timeout=60_000)
     passed = code.output.toPlainText().splitlines()
-    assert passed[1:4] == ["✔ 125 seconds", "✔ exactly one hour", "✔ less than a minute"]
+    assert passed[0] == "2 of 2 visible tests pass — provisional; 1 hidden test runs on the server"
+    assert passed[-3:] == ["✔ 125 seconds", "✔ exactly one hour", "✔ less than a minute"]
 
     qtbot.waitUntil(lambda: "Mark: 3 / 3" in code.mark_label.text(), timeout=30_000)
     assert code.mark_label.isVisible()
