@@ -4,6 +4,8 @@ Each (server, username) pair has its own database file under `<data_dir>/users/`
 the same laptop gets an empty queue of their own and never touches the first one's (invariant 6). The
 session token is kept in the `TokenVault`; starting the app with a stored token works offline, using
 the user details cached in the store. An expired session leaves the store (and its queue) alone.
+Someone who logged in here before can log in again while the server is unreachable, checked against
+a slow salted hash of their password kept in their own store (`offline_login`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from desktop.core.client import ApiClient
 from desktop.core.credentials import TokenVault
 from desktop.core.engine import SyncEngine
 from desktop.core.errors import DesktopError, OfflineError, SessionExpiredError, SyncError
+from desktop.core.offline_login import NOBODY_VERIFIER, VERIFIER_KEY, hash_password, verify_password
 from desktop.core.settings import ServerAddress, Settings, check_server_url, save_user_settings
 from desktop.core.store import Store, private_dir
 from shared.wire.auth import User
@@ -117,11 +120,15 @@ class SessionManager:
         client = self._client(server_url)
         try:
             login = client.login(username.strip(), password, self._device_token(server_url, username))
+        except OfflineError as error:
+            client.close()
+            return self._login_offline(server_url, username.strip(), password, error)
         except BaseException:
             client.close()
             raise
         assert login.token is not None  # checked by ApiClient.login
         store = self._open_store(server_url, login.user)
+        store.set_meta(VERIFIER_KEY, hash_password(password))
         self.vault.set(server_url, login.user.username, login.token)
         self._keep_device_token(server_url, login.user.username, login.device_token)
         if self.remember and self.settings.user_config is not None:
@@ -147,7 +154,31 @@ class SessionManager:
         assert login.token is not None
         self.vault.set(session.server_url, session.username, login.token)
         self._keep_device_token(session.server_url, session.username, login.device_token)
+        session.store.set_meta(VERIFIER_KEY, hash_password(password))
         session.verified = True
+
+    def _login_offline(self, server_url: str, username: str, password: str, cause: OfflineError) -> Session:
+        """The server cannot be reached: someone who logged in on this computer before gets their own
+        store back if the password matches the verifier kept at that login (see offline_login). The
+        session is unverified: nothing is sent until a real login succeeds once the server is back."""
+        user = self._cached_user(server_url, username)
+        verifier = None
+        if user is not None:
+            store = Store.open(store_path(self.settings.data_dir, server_url, username))
+            try:
+                verifier = store.get_meta(VERIFIER_KEY)
+            finally:
+                store.close()
+        # The same slow check whether or not the user is known here, so timing tells nothing.
+        matches = verify_password(password, verifier or NOBODY_VERIFIER)
+        if user is None or not matches:
+            raise OfflineError(
+                f"{cause} Without it, only someone who has logged in on this computer before can log "
+                "in, with the same password as then."
+            ) from cause
+        store = self._open_store(server_url, user)
+        client = self._client(server_url, self.vault.get(server_url, user.username))
+        return Session(server_url, user, client, store, SyncEngine(store, client), verified=False)
 
     def resume(self, server_url: str, username: str) -> Session | None:
         """Continue with a stored token: verified online when possible, else offline from the cache.

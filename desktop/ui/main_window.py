@@ -157,6 +157,7 @@ class MainWindow(QMainWindow):
         self.logged_out_by_user = False
         self._logout_after_sync = False
         self._cleared = False
+        self._stopped = False
 
         self.status_bar.show_status(session.engine.status("idle" if session.verified else "offline"))
         try:
@@ -165,6 +166,13 @@ class MainWindow(QMainWindow):
             self.address_warning = str(error)
         self.status_bar.show_insecure(self.address_warning)
         self.reload_lessons()
+        if not session.verified and session.client.token is None:
+            self.notifications.notify(
+                "warning",
+                "Logged in on this computer only (the school server cannot be reached). Your work is "
+                "saved here; you will be asked for your password again to send it when the server is back.",
+                key="session",
+            )
         if session.store.recovered_from is not None:
             self.notifications.notify(
                 "warning",
@@ -389,7 +397,7 @@ class MainWindow(QMainWindow):
             self.notifications.clear("sync-problem")
         was_offline = self._announced_offline
         self.ctx.status = status
-        if self._cleared:
+        if self._cleared or self._stopped:
             return
         self.status_bar.show_status(status)
         if self._logout_after_sync:
@@ -429,7 +437,7 @@ class MainWindow(QMainWindow):
         self.sync.resume()
 
     def _sync_finished(self, report: SyncReport) -> None:
-        if self._cleared:
+        if self._cleared or self._stopped:
             return
         if report.lessons_updated or report.lessons_removed or report.answers_archived:
             self._lessons_changed(report)
@@ -524,6 +532,9 @@ class MainWindow(QMainWindow):
             self.lesson_view.flush()
             self.save_geometry()
         self.sync.stop()
+        # Reports the sync thread sent just before it stopped may still be queued: once shut down the
+        # store may be closed, so they are ignored.
+        self._stopped = True
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
         self.shutdown()
