@@ -7,9 +7,10 @@
     post16-desktop --version
 
 The self-test logs in, downloads and opens the first lesson, saves an answer through the outbox, syncs
-it and checks the server's receipt; it prints each step and exits 0, or says why not and exits 1. It
-uses a throw-away local store, so it never touches a real user's queue; the answer it saves is the
-account's current answer again (or the activity's starter), so run it with a dedicated test account.
+it and checks the server's receipt, and runs a small program with input on this computer (as Run
+does); it prints each step and exits 0, or says why not and exits 1. It uses a throw-away local store,
+so it never touches a real user's queue; the answer it saves is the account's current answer again (or
+the activity's starter), so run it with a dedicated test account.
 """
 
 from __future__ import annotations
@@ -132,9 +133,25 @@ def _exercise(session: Any, say: Any, started: float) -> int:
         return 1
     engine.pull_changes()
     say(f"synced: server received it at {receipts[0].received_at} (version {receipts[0].revision})")
+    say(_check_local_run())
     say(_check_ui(lesson))
     say(f"OK in {time.perf_counter() - started:.2f} s")
     return 0
+
+
+def _check_local_run() -> str:
+    """Pupils' programs run with the app's own Python (the bundle's, when installed): run one here."""
+    from desktop.core.local_runner import LocalLimits, run_program
+
+    result = run_program(
+        "import math\nword = input()\nprint(word[::-1], math.isqrt(49))\n",
+        "tset-fles\n",
+        limits=LocalLimits(cpu_seconds=10, wall_seconds=30),
+    )
+    if result.status != "success" or result.stdout != "self-test 7\n":
+        detail = (result.message or result.stderr.strip()[-300:] or result.stdout[-300:]).strip()
+        raise DesktopError(f"a program could not run on this computer ({result.status}): {detail}")
+    return f"ran a program on this computer with input in {result.duration_ms:.0f} ms"
 
 
 def _check_ui(lesson: Lesson) -> str:

@@ -112,24 +112,39 @@ async def count(db: AsyncSession, endpoint: str, subject: str) -> None:
     await db.execute(statement)
 
 
-# One statement for a whole push: which of its operation ids are new (a replay does nothing, so it costs
-# nothing), and the new ones of each kind added to that kind's counter; answers each new op id with its
-# kind's count after the batch.
+# One statement for a whole push: the request counted against its own limit (as `hit` would), then —
+# unless that refused it — which of its operation ids are new (a replay does nothing, so it costs
+# nothing), and the new ones of each kind added to that kind's counter. Answers the request's count
+# (op_id NULL), then each new op id with its kind's count after the batch, in the order sent. One
+# statement, one commit: the push pays no more round trips than before the operations were counted. The
+# ids and keys go as comma-separated text: psycopg would dump array elements one by one in Python.
 SPEND = """
 WITH input AS (
     SELECT DISTINCT ON (op_id) op_id, key, position
-    FROM unnest(CAST(%(op_ids)s AS uuid[]), CAST(%(keys)s AS text[]))
+    FROM unnest(CAST(string_to_array(%(op_ids)s, ',') AS uuid[]), string_to_array(%(keys)s, ','))
         WITH ORDINALITY AS i (op_id, key, position)
     ORDER BY op_id, position
 ), fresh AS (
     SELECT * FROM input WHERE NOT EXISTS (SELECT 1 FROM sync_operations s WHERE s.op_id = input.op_id)
+), request AS (
+    INSERT INTO rate_limit_windows (key, window_start, count)
+    SELECT CAST(%(request_key)s AS text), %(window_start)s, 1 WHERE CAST(%(request_key)s AS text) IS NOT NULL
+    ON CONFLICT (key, window_start) DO UPDATE SET count = rate_limit_windows.count + 1
+    RETURNING count
 ), counted AS (
     INSERT INTO rate_limit_windows (key, window_start, count)
-    SELECT key, %(window_start)s, count(*) FROM fresh GROUP BY key
+    SELECT key, %(window_start)s, count(*) FROM fresh
+    WHERE coalesce((SELECT count FROM request), 0) <= %(request_limit)s
+    GROUP BY key
     ON CONFLICT (key, window_start) DO UPDATE SET count = rate_limit_windows.count + excluded.count
     RETURNING key, count
 )
-SELECT fresh.op_id, fresh.key, counted.count FROM fresh JOIN counted USING (key) ORDER BY fresh.position
+SELECT op_id, key, total FROM (
+    SELECT NULL::uuid AS op_id, '' AS key, (SELECT count FROM request) AS total, 0 AS position
+    UNION ALL
+    SELECT fresh.op_id, fresh.key, counted.count, fresh.position FROM fresh JOIN counted USING (key)
+) AS answer
+ORDER BY position
 """
 
 
@@ -145,35 +160,54 @@ class Deferred:
 async def spend(
     db: AsyncSession,
     limits: dict[str, int],
+    request_endpoint: str,
     subject: str,
     operations: Sequence[tuple[uuid.UUID, str]],
     direct: DirectDatabase | None = None,
 ) -> Deferred:
-    """Count a push's operations — (op id, endpoint it counts against), in the order sent — against
-    the same per-minute limits as the single endpoints (`activity_save`, `mark_activity`). Only op ids
-    never answered before count. Within each endpoint's budget the earliest operations go ahead; the
-    rest are returned as deferred, so what is done is a prefix of each kind, never reordered.
+    """Count a push: the request once against `request_endpoint` (raising 429 past it, like `hit`,
+    and then counting none of its operations), and its operations — (op id, endpoint it counts
+    against), in the order sent — against the same per-minute limits as the single endpoints
+    (`activity_save`, `mark_activity`). Only op ids never answered before count. Within each
+    endpoint's budget the earliest operations go ahead; the rest are returned as deferred, so what is
+    done is a prefix of each kind, never reordered.
 
     Like `hit`, every new operation is counted, deferred or not: once a budget is spent, the rest of
     the window refuses that endpoint whichever route asks."""
+    request_limit = limits.get(request_endpoint, limits.get("default", 0))
     counted = [(op_id, endpoint) for op_id, endpoint in operations if limits.get(endpoint, 0) > 0]
-    if not counted:
+    if direct is None:
+        await hit(db, limits, request_endpoint, subject)
+        if not counted:
+            return Deferred(frozenset(), 0, ())
+    elif not counted and request_limit <= 0:
         return Deferred(frozenset(), 0, ())
     now = time.time()
     window_start = int(now // WINDOW_SECONDS) * WINDOW_SECONDS
+    retry_after = max(1, int(window_start + WINDOW_SECONDS - now + 0.999))
     rows: Sequence[tuple[uuid.UUID, str, int]]
     if direct is not None:
-        rows = [
-            (op_id, key.partition(":")[0], total)
-            for op_id, key, total in await direct.fetch(
-                SPEND,
-                {
-                    "op_ids": [op_id for op_id, _ in counted],
-                    "keys": [f"{endpoint}:{subject}" for _, endpoint in counted],
-                    "window_start": window_start,
-                },
+        answer = await direct.fetch(
+            SPEND,
+            {
+                "op_ids": ",".join(str(op_id) for op_id, _ in counted),
+                "keys": ",".join(f"{endpoint}:{subject}" for _, endpoint in counted),
+                "request_key": f"{request_endpoint}:{subject}" if request_limit > 0 else None,
+                "request_limit": request_limit if request_limit > 0 else 2**31 - 1,
+                "window_start": window_start,
+            },
+        )
+        requests = answer[0][2]
+        if request_limit > 0 and requests is not None and requests > request_limit:
+            RATE_LIMITED.labels(endpoint=request_endpoint).inc()
+            raise AppError(
+                429,
+                ErrorCode.RATE_LIMITED,
+                f"too many requests to {request_endpoint}: the limit is {request_limit} a minute; "
+                f"retry in {retry_after} s",
+                retry_after=retry_after,
             )
-        ]
+        rows = [(op_id, key.partition(":")[0], total) for op_id, key, total in answer[1:]]
     else:
         rows = await _spend_generic(db, subject, counted, window_start)
     fresh_per_endpoint: dict[str, list[uuid.UUID]] = {}
@@ -190,8 +224,7 @@ async def spend(
             deferred.update(fresh[granted:])
             refused.append(endpoint)
             RATE_LIMITED.labels(endpoint=endpoint).inc(len(fresh) - granted)
-    retry_after = max(1, int(window_start + WINDOW_SECONDS - now + 0.999)) if deferred else 0
-    return Deferred(frozenset(deferred), retry_after, tuple(refused))
+    return Deferred(frozenset(deferred), retry_after if deferred else 0, tuple(refused))
 
 
 async def _spend_generic(

@@ -44,11 +44,11 @@ class SyncController(Controller):
             raise AppError(
                 426, ErrorCode.PROTOCOL_OUTDATED, "this app is too old for the server: please update it"
             )
-        await ratelimit.hit(db, settings.rate_limits, "sync_push", str(auth.user_id), state.direct)
         SYNC_PUSH_BATCH.observe(len(data.operations))
         deferred = await ratelimit.spend(
             db,
             settings.rate_limits,
+            "sync_push",
             str(auth.user_id),
             [(op.op_id, LIMIT_OF_KIND[op.kind]) for op in data.operations],
             state.direct,

@@ -96,6 +96,7 @@ def test_frozen_app_from_the_deb_passes_its_self_test_against_a_real_server(
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"logged in to {server.url} as selftest (pupil)" in result.stdout
     assert "synced: server received it" in result.stdout
+    assert "ran a program on this computer with input" in result.stdout
     assert "lesson view load" in result.stdout
 
 

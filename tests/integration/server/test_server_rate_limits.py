@@ -166,6 +166,18 @@ def test_a_push_that_saves_nothing_new_is_one_request_against_the_default_limit(
         assert statuses == [200, 200, 200, 429]
 
 
+def test_a_push_refused_by_its_request_limit_spends_none_of_the_save_budget(make_settings, users):
+    users.add("alice", "pupil")
+    with app_client(make_settings(POST16_RATE_LIMITS="default=1,activity_save=3")) as client:
+        token = login(client, "alice")
+        fresh_window(10)
+        assert (
+            outcomes(push(client, token, [save_op({"code": "a"}), save_op({"code": "b"})])) == ["applied"] * 2
+        )
+        assert push(client, token, [save_op({"code": "c"})]).status_code == 429
+        assert [save(client, bearer(token), n).status_code for n in range(2)] == [200, 429]
+
+
 @pytest.mark.slow
 def test_two_server_processes_share_one_save_limit_exactly(make_server, pg_url, users):
     users.add("alice", "pupil")
