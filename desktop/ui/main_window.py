@@ -106,6 +106,9 @@ class MainWindow(QMainWindow):
         self.lesson_list.setModel(self.lesson_model)
         self.lesson_list.setAccessibleName("Lessons")
         self.lesson_list.setMinimumWidth(220)
+        self.lesson_list.setWordWrap(True)  # long titles wrap rather than vanish under the splitter
+        self.lesson_list.setResizeMode(QListView.ResizeMode.Adjust)
+        self.lesson_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.lesson_list.activated.connect(lambda index: self.open_lesson(index.row()))
         self.lesson_list.clicked.connect(lambda index: self.open_lesson(index.row()))
         # The arrow keys open what they highlight: a highlighted lesson that is not the one shown misleads.
@@ -248,6 +251,10 @@ class MainWindow(QMainWindow):
         # Qt posts the font change to each widget: deliver it now and lay the windows out again, so the
         # menu bar, status bar and page re-wrap at once (not at some later paint, half done).
         QApplication.sendPostedEvents()
+        for widget in QApplication.allWidgets():
+            if widget.styleSheet():  # a style sheet keeps the font it was polished with: polish again
+                widget.setStyleSheet(widget.styleSheet())
+        self.status_bar.relayout()
         for window in QApplication.topLevelWidgets():
             for child in window.findChildren(QWidget):
                 child.updateGeometry()

@@ -14,15 +14,18 @@ from pygments.util import ClassNotFound
 __all__ = ["render_markdown"]
 
 _formatter = HtmlFormatter(noclasses=True, nowrap=True, style="friendly")
+#: pre-wrap: a long line of example code wraps on a narrow window or at large text, instead of
+#: widening the whole page past the window's edge.
+_PRE_STYLE = "background:#f4f6f8; padding:8px; white-space: pre-wrap;"
 
 
 def _highlight(code: str, language: str, _attrs: str) -> str:
     try:
         lexer = get_lexer_by_name(language) if language else PythonLexer()
     except ClassNotFound:
-        return f'<pre style="background:#f4f6f8; padding:8px;">{html.escape(code)}</pre>'
+        return f'<pre style="{_PRE_STYLE}">{html.escape(code)}</pre>'
     body = highlight(code, lexer, _formatter)
-    return f'<pre style="background:#f4f6f8; padding:8px; font-family: monospace;">{body.rstrip()}</pre>'
+    return f'<pre style="{_PRE_STYLE} font-family: monospace;">{body.rstrip()}</pre>'
 
 
 @lru_cache(maxsize=1)

@@ -98,6 +98,10 @@ class SyncStatusBar(QStatusBar):
         if status.state != "syncing":
             self.progress.hide()
 
+    def relayout(self) -> None:
+        """After a text size change: QStatusBar keeps its old height until told to lay out again."""
+        self.reformat()
+
     def show_insecure(self, warning: str | None) -> None:
         """A plain http:// server IT allowed: say so for as long as the app is connected to it."""
         self.insecure.setVisible(bool(warning))

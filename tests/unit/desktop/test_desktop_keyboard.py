@@ -114,6 +114,8 @@ def point_sizes(window) -> dict[str, float]:  # type: ignore[no-untyped-def]
         "answer box": widget_of(window, TextActivityWidget).editor.font().pointSizeF(),
         "lesson list": window.lesson_list.font().pointSizeF(),
         "status bar": window.status_bar.pending.font().pointSizeF(),
+        "connection (styled)": window.status_bar.connection.font().pointSizeF(),
+        "notification (styled)": window.notifications.message.font().pointSizeF(),
         "menu bar": window.menuBar().font().pointSizeF(),
     }
 
@@ -134,6 +136,10 @@ def test_text_size_shortcuts_reach_every_part_and_ctrl_0_restores_them(qtbot, le
     assert window.font_scale == pytest.approx(1.15 * 1.15)
     for part, size in bigger.items():
         assert size > normal[part], part
+    bar = window.status_bar
+    for widget in (bar.sync_button, bar.pending, bar.last_sync):  # the bar grew with its text
+        assert widget.height() >= widget.sizeHint().height(), widget.accessibleName()
+        assert bar.rect().contains(widget.geometry()), widget.accessibleName()
 
     qtbot.keyClick(window.lesson_list, Qt.Key.Key_Minus, Qt.KeyboardModifier.ControlModifier)
     assert window.font_scale == pytest.approx(1.15)
