@@ -36,6 +36,7 @@ from server.domain.lessons.services import LessonLibrary
 from server.domain.marks.controllers import MarkController
 from server.domain.python.controllers import PythonController
 from server.domain.python.services import PythonService
+from server.domain.settings.controllers import SchoolSettingsController
 from server.domain.sync.controllers import SyncController
 from server.domain.system.controllers import SystemController
 from server.domain.teaching.controllers import TeachingController
@@ -153,6 +154,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         SystemController,
         AdminController,
         PythonController,
+        SchoolSettingsController,
         *admin_console_handlers(settings),
     ]
     return Litestar(

@@ -33,6 +33,7 @@ from shared.wire.auth import LoginRequest, LoginResponse, Me
 from shared.wire.common import ErrorBody
 from shared.wire.marks import Mark, MarkSet
 from shared.wire.run import CheckResult, RunRequest, RunResult
+from shared.wire.settings import SchoolSettings
 from shared.wire.sync import Operation, PullResponse, PushRequest, PushResponse
 from shared.wire.teaching import ClassProgress, TeacherClass
 
@@ -133,6 +134,11 @@ class ApiClient:
 
     def me(self) -> Me:
         return self._decode(self._request("GET", "/api/auth/me"), Me)
+
+    # -- the school's settings ------------------------------------------------------------------
+
+    def school_settings(self) -> SchoolSettings:
+        return self._decode(self._request("GET", "/api/settings"), SchoolSettings)
 
     # -- lessons --------------------------------------------------------------------------------
 

@@ -41,6 +41,7 @@ from desktop.core.errors import (
     SessionExpiredError,
     SyncError,
 )
+from desktop.core.school_settings import remember_school_settings
 from desktop.core.store import AckSummary, PullApplied, RejectedOperation, Store
 from shared.wire.marks import Mark
 from shared.wire.sync import MAX_BATCH, Operation
@@ -217,6 +218,14 @@ class SyncEngine:
         self._lessons_fetched = True
         return report
 
+    def refresh_school_settings(self) -> None:
+        """Learn the school's choices (where code runs); a server without them keeps the defaults."""
+        try:
+            settings = self.client.school_settings()
+        except (BadResponseError, RequestRefusedError):
+            return  # an older server, or a passing fault: the last settings (or the defaults) stand
+        remember_school_settings(self.store, settings)
+
     # -- all steps ------------------------------------------------------------------------------
 
     def sync_once(self, progress: ProgressCallback | None = None) -> SyncReport:
@@ -225,6 +234,7 @@ class SyncEngine:
         archived_before = {(a.lesson_id, a.activity_id) for a in self.store.archived_answers()}
         self.push_outbox(progress, report)
         self.pull_changes(report)
+        self.refresh_school_settings()
         if not self._lessons_fetched or report.lessons_updated or self.store.stale_lessons():
             changed_by_pull = list(report.lessons_updated)
             report.lessons_updated.clear()

@@ -4,17 +4,15 @@ and a way to show a non-blocking notification."""
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable
 
 from desktop.core.engine import SyncStatus
+from desktop.core.school_settings import cached_school_settings
 from desktop.core.session import Session
 from desktop.core.store import Store
 from desktop.ui.background import SyncController
 
-__all__ = ["SERVER_SETTINGS_KEY", "UiContext"]
-
-SERVER_SETTINGS_KEY = "server-settings"
+__all__ = ["UiContext"]
 
 
 @dataclasses.dataclass
@@ -39,15 +37,8 @@ class UiContext:
     @property
     def code_runs_locally(self) -> bool:
         """Whether Run and Check use this laptop first (the default) or only the school server: the
-        school's choice, learnt from the server and kept offline in the store (SERVER_SETTINGS_KEY)."""
-        cached = self.store.cache_get(SERVER_SETTINGS_KEY)
-        if cached is None:
-            return True
-        try:
-            settings = json.loads(cached[0])
-        except ValueError:
-            return True
-        return not (isinstance(settings, dict) and settings.get("code_execution") == "server_only")
+        school's choice, learnt from the server at each sync and kept offline in the store."""
+        return cached_school_settings(self.store).code_execution != "server_only"
 
     def sync_now(self) -> None:
         if self.sync is not None:

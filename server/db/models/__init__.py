@@ -9,6 +9,7 @@ from server.db.models.login_throttle import LoginThrottle
 from server.db.models.mark import Mark
 from server.db.models.rate_limit_window import RateLimitWindow
 from server.db.models.school_class import SchoolClass
+from server.db.models.school_setting import SchoolSetting
 from server.db.models.sync_event import SyncEvent
 from server.db.models.sync_operation import SyncOperation
 from server.db.models.trusted_device import TrustedDevice
@@ -25,6 +26,7 @@ __all__ = [
     "Mark",
     "RateLimitWindow",
     "SchoolClass",
+    "SchoolSetting",
     "SyncEvent",
     "SyncOperation",
     "TrustedDevice",

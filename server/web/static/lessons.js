@@ -55,5 +55,36 @@
     await load();
   });
 
+  const codeForm = document.getElementById("code-execution");
+  const saveCode = document.getElementById("save-code-execution");
+
+  async function loadSettings() {
+    try {
+      const settings = await api("GET", "/api/settings");
+      for (const input of codeForm.querySelectorAll("input[name=code_execution]")) {
+        input.checked = input.value === settings.code_execution;
+      }
+    } catch (error) {
+      P.flash(P.describe(error), "error");
+    }
+  }
+
+  codeForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const chosen = codeForm.querySelector("input[name=code_execution]:checked");
+    if (!chosen) return;
+    await P.busy(saveCode, async () => {
+      try {
+        const settings = await api("PUT", "/api/admin/settings", { json: { code_execution: chosen.value } });
+        P.flash(settings.code_execution === "server_only"
+          ? "Saved: pupils' code now runs on the server only."
+          : "Saved: pupils' code runs on the laptop first.");
+      } catch (error) {
+        P.formError(codeForm, error);
+      }
+    });
+  });
+
   load();
+  loadSettings();
 })();

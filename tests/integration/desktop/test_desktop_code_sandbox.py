@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from desktop.core.school_settings import remember_school_settings
 from desktop.ui.activities import CodeActivityWidget
-from desktop.ui.context import SERVER_SETTINGS_KEY
 from desktop.ui.qt import Qt
+from shared.wire.settings import SchoolSettings
 
 pytestmark = [pytest.mark.qt, pytest.mark.postgres, pytest.mark.docker, pytest.mark.slow]
 
@@ -75,7 +76,7 @@ def test_ctrl_enter_runs_the_program_on_the_laptop_and_input_is_typed_as_it_asks
 
 def test_server_only_runs_go_to_the_sandbox_with_the_input_typed_beforehand(qtbot, open_app) -> None:
     _window, code = open_code_activity(open_app)
-    code.ctx.store.cache_put(SERVER_SETTINGS_KEY, {"code_execution": "server_only"})
+    remember_school_settings(code.ctx.store, SchoolSettings(code_execution="server_only"))
     code.editor.setPlainText(MODEL_ANSWER)
     code._show_where_code_runs()
     assert not code.console.isVisible()

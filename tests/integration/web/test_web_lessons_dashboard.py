@@ -70,3 +70,20 @@ def test_the_csp_listener_catches_an_inline_style(console, admin_page):
     page.wait_for_timeout(300)
     assert any("style-src" in text for text in console.csp_violations)
     console.csp_violations.clear()  # the violation was ours, on purpose
+
+
+def test_admin_chooses_where_pupils_code_runs(console, admin_page):
+    page = admin_page
+    page.goto(console.url + "/admin/lessons")
+    laptop = page.get_by_role("radio", name="On the laptop first")
+    server_only = page.get_by_role("radio", name="On the server only")
+    expect(laptop).to_be_checked()
+
+    server_only.check()
+    page.get_by_role("button", name="Save").click()
+
+    expect(page.get_by_role("status")).to_contain_text("runs on the server only")
+    page.reload()
+    expect(page.get_by_role("radio", name="On the server only")).to_be_checked()
+    audit = page.request.get(console.url + "/api/admin/audit?action=setting.changed").json()
+    assert [entry["details"]["to"] for entry in audit["items"]] == ["server_only"]

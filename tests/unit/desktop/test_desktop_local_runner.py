@@ -169,3 +169,16 @@ def test_a_local_check_runs_the_visible_tests_and_counts_the_hidden_ones():
     assert right.summary() == "3 of 3 visible tests pass — provisional; 1 hidden test runs on the server"
     assert wrong.passed == 1
     assert "`clamp(12, 0, 10)` gave 12, expected 10" in [outcome.message for outcome in wrong.outcomes]
+
+
+def test_the_schools_choice_is_kept_in_the_store_for_offline_use(tmp_path):
+    from desktop.core.school_settings import cached_school_settings, remember_school_settings
+    from desktop.core.store import Store
+    from shared.wire.settings import SchoolSettings
+
+    store = Store.open(tmp_path / "answers.sqlite3")
+    assert cached_school_settings(store).code_execution == "laptop_first"
+
+    remember_school_settings(store, SchoolSettings(code_execution="server_only"))
+
+    assert cached_school_settings(store).code_execution == "server_only"
