@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from desktop.core.errors import DesktopError, OfflineError, StoreError
@@ -484,11 +485,38 @@ class CodeActivityWidget(ActivityWidget):
 
 
 def make_activity_widget(ctx: UiContext, lesson: Lesson, activity: Activity) -> ActivityWidget:
+    widget: ActivityWidget
     if isinstance(activity, CodeActivity):
-        return CodeActivityWidget(ctx, lesson, activity)
-    if isinstance(activity, ChoiceActivity):
-        return ChoiceActivityWidget(ctx, lesson, activity)
-    return TextActivityWidget(ctx, lesson, activity)
+        widget = CodeActivityWidget(ctx, lesson, activity)
+    elif isinstance(activity, ChoiceActivity):
+        widget = ChoiceActivityWidget(ctx, lesson, activity)
+    else:
+        widget = TextActivityWidget(ctx, lesson, activity)
+    order_focus(widget)
+    return widget
+
+
+def _controls_in_layout_order(layout) -> list[QWidget]:
+    controls: list[QWidget] = []
+    for index in range(layout.count()):
+        item = layout.itemAt(index)
+        child = item.widget()
+        if child is not None:
+            if child.focusPolicy() & Qt.FocusPolicy.TabFocus:
+                controls.append(child)
+            if child.layout() is not None:
+                controls.extend(_controls_in_layout_order(child.layout()))
+        elif item.layout() is not None:
+            controls.extend(_controls_in_layout_order(item.layout()))
+    return controls
+
+
+def order_focus(widget: QWidget) -> None:
+    """Tab follows the page from top to bottom. Qt's default is the order widgets were created in, and
+    the footer ("History…") is built before a subclass adds its answer box, so Tab jumped past it."""
+    controls = _controls_in_layout_order(widget.layout())
+    for before, after in itertools.pairwise(controls):
+        QWidget.setTabOrder(before, after)
 
 
 def _escape(text: str) -> str:

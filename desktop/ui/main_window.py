@@ -130,6 +130,7 @@ class MainWindow(QMainWindow):
 
         self.tabs = QTabWidget()
         self.tabs.setAccessibleName("Sections")
+        self.tabs.tabBar().setAccessibleName("Sections: Lessons, Classes")
         self.tabs.addTab(lessons_page, "&Lessons")
         self.teacher_view: TeacherView | None = None
         if session.is_teacher:

@@ -11,7 +11,8 @@ import textwrap
 import pytest
 
 from desktop.ui.activities import CodeActivityWidget, TextActivityWidget
-from desktop.ui.qt import QApplication, QFontInfo, QLabel, Qt, QWidget
+from desktop.ui.code_editor import CodeEditor
+from desktop.ui.qt import QApplication, QFontInfo, QLabel, QPoint, Qt, QWidget
 
 pytestmark = pytest.mark.qt
 
@@ -235,3 +236,34 @@ def test_code_editor_is_monospace_unwrapped_with_line_numbers(qtbot) -> None:
     assert editor.viewportMargins().left() >= editor.fontMetrics().horizontalAdvance("99")
     assert isinstance(editor._numbers, QWidget)
     assert QApplication.instance() is not None
+
+
+def test_every_control_the_keyboard_reaches_has_an_accessible_name(qtbot, lesson_window) -> None:
+    nameless = [
+        f"{type(widget).__name__} {widget.objectName()!r}"
+        for widget in lesson_window.findChildren(QWidget)
+        if widget.isVisible()
+        and widget.focusPolicy() & Qt.FocusPolicy.TabFocus
+        and not widget.accessibleName()
+    ]
+    assert nameless == []
+
+
+def test_tab_goes_search_list_then_the_page_top_to_bottom(qtbot, lesson_window) -> None:
+    window = lesson_window
+    page = window.lesson_view.widget()
+    window.navigator.search.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(window.navigator.search.hasFocus)
+    visited = []
+    for _ in range(30):
+        focused = QApplication.focusWidget()
+        visited.append(focused)
+        qtbot.keyClick(focused, Qt.Key.Key_Tab)
+    names = [w.accessibleName() for w in visited]
+    assert names[:2] == ["Search lessons and activities", "Lessons"]
+    on_page = [w for w in visited if page.isAncestorOf(w)]
+    assert len(on_page) >= 6
+    first_pass = on_page[: on_page.index(on_page[0], 1)] if on_page.count(on_page[0]) > 1 else on_page
+    heights = [w.mapTo(page, QPoint(0, 0)).y() for w in first_pass]
+    assert heights == sorted(heights), [w.accessibleName() for w in first_pass]
+    assert not any(isinstance(w, CodeEditor) and w.editing for w in visited)  # passed through, not into
