@@ -6,7 +6,11 @@
    token, open the store, render the first cached lesson), measured from the parent;
 2. local save latency p50/p95: `Store.save_answer` (WAL, synchronous=FULL: on disk when it returns);
 3. draining 10,000 queued operations to a real local server (`post16-server serve`);
-4. resident memory after opening 20 lessons in that GUI process.
+4. resident memory after opening 20 lessons in that GUI process;
+5. Run and Check on the laptop beside the same through the server (its Docker sandbox, when Docker and
+   the sandbox image are here): `print(1)`, and a check of the 4-test activity functions/clamp (the
+   laptop runs its 3 visible tests; the server all 4). Target (issue 15): local Run p50 < 150 ms and
+   under half the server round trip measured in the same run.
 """
 
 from __future__ import annotations
@@ -111,7 +115,9 @@ def main() -> None:
             "POST16_DATABASE_URL": database_url,
             "POST16_DATA_DIR": str(scratch / "server"),
             "POST16_LESSONS_DIR": str(REPO / "lessons"),
-            "POST16_SANDBOX_ENABLED": "false",
+            "POST16_SANDBOX_ENABLED": "true" if _sandbox_available() else "false",
+            # Throughput, not the per-minute limits, is measured here.
+            "POST16_RATE_LIMITS": "activity_save=1000000,python_run=100000,default=100000",
             "POST16_LOG_LEVEL": "WARNING",
             "POST16_COOKIE_SECURE": "false",
         }
@@ -159,6 +165,9 @@ def main() -> None:
                 if activity.kind == "choice":
                     return {"selected": [i % len(activity.options)]}
                 return {"text": f"answer {i}"}
+
+            # 5. Run and Check, here and on the server
+            runs = _run_latencies(session, lessons)
 
             # 2. local save latency (a separate store so the drain below starts from a known queue)
             latency_store = Store.open(scratch / "latency.sqlite3")
@@ -215,6 +224,60 @@ def main() -> None:
         f"{report.pushed} acknowledged, {len(report.rejected)} refused, {left} left)   (target < 10 s)"
     )
     print(f"  memory after 20 lessons     : {rss} MB RSS   (target < 250 MB)")
+    for label, (local, server) in runs.items():
+        local_text = f"p50 {statistics.median(local):.0f} ms, p95 {_p95(local):.0f} ms"
+        if server:
+            ratio = statistics.median(local) / statistics.median(server)
+            server_text = (
+                f"server p50 {statistics.median(server):.0f} ms, p95 {_p95(server):.0f} ms; "
+                f"local/server {ratio:.2f}"
+            )
+        else:
+            server_text = "server: sandbox not available here"
+        print(f"  {label:<28}: laptop {local_text}; {server_text}")
+    print("  (targets: local Run p50 < 150 ms and < 0.5 x the server round trip)")
+
+
+def _p95(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+
+
+def _sandbox_available() -> bool:
+    image = os.environ.get("POST16_SANDBOX_IMAGE", "post16-sandbox:latest")
+    probe = subprocess.run(["docker", "image", "inspect", image], capture_output=True, check=False)
+    return probe.returncode == 0
+
+
+def _run_latencies(session, lessons, repeats: int = 20) -> dict[str, tuple[list[float], list[float]]]:  # type: ignore[no-untyped-def]
+    from desktop.core.local_check import check_locally
+    from desktop.core.local_runner import run_program
+
+    functions = next(lesson for lesson in lessons if lesson is not None and lesson.id == "functions")
+    clamp = functions.activity("clamp")
+    answer = "def clamp(value, low, high):\n    return max(low, min(value, high))\n"
+    client = session.client
+    server_up = client.run_python("print(1)", "").status == "success"
+    measured: dict[str, tuple[list[float], list[float]]] = {}
+
+    def timed(work) -> float:  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        work()
+        return (time.perf_counter() - started) * 1000
+
+    local_runs = [timed(lambda: run_program("print(1)")) for _ in range(repeats)]
+    server_runs = (
+        [timed(lambda: client.run_python("print(1)", "")) for _ in range(repeats)] if server_up else []
+    )
+    measured["Run print(1)"] = (local_runs, server_runs)
+    local_checks = [timed(lambda: check_locally(answer, clamp)) for _ in range(repeats)]
+    server_checks = (
+        [timed(lambda: client.check("functions", "clamp", answer)) for _ in range(repeats)]
+        if server_up
+        else []
+    )
+    measured["Check clamp (4 tests)"] = (local_checks, server_checks)
+    return measured
 
 
 if __name__ == "__main__":

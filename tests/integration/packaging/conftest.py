@@ -67,6 +67,12 @@ def installed_root(installer, tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("deb-root")
     subprocess.run(["dpkg-deb", "-x", str(installer.deb), str(root)], check=True)
     subprocess.run(["dpkg-deb", "-e", str(installer.deb), str(root / "DEBIAN")], check=True)
+    # As under a real /opt: every user can reach the app. The suite runs as root, and the app runs
+    # pupils' programs as `nobody` then (desktop/core/local_runner.py), with the app as their Python.
+    for folder in (root, *root.parents):
+        if str(folder) in ("/", "/tmp"):
+            continue
+        folder.chmod(folder.stat().st_mode | 0o011)
     return root
 
 
