@@ -213,7 +213,7 @@ class SyncLogDialog(QDialog):
 
     def _activity(self, kind: str, lesson_id: str, activity_id: str, pupil_id: int | None) -> str:
         what = self._titles.describe(lesson_id, activity_id)
-        return f"Mark for pupil {pupil_id}: {what}" if kind == "mark.set" else what
+        return f"Mark for {self._titles.pupil(pupil_id)}: {what}" if kind == "mark.set" else what
 
     def reload(self) -> None:
         store = self.ctx.store

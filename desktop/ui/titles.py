@@ -7,7 +7,10 @@ definition)."""
 
 from __future__ import annotations
 
+import msgspec
+
 from desktop.core.store import Store
+from shared.wire.teaching import ClassProgress, TeacherClass
 
 __all__ = ["TitleBook"]
 
@@ -26,6 +29,19 @@ class TitleBook:
             self._lessons[summary.id] = summary.title
             for activity in summary.activities:
                 self._activities[(summary.id, activity.id)] = activity.title
+        self._pupils: dict[int, str] = {}
+        classes = store.cache_get("teacher:classes")  # a teacher's cached classes name their pupils
+        if classes is not None:
+            for taught in msgspec.json.decode(classes[0], type=list[TeacherClass]):
+                progress = store.cache_get(f"teacher:progress:{taught.id}")
+                if progress is not None:
+                    for pupil in msgspec.json.decode(progress[0], type=ClassProgress).pupils:
+                        self._pupils[pupil.id] = pupil.display_name
+
+    def pupil(self, pupil_id: int | None) -> str:
+        if pupil_id is None:
+            return "a pupil"
+        return self._pupils.get(pupil_id, f"pupil {pupil_id}")
 
     def lesson(self, lesson_id: str) -> str:
         return self._lessons.get(lesson_id, lesson_id)

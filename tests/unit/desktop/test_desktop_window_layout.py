@@ -176,3 +176,20 @@ def test_status_bar_scroll_bar_and_sync_now_are_reachable_at_1024_by_600(
     assert not window.lesson_view.horizontalScrollBar().isVisible()  # the page re-wraps instead
     name = "small-screen" if font_scale == 1.0 else "small-screen-150"
     screenshot(window, name)
+
+
+def test_sync_log_names_the_pupil_a_queued_mark_is_for(qtbot, make_window) -> None:
+    from shared.wire.auth import User
+    from shared.wire.teaching import ClassProgress, TeacherClass
+
+    window = make_window("teacher")
+    store = window.session.store
+    store.cache_put("teacher:classes", [TeacherClass(id=7, name="12C", pupil_count=1)])
+    pupil = User(id=3, username="pupil", display_name="Pat Pupil", role="pupil")
+    store.cache_put("teacher:progress:7", ClassProgress(class_id=7, name="12C", pupils=[pupil], cells=[]))
+    store.queue_mark(3, "variables", "pick-type", score=1, max_score=1, feedback="", marker="teacher")
+    window.show_sync_log()
+    assert (
+        window.sync_log.waiting.item(0, 0).text()
+        == "Mark for Pat Pupil: “Pick the type” (Variables and types)"
+    )
