@@ -1,4 +1,5 @@
-"""Forget sessions that can never be used again, and device tokens past their expiry.
+"""Forget sessions that can never be used again, device tokens past their expiry, and failed-login
+state nobody has added to for an hour.
 
 A session row is dead once it is revoked (logout, password change, an admin, a restore), past its
 absolute expiry, or (PostgreSQL) idle past its idle timeout; nothing reads a dead row again — a token
@@ -14,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.base import utcnow
 from server.db.engine import dialect_name
-from server.db.models import TrustedDevice, UserSession
+from server.db.models import LoginThrottle, TrustedDevice, UserSession
+from server.domain.auth.throttle import FORGET_AFTER
 from server.lib.metrics import SESSIONS_PURGED
 
 IDLE_EXPIRED = text("user_sessions.last_seen_at + user_sessions.idle_timeout * interval '1 second' <= :now")
@@ -31,6 +33,14 @@ async def purge_sessions(db: AsyncSession) -> int:
         dead.append(IDLE_EXPIRED.bindparams(now=now))
     result = await db.execute(delete(UserSession).where(or_(*dead)))
     await db.execute(delete(TrustedDevice).where(TrustedDevice.expires_at <= now))
+    # Failed-login state that would be forgotten at its next use anyway (no failure for an hour, no lock).
+    quiet = now - FORGET_AFTER
+    await db.execute(
+        delete(LoginThrottle).where(
+            or_(LoginThrottle.last_failure_at.is_(None), LoginThrottle.last_failure_at < quiet),
+            or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until < now),
+        )
+    )
     await db.commit()
     purged = int(result.rowcount or 0)  # type: ignore[attr-defined]
     SESSIONS_PURGED.inc(purged)

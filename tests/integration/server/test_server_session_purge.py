@@ -70,3 +70,24 @@ def test_purge_can_be_switched_off(make_settings, users, pg_url):
         bob = login(client, "bob")
         assert client.post("/api/auth/logout", headers=bearer(bob)).status_code == 204
     assert sessions_of(pg_url, "bob") == 1
+
+
+def test_failed_login_state_nobody_added_to_for_an_hour_is_forgotten(make_server, pg_url, users):
+    users.add("alice", "pupil")
+    server = make_server(pg_url, POST16_SESSION_PURGE_SECONDS="1")
+    with httpx.Client(base_url=server.url) as http:
+        for name in ("alice", "mallory"):
+            assert (
+                http.post("/api/auth/login", json={"username": name, "password": "wrong"}).status_code == 401
+            )
+    sql(
+        pg_url,
+        "UPDATE login_throttles SET last_failure_at = now() - interval '2 hours' WHERE key LIKE %s",
+        "%mallory%",
+    )
+
+    def remaining() -> set[str]:
+        return {row[0] for row in sql(pg_url, "SELECT key FROM login_throttles")}
+
+    assert wait_for(lambda: not any("mallory" in key for key in remaining()))
+    assert any("alice" in key for key in remaining())
