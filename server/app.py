@@ -31,6 +31,7 @@ from server.domain.auth.guards import (
 )
 from server.domain.auth.purge import purge_sessions
 from server.domain.auth.sessioncache import SessionCache
+from server.domain.checks.worker import CheckWorker
 from server.domain.lessons.controllers import LessonController
 from server.domain.lessons.services import LessonLibrary
 from server.domain.marks.controllers import MarkController
@@ -93,6 +94,14 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
         await library.announce(db)
     python: PythonService = app.state.python
     await python.start()
+    checks = (
+        CheckWorker(app.state.sessionmaker, lambda: app.state.lessons, python.runner)
+        if python.runner is not None
+        else None
+    )
+    app.state.checks = checks
+    if checks is not None:
+        checks.start()
     direct: DirectDatabase | None = app.state.direct
     sessions: SessionCache | None = app.state.sessions
     if direct is not None:
@@ -110,6 +119,8 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
         await sessioncache.stop(purge)
         await sessioncache.stop(task)
         await sessioncache.stop(listener)
+        if checks is not None:
+            await checks.stop()
         await python.close()
         if direct is not None:
             await direct.close()
@@ -139,6 +150,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "sessions": sessions,
             "lessons": LessonLibrary(settings.lessons_dir),
             "python": PythonService(settings.sandbox_enabled),
+            "checks": None,
         }
     )
     prometheus = PrometheusConfig(

@@ -24,6 +24,9 @@ class MarkSet(msgspec.Struct, kw_only=True):
 
 
 class Mark(msgspec.Struct, kw_only=True):
+    """`revision`: for an automatic mark, the version of the answer that was checked (None for a
+    teacher's mark, which is about the answer as a whole)."""
+
     pupil_id: int
     lesson_id: str
     activity_id: str
@@ -33,6 +36,7 @@ class Mark(msgspec.Struct, kw_only=True):
     source: Literal["teacher", "auto"]
     marker: str | None
     marked_at: datetime
+    revision: int | None = None
 
 
 __all__ = ["Feedback", "Mark", "MarkSet", "MaxScore", "Score"]

@@ -18,7 +18,7 @@ from shared.wire.common import AwareDatetime, Id, Slug
 from shared.wire.marks import Mark
 
 MAX_BATCH = 500
-OperationKind = Literal["activity.save", "mark.set"]
+OperationKind = Literal["activity.save", "mark.set", "code.check"]
 Outcome = Literal["applied", "duplicate", "rejected", "rate_limited"]
 DeviceId = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
 
@@ -28,6 +28,9 @@ class Operation(msgspec.Struct, kw_only=True):
 
     `activity.save`: payload `{"state": {...}}`, about the pushing pupil's own answer.
     `mark.set`: payload `{"score", "max_score", "feedback"}`, by a teacher about `pupil_id`'s answer.
+    `code.check`: payload `{"code": "..."}`, the pupil asking for the mark that counts for the version
+    of their answer holding exactly that code (saved earlier in the queue). The server runs every test,
+    hidden ones included, in its sandbox; the mark comes back by pull, naming the `revision` it checked.
     """
 
     op_id: UUID

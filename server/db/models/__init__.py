@@ -3,6 +3,7 @@
 from server.db.models.activity_revision import ActivityRevision
 from server.db.models.activity_state import ActivityState
 from server.db.models.audit_entry import AuditEntry
+from server.db.models.code_check import CodeCheck
 from server.db.models.enrolment import Enrolment
 from server.db.models.lesson_version import LessonVersion
 from server.db.models.login_throttle import LoginThrottle
@@ -20,6 +21,7 @@ __all__ = [
     "ActivityRevision",
     "ActivityState",
     "AuditEntry",
+    "CodeCheck",
     "Enrolment",
     "LessonVersion",
     "LoginThrottle",

@@ -23,3 +23,5 @@ class Mark(Base):
     marked_at: Mapped[datetime] = mapped_column(UTCDateTime)
     client_time: Mapped[datetime] = mapped_column(UTCDateTime)
     op_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
+    # The answer's version an automatic mark was given for (None: a teacher's mark of the answer).
+    revision: Mapped[int | None] = mapped_column(default=None)

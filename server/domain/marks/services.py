@@ -47,6 +47,7 @@ def mark_out(row: Mark, marker: str | None) -> MarkOut:
         source=row.source,  # type: ignore[arg-type]
         marker=marker,
         marked_at=row.marked_at,
+        revision=row.revision,
     )
 
 
@@ -71,6 +72,7 @@ async def write_mark(
     marker_id: int | None,
     client_time: datetime,
     op_id: uuid.UUID | None,
+    revision: int | None = None,
 ) -> Mark:
     """Upsert the mark if it is newer than the stored one; returns the mark now current."""
     now = utcnow()
@@ -94,6 +96,7 @@ async def write_mark(
         "marked_at": now,
         "client_time": client_time,
         "op_id": op_id,
+        "revision": revision,
     }
     insert = postgresql.insert if dialect_name(db) == "postgresql" else sqlite.insert
     statement = insert(Mark).values(pupil_id=pupil_id, lesson_id=lesson_id, activity_id=activity_id, **values)

@@ -10,6 +10,8 @@ from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 from server.db.base import utcnow
+from server.domain.checks.services import request_check
+from server.domain.checks.worker import CheckWorker
 from server.domain.deps import AppSettings, Caller, Db
 from server.domain.marks.services import decode_mark_payload, set_mark
 from server.domain.sync.answers import Rejected, SaveRequest, apply_saves
@@ -23,7 +25,7 @@ from shared.protocol import MIN_PROTOCOL_VERSION
 from shared.wire.sync import OperationResult, PullResponse, PushRequest, PushResponse
 
 # The per-minute limit each kind of operation counts against, whichever route carries it.
-LIMIT_OF_KIND = {"activity.save": "activity_save", "mark.set": "mark_activity"}
+LIMIT_OF_KIND = {"activity.save": "activity_save", "mark.set": "mark_activity", "code.check": "python_run"}
 
 
 class SyncController(Controller):
@@ -126,9 +128,14 @@ class SyncController(Controller):
                         received_at=utcnow(),
                     )
                 results.append(result)
+            elif op.kind == "code.check":
+                results.append(await request_check(db, state.lessons, auth, op))
             else:
                 results.append(next(next_save))
         await db.commit()  # the counts, where they went through `db` (the embedded SQLite default)
+        checks: CheckWorker | None = getattr(state, "checks", None)
+        if checks is not None and any(op.kind == "code.check" for op in data.operations):
+            checks.wake()
         headers = {"Retry-After": str(deferred.retry_after)} if deferred.op_ids else {}
         return Response(PushResponse(results=results, server_time=utcnow()), headers=headers)
 
