@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.direct import DirectDatabase
 from server.db.engine import dialect_name
-from server.db.models import RateLimitWindow, SyncOperation
+from server.db.models import CodeCheck, RateLimitWindow, SyncOperation
 from server.lib.errors import AppError
 from server.lib.metrics import RATE_LIMITED
 from shared.errors import ErrorCode
@@ -114,8 +114,9 @@ async def count(db: AsyncSession, endpoint: str, subject: str) -> None:
 
 # One statement for a whole push: the request counted against its own limit (as `hit` would), then —
 # unless that refused it — which of its operation ids are new (a replay does nothing, so it costs
-# nothing), and the new ones of each kind added to that kind's counter. Answers the request's count
-# (op_id NULL), then each new op id with its kind's count after the batch, in the order sent. One
+# nothing; checks are recorded in code_checks), and the new ones of each kind added to that kind's
+# counter. Answers the request's count (op_id NULL), then each new op id with its kind's count after
+# the batch, in the order sent. One
 # statement, one commit: the push pays no more round trips than before the operations were counted. The
 # ids and keys go as comma-separated text: psycopg would dump array elements one by one in Python.
 SPEND = """
@@ -125,7 +126,9 @@ WITH input AS (
         WITH ORDINALITY AS i (op_id, key, position)
     ORDER BY op_id, position
 ), fresh AS (
-    SELECT * FROM input WHERE NOT EXISTS (SELECT 1 FROM sync_operations s WHERE s.op_id = input.op_id)
+    SELECT * FROM input
+    WHERE NOT EXISTS (SELECT 1 FROM sync_operations s WHERE s.op_id = input.op_id)
+      AND NOT EXISTS (SELECT 1 FROM code_checks c WHERE c.op_id = input.op_id)
 ), request AS (
     INSERT INTO rate_limit_windows (key, window_start, count)
     SELECT CAST(%(request_key)s AS text), %(window_start)s, 1 WHERE CAST(%(request_key)s AS text) IS NOT NULL
@@ -234,9 +237,10 @@ async def _spend_generic(
     first: dict[uuid.UUID, str] = {}
     for op_id, endpoint in counted:
         first.setdefault(op_id, endpoint)
+    ids = list(first)
     known = set(
-        (await db.execute(select(SyncOperation.op_id).where(SyncOperation.op_id.in_(list(first))))).scalars()
-    )
+        (await db.execute(select(SyncOperation.op_id).where(SyncOperation.op_id.in_(ids)))).scalars()
+    ) | set((await db.execute(select(CodeCheck.op_id).where(CodeCheck.op_id.in_(ids)))).scalars())
     fresh = [(op_id, endpoint) for op_id, endpoint in first.items() if op_id not in known]
     totals: dict[str, int] = {}
     insert = _upsert(dialect_name(db))

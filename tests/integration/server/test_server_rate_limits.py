@@ -6,10 +6,24 @@ from __future__ import annotations
 
 import concurrent.futures
 import time
+import uuid
 
 import httpx
 import pytest
-from server_helpers import CHOICE, CODE, LESSON, TEXT, app_client, bearer, login, mark_op, push, save_op, sql
+from server_helpers import (
+    CHOICE,
+    CODE,
+    LESSON,
+    TEXT,
+    app_client,
+    bearer,
+    login,
+    mark_op,
+    now_iso,
+    push,
+    save_op,
+    sql,
+)
 
 OTHER = CHOICE
 
@@ -140,6 +154,25 @@ def test_a_replayed_push_costs_nothing_from_the_budget(make_settings, users):
         assert outcomes(push(client, token, batch)) == ["applied"] * 4
         assert outcomes(push(client, token, batch)) == ["duplicate"] * 4
         assert outcomes(push(client, token, batch)) == ["duplicate"] * 4
+
+
+def test_a_replayed_check_costs_nothing_from_the_run_budget(make_settings, users):
+    users.add("alice", "pupil")
+    with app_client(make_settings(POST16_RATE_LIMITS="python_run=1")) as client:
+        token = login(client, "alice")
+        fresh_window(10)
+        code = "def to_minutes(seconds):\n    return seconds // 60\n"
+        check = {
+            "op_id": str(uuid.uuid4()),
+            "kind": "code.check",
+            "lesson_id": LESSON,
+            "activity_id": CODE,
+            "payload": {"code": code},
+            "client_time": now_iso(),
+        }
+        assert outcomes(push(client, token, [save_op({"code": code}), check])) == ["applied", "applied"]
+        assert outcomes(push(client, token, [check])) == ["duplicate"]
+        assert outcomes(push(client, token, [{**check, "op_id": str(uuid.uuid4())}])) == ["rate_limited"]
 
 
 def test_each_mark_in_a_push_counts_against_mark_activity(make_settings, users):
