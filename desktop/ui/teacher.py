@@ -33,7 +33,9 @@ from desktop.ui.qt import (
     QPushButton,
     QScrollArea,
     QShortcut,
+    QSizePolicy,
     QSplitter,
+    QStackedWidget,
     Qt,
     QTableView,
     QVBoxLayout,
@@ -166,8 +168,12 @@ class MarkingPanel(QWidget):
         self.setAccessibleName("Marking")
         self.target: tuple[object, Column] | None = None
         layout = QVBoxLayout(self)
-        self.heading = QLabel("<i>Choose a cell in the grid (Enter) to mark it.</i>")
-        self.heading.setWordWrap(True)
+        self.heading = QLabel("Choose a cell in the grid (Enter) to mark it.")
+        # One line, cut if need be (the tooltip has it all): a word-wrapped label inside a scroll area is
+        # laid out for its narrowest width, many lines tall, squeezing the answer below it.
+        # Plain text too: a rich-text label asks for its height at its narrowest width as well.
+        self.heading.setTextFormat(Qt.TextFormat.PlainText)
+        self.heading.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.heading.setAccessibleName("Pupil and activity being marked")
         layout.addWidget(self.heading)
         # The answer and, beside it, the mark scheme: one above the other in a splitter the teacher can
@@ -180,7 +186,6 @@ class MarkingPanel(QWidget):
         self.code_answer.setReadOnly(True)
         self.code_answer.setTabChangesFocus(True)
         self.code_answer.setAccessibleName("Pupil's code")
-        self.code_answer.hide()
         self.scheme = QLabel("")
         self.scheme.setWordWrap(True)
         self.scheme.setTextFormat(Qt.TextFormat.RichText)
@@ -201,11 +206,9 @@ class MarkingPanel(QWidget):
         scheme_scroll.setWidgetResizable(True)
         scheme_scroll.setWidget(scheme_box)
         scheme_scroll.setAccessibleName("Mark scheme (teachers only)")
-        answer_box = QWidget()
-        answer_layout = QVBoxLayout(answer_box)
-        answer_layout.setContentsMargins(0, 0, 0, 0)
-        answer_layout.addWidget(self.answer)
-        answer_layout.addWidget(self.code_answer)
+        answer_box = self.answer_stack = QStackedWidget()
+        answer_box.addWidget(self.answer)
+        answer_box.addWidget(self.code_answer)
         self.answer_split = QSplitter(Qt.Orientation.Vertical)
         self.answer_split.setChildrenCollapsible(False)
         self.answer_split.addWidget(answer_box)
@@ -300,9 +303,9 @@ class MarkingPanel(QWidget):
     def show_cell(self, pupil, column: Column) -> None:
         self.setEnabled(True)
         self.target = (pupil, column)
-        self.heading.setText(
-            f"<b>{pupil.display_name}</b> — {column.lesson_title}: <b>{column.activity.title}</b>"
-        )
+        heading = f"{pupil.display_name} — {column.lesson_title}: {column.activity.title}"
+        self.heading.setText(heading)
+        self.heading.setToolTip(heading)
         lesson = self.ctx.store.lesson(column.lesson_id)
         self._options = None
         activity = None
@@ -315,8 +318,7 @@ class MarkingPanel(QWidget):
                 self._options = activity.options
         self._show_scheme(column, activity)
         is_code = column.activity.kind == "code"
-        self.code_answer.setVisible(is_code)
-        self.answer.setVisible(not is_code)
+        self.answer_stack.setCurrentWidget(self.code_answer if is_code else self.answer)
         self.out_of.setText(f"out of {column.activity.max_score:g}")
         self.score_error.hide()
         mark = self.ctx.store.mark(pupil.id, column.lesson_id, column.activity.id)

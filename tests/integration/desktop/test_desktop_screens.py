@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from desktop.ui.activities import TextActivityWidget
-from desktop.ui.qt import QApplication, QPoint, QRect
+from desktop.ui.activities import CodeActivityWidget, TextActivityWidget
+from desktop.ui.qt import QApplication, QFontInfo, QPoint, QRect
 
 pytestmark = [pytest.mark.qt, pytest.mark.postgres, pytest.mark.slow]
 
@@ -50,6 +50,10 @@ def test_pupil_and_teacher_screens_fit_small_laptops_and_large_text(
     text = next(w for w in pupil.lesson_view.activity_widgets.values() if isinstance(w, TextActivityWidget))
     text.editor.setPlainText("Because input() always returns a string, so it must be converted first.")
     assert text.save_now()
+    code = next(w for w in pupil.lesson_view.activity_widgets.values() if isinstance(w, CodeActivityWidget))
+    program = "total = 135\nhours = total // 60\nminutes = total % 60\nprint(hours, minutes)\n"
+    code.editor.setPlainText(program)
+    assert code.save_now()
     qtbot.waitUntil(lambda: synced(pupil), timeout=20_000)
     lesson_title = pupil.lesson_view.lesson.title
     pupil.notifications.notify("info", f"New mark: “{text.activity.title}” ({lesson_title}) 3/3")
@@ -84,3 +88,14 @@ def test_pupil_and_teacher_screens_fit_small_laptops_and_large_text(
             assert inside(teacher, widget), (name, widget.accessibleName())
         screenshot(teacher, f"teacher-marking-{name}")
     teacher.set_font_scale(1.0)
+
+    teacher.resize(1366, 768)
+    code_column = next(i for i, c in enumerate(view.grid_model.columns) if c.activity.id == code.activity.id)
+    qtbot.waitUntil(lambda: view.grid_model.cell_state(0, code_column)[0] == "answered", timeout=20_000)
+    view.open_cell(0, code_column)
+    qtbot.waitUntil(lambda: "print(hours, minutes)" in view.marking.code_answer.toPlainText(), timeout=10_000)
+    assert view.marking.code_answer.isVisible()
+    assert QFontInfo(view.marking.code_answer.font()).fixedPitch()
+    assert view.marking.model_answer.isVisible()  # the teacher's copy of the lesson has it
+    view.marking_scroll.ensureWidgetVisible(view.marking.heading)
+    screenshot(teacher, "teacher-marking-code")
