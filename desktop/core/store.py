@@ -681,6 +681,24 @@ class Store:
             )
         return op_id
 
+    def queue_check(self, lesson_id: str, activity_id: str, code: str) -> uuid.UUID:
+        """Ask the server, at the next sync, for the mark that counts on the saved version holding
+        exactly `code` (a `code.check` operation, queued after the save that holds it)."""
+        op_id = uuid.uuid4()
+        with self._transaction() as conn:
+            _enqueue(
+                conn,
+                op_id=op_id,
+                kind="code.check",
+                lesson_id=lesson_id,
+                activity_id=activity_id,
+                pupil_id=None,
+                payload={"code": code},
+                moment=_now(),
+                base_revision=None,
+            )
+        return op_id
+
     def answer(self, lesson_id: str, activity_id: str) -> Answer | None:
         conn = self._connection()
         row = conn.execute(

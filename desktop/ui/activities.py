@@ -177,6 +177,14 @@ class ActivityWidget(QFrame):
                 f"QLabel {{ background: {colour}; padding: 6px; border-radius: 4px; }}"
             )
             text = f"<b>Mark: {mark.score:g} / {mark.max_score:g}</b>"
+            if mark.revision is not None:
+                changed = answer is not None and (
+                    answer.pending or (answer.revision is not None and answer.revision != mark.revision)
+                )
+                if changed:
+                    text += f" — marked: version {mark.revision}; your answer has changed since"
+                else:
+                    text += f" (version {mark.revision})"
             if mark.feedback:
                 text += f"<br>{_escape(mark.feedback)}"
             self.mark_label.setText(text)
@@ -298,6 +306,7 @@ class CodeActivityWidget(ActivityWidget):
         # input is typed beforehand and the server's sandbox runs the program.
         self.console = ProgramConsole()
         self.console.setMinimumHeight(150)
+        self.console.output.setMaximumHeight(220)
         self.console.finished.connect(self._local_run_finished)
         self.body.addWidget(self.console)
         self.stdin_label = QLabel(
@@ -323,6 +332,7 @@ class CodeActivityWidget(ActivityWidget):
         self.output.setProperty("post16_monospace", True)
         self.body.addWidget(self.output)
         self._local_check: LocalCheck | None = None
+        self._awaiting_check: str | None = None  # the provisional result of a queued check
         self._show_where_code_runs()
         self.busy = False
 
@@ -396,6 +406,28 @@ class CodeActivityWidget(ActivityWidget):
         parts.append(f"[finished in {result.duration_ms:.0f} ms]")
         self.output.setPlainText("\n".join(parts))
 
+    def refresh(self, *, replace_answer: bool = True) -> None:
+        super().refresh(replace_answer=replace_answer)
+        provisional = getattr(self, "_awaiting_check", None)
+        if provisional is None:
+            return
+        mark = self.ctx.store.mark(self.ctx.user_id, self.lesson.id, self.activity.id)
+        if mark is None or mark.revision is None or mark.source != "auto":
+            return
+        self._awaiting_check = None
+        local = self._local_check
+        lines = [provisional, "", f"Confirmed by the server — score: {mark.score:g} / {mark.max_score:g}"]
+        lines[-1] += f" for version {mark.revision}"
+        if (
+            local is not None
+            and local.outcomes
+            and (local.passed == len(local.outcomes)) != (mark.score >= mark.max_score)
+        ):
+            lines.append(
+                "The server's mark differs from this computer's provisional result: hidden tests count too."
+            )
+        self.output.setPlainText("\n".join(lines))
+
     def _local_run_finished(self, _result: object) -> None:
         self.run_button.setText("Run (Ctrl+Enter)")
 
@@ -436,13 +468,21 @@ class CodeActivityWidget(ActivityWidget):
             lines.append(f"{'✔' if outcome.passed else '✘'} {outcome.name}{detail}")
         provisional = "\n".join(lines)
         if not self.ctx.online:
-            self._set_busy(
-                False,
-                provisional + "\n\nThe mark that counts comes from the school server: "
-                "press Check again when you are back online.",
-            )
+            self._queue_check(code, provisional)
             return
         self._check_on_server(code, provisional)
+
+    def _queue_check(self, code: str, provisional: str) -> None:
+        """Offline: the check goes into the outbox after the save holding this code; the server marks
+        that version when it syncs, and the mark comes back by pull."""
+        self.ctx.store.queue_check(self.lesson.id, self.activity.id, code)
+        self._awaiting_check = provisional
+        self._set_busy(
+            False,
+            provisional + "\n\nQueued: the school server will check this version, hidden tests "
+            "included, when this computer is back online; the mark that counts appears here then.",
+        )
+        self.ctx.sync_now()
 
     def _show_check(self, result, provisional: str = "") -> None:
         self._set_busy(False)
@@ -469,10 +509,7 @@ class CodeActivityWidget(ActivityWidget):
         self._set_busy(False)
         if isinstance(error, OfflineError):
             if provisional:
-                self.output.setPlainText(
-                    provisional + "\n\nThe school server cannot be reached just now: the mark that counts "
-                    "comes from it, so press Check again when you are back online."
-                )
+                self._queue_check(self.editor.toPlainText(), provisional)
                 return
             self.output.setPlainText(
                 "Running code needs a connection to the school server, and it cannot be reached just now.\n"

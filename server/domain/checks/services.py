@@ -23,7 +23,7 @@ from shared.lessons import CodeActivity
 from shared.wire.run import MAX_CODE_CHARS
 from shared.wire.sync import Operation, OperationResult
 
-__all__ = ["request_check"]
+__all__ = ["request_check", "revision_holding"]
 
 
 async def request_check(
@@ -82,7 +82,7 @@ async def _check_request(db: AsyncSession, library: LessonLibrary, auth: AuthCon
     code = op.payload.get("code")
     if not isinstance(code, str) or len(code) > MAX_CODE_CHARS:
         raise Rejected("validation_error", f"payload.code: the code (at most {MAX_CODE_CHARS} characters)")
-    revision = await _revision_holding(db, auth.user_id, op.lesson_id, op.activity_id, code)
+    revision = await revision_holding(db, auth.user_id, op.lesson_id, op.activity_id, code)
     if revision is None:
         raise Rejected(
             "not_found", "payload.code: no saved version of this answer holds this code (save it first)"
@@ -90,7 +90,7 @@ async def _check_request(db: AsyncSession, library: LessonLibrary, auth: AuthCon
     return revision
 
 
-async def _revision_holding(
+async def revision_holding(
     db: AsyncSession, pupil_id: int, lesson_id: str, activity_id: str, code: str
 ) -> int | None:
     """The latest of the pupil's versions of this answer whose code is exactly `code`."""

@@ -22,6 +22,7 @@ from sandbox import (
 )
 from server.db.base import utcnow
 from server.domain.auth.context import AuthContext
+from server.domain.checks.services import revision_holding
 from server.domain.lessons.services import LessonLibrary
 from server.domain.marks.services import write_mark
 from server.lib import audit
@@ -117,6 +118,9 @@ class PythonService:
         if auth.role == "pupil" and result.run_status != "unavailable":
             now = utcnow()
             passed = sum(1 for test in result.tests if test.passed)
+            # The mark belongs to the saved version holding exactly this code, when there is one.
+            revision = await revision_holding(db, auth.user_id, lesson_id, activity_id, code)
+            version = f" of version {revision}" if revision is not None else ""
             await write_mark(
                 db,
                 pupil_id=auth.user_id,
@@ -124,11 +128,12 @@ class PythonService:
                 activity_id=activity_id,
                 score=result.score,
                 max_score=result.max_score,
-                feedback=f"Automatic check: {passed} of {len(result.tests)} tests passed.",
+                feedback=f"Automatic check{version}: {passed} of {len(result.tests)} tests passed.",
                 source="auto",
                 marker_id=None,
                 client_time=now,
                 op_id=None,
+                revision=revision,
             )
             await audit.record(
                 db,

@@ -116,3 +116,42 @@ def test_check_shows_each_test_and_the_automatic_mark_reaches_the_pupil(qtbot, o
     assert (mark["score"], mark["max_score"], mark["source"]) == (3, 3, "auto")
     window.lesson_view.verticalScrollBar().setValue(code.y() - 8)
     screenshot(window, "code-check")
+
+
+# Right for the two visible tests (125 s, 3600 s), wrong for the hidden one (under a minute).
+VISIBLE_ONLY_ANSWER = (
+    "total_seconds = int(input())\n"
+    "minutes = total_seconds // 60\n"
+    "seconds = total_seconds % 60\n"
+    'print(f"{max(minutes, 1)} minutes and {seconds} seconds")\n'
+)
+
+
+def test_an_offline_check_is_provisional_then_confirmed_with_the_hidden_test(
+    qtbot, open_app, classroom
+) -> None:
+    window, code = open_code_activity(open_app)
+    classroom.server.stop()
+    qtbot.waitUntil(lambda: window.status_bar.current.state == "offline", timeout=30_000)
+    code.editor.setPlainText(VISIBLE_ONLY_ANSWER)
+
+    qtbot.mouseClick(code.check_button, Qt.MouseButton.LeftButton)
+
+    qtbot.waitUntil(lambda: "Queued" in code.output.toPlainText(), timeout=30_000)
+    assert code.output.toPlainText().startswith(
+        "2 of 2 visible tests pass — provisional; 1 hidden test runs on the server\n"
+    )
+    window.lesson_view.verticalScrollBar().setValue(code.y() - 8)
+    screenshot(window, "code-check-provisional")
+
+    classroom.server.start()
+    qtbot.waitUntil(lambda: "Mark: 2 / 3</b> (version 1)" in code.mark_label.text(), timeout=90_000)
+    assert "Automatic check of version 1: 2 of 3 tests passed." in code.mark_label.text()
+    told = code.output.toPlainText()
+    assert "Confirmed by the server — score: 2 / 3 for version 1" in told
+    assert "differs from this computer's provisional result" in told
+    marks = classroom.get("pupil", "/api/marks").json()
+    [mark] = [m for m in marks if (m["lesson_id"], m["activity_id"]) == (LESSON, ACTIVITY)]
+    assert (mark["score"], mark["revision"], mark["source"]) == (2, 1, "auto")
+    window.lesson_view.verticalScrollBar().setValue(code.y() - 8)
+    screenshot(window, "code-check-confirmed")
