@@ -127,8 +127,11 @@ class LocalRun:
         command: Callable[[Path], list[str]] = program_command,
         collect: tuple[str, ...] = (),
         files: dict[str, str] | None = None,
+        merge_stderr: bool = False,
     ) -> None:
         self.code = code
+        # A console shows both streams in the order they were written: one pipe keeps that order.
+        self._merge_stderr = merge_stderr
         self.limits = limits or LocalLimits()
         self._on_output = on_output
         self._initial_stdin = stdin
@@ -167,13 +170,13 @@ class LocalRun:
             cwd=self._folder,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=subprocess.STDOUT if self._merge_stderr else subprocess.PIPE,
             env=environment,
             start_new_session=True,
             preexec_fn=_limiter(self.limits, run_as_nobody) if os.name == "posix" else None,  # noqa: PLW1509
             creationflags=getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0),
         )
-        for stream_name in ("stdout", "stderr"):
+        for stream_name in ("stdout",) if self._merge_stderr else ("stdout", "stderr"):
             self._spawn(self._read, stream_name)
         self._spawn(self._watch)
         if self._initial_stdin is not None:
@@ -294,7 +297,7 @@ class LocalRun:
         status, message = self._status, self._message
         exit_code = None if returncode is None else (returncode if returncode >= 0 else 128 - returncode)
         if status is None:
-            status, message = _classify(returncode, stderr, self.limits)
+            status, message = _classify(returncode, stdout if self._merge_stderr else stderr, self.limits)
         return LocalRunResult(status, exit_code, stdout, stderr, round(duration_ms, 3), message)
 
 

@@ -305,8 +305,8 @@ class CodeActivityWidget(ActivityWidget):
         # On the laptop (the default): an interactive console. Server only (the school's choice): the
         # input is typed beforehand and the server's sandbox runs the program.
         self.console = ProgramConsole()
-        self.console.setMinimumHeight(150)
-        self.console.output.setMaximumHeight(220)
+        self.console.setMinimumHeight(110)
+        self.console.output.setMaximumHeight(150)
         self.console.finished.connect(self._local_run_finished)
         self.body.addWidget(self.console)
         self.stdin_label = QLabel(

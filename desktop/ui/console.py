@@ -48,7 +48,7 @@ def explain_result(result: LocalRunResult) -> str:
         return f"Stopped: {result.message or 'the program used too much memory'}."
     if result.status == "output_limit":
         return f"Stopped: {result.message or 'the program printed too much'}."
-    last = result.stderr.rstrip().splitlines()[-1:] or [""]
+    last = (result.stderr or result.stdout).rstrip().splitlines()[-1:] or [""]
     if last[0].startswith("EOFError"):
         return EOF_HINT
     if result.message:
@@ -122,7 +122,7 @@ class ProgramConsole(QWidget):
         self.output.clear()
         self.status.setText("Running… type input below when the program asks for it.")
         relay = self._relay
-        run = LocalRun(code, limits=self.limits, on_output=relay.output.emit)
+        run = LocalRun(code, limits=self.limits, on_output=relay.output.emit, merge_stderr=True)
         self.run = run
         self.input.setEnabled(True)
         self.stop_button.setEnabled(True)

@@ -6,6 +6,7 @@ and the automatic mark arrives in the app."""
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -145,7 +146,16 @@ def test_an_offline_check_is_provisional_then_confirmed_with_the_hidden_test(
     screenshot(window, "code-check-provisional")
 
     classroom.server.start()
-    qtbot.waitUntil(lambda: "Mark: 2 / 3</b> (version 1)" in code.mark_label.text(), timeout=90_000)
+    last_nudge = [0.0]
+
+    def confirmed() -> bool:
+        # As a pupil presses "Sync now" rather than wait out the back-off of the offline spell.
+        if time.monotonic() - last_nudge[0] > 3:
+            last_nudge[0] = time.monotonic()
+            code.ctx.sync_now()
+        return "Mark: 2 / 3</b> (version 1)" in code.mark_label.text()
+
+    qtbot.waitUntil(confirmed, timeout=120_000)
     assert "Automatic check of version 1: 2 of 3 tests passed." in code.mark_label.text()
     told = code.output.toPlainText()
     assert "Confirmed by the server — score: 2 / 3 for version 1" in told
