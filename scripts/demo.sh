@@ -14,10 +14,28 @@ export POST16_LOG_JSON=${POST16_LOG_JSON:-false}
 export POST16_METRICS_TOKEN=${POST16_METRICS_TOKEN:-demo-metrics-token}
 mkdir -p "$POST16_DATA_DIR"
 
-if [[ -S /var/run/docker.sock ]] && docker info >/dev/null 2>&1; then
+# The sandbox gives the marks that count: start the Docker engine and build its image where this
+# machine allows (root on Debian, as `make test` does); otherwise say why. Runs on the laptop work anyway.
+sandbox_note=""
+docker_up() { [[ -S /var/run/docker.sock ]] && docker info >/dev/null 2>&1; }
+if [[ ${POST16_SANDBOX_ENABLED:-} != false ]]; then
+  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    if ! docker_up || ! docker image inspect "${POST16_SANDBOX_IMAGE:-post16-sandbox:latest}" >/dev/null 2>&1; then
+      echo "Starting the Docker engine and building the sandbox image (the first time takes a minute or two)…"
+      if ! { scripts/provision.sh system && scripts/provision.sh docker && scripts/provision.sh sandbox; } \
+        >>"$POST16_DATA_DIR/provision.log" 2>&1; then
+        sandbox_note="the Docker engine or the sandbox image could not be set up (see $POST16_DATA_DIR/provision.log)"
+      fi
+    fi
+  elif ! docker_up; then
+    sandbox_note="Docker is not running and this script is not root, so it cannot start it (run 'make demo' as root, or start Docker)"
+  fi
+fi
+if [[ -z $sandbox_note ]] && docker_up; then
   export POST16_SANDBOX_ENABLED=${POST16_SANDBOX_ENABLED:-true}
 else
   export POST16_SANDBOX_ENABLED=${POST16_SANDBOX_ENABLED:-false}
+  [[ -n $sandbox_note ]] || sandbox_note="switched off (POST16_SANDBOX_ENABLED=false)"
 fi
 
 "$VENV/bin/post16-server" demo-seed
@@ -47,6 +65,10 @@ Post16 Lessons demo
     teacher — the desktop app, teacher mode (class 12C Computer Science)
     pupil, pupil2, pupil3 — the desktop app, pupil mode
 EOT
+if [[ $POST16_SANDBOX_ENABLED != true ]]; then
+  echo "  Check gives provisional marks only: the server's sandbox is off — ${sandbox_note}."
+  echo "  Run still works: programs run on the laptop."
+fi
 
 if [[ -n ${DISPLAY:-}${WAYLAND_DISPLAY:-} ]]; then
   echo "Opening the desktop app…"
