@@ -10,13 +10,12 @@ from desktop.core.errors import DesktopError, OfflineError, StoreError
 from desktop.core.local_check import LocalCheck, check_locally
 from desktop.ui.background import run_in_background
 from desktop.ui.code_editor import CodeEditor
-from desktop.ui.console import ProgramConsole
+from desktop.ui.console import ProgramConsole, output_view
 from desktop.ui.context import UiContext
 from desktop.ui.markdown import render_markdown
 from desktop.ui.qt import (
     QButtonGroup,
     QCheckBox,
-    QFont,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -320,16 +319,8 @@ class CodeActivityWidget(ActivityWidget):
         self.stdin.setMaximumHeight(52)
         self.stdin_label.setBuddy(self.stdin)
         self.body.addWidget(self.stdin)
-        self.output = QPlainTextEdit()
-        self.output.setReadOnly(True)
-        self.output.setTabChangesFocus(True)
-        self.output.setAccessibleName("Program output")
-        self.output.setPlaceholderText("Output appears here when you run your code.")
+        self.output = output_view("Output appears here when you run your code.", "Results")
         self.output.setMaximumHeight(160)
-        mono = QFont("DejaVu Sans Mono")
-        mono.setStyleHint(QFont.StyleHint.Monospace)
-        self.output.setFont(mono)
-        self.output.setProperty("post16_monospace", True)
         self.body.addWidget(self.output)
         self._local_check: LocalCheck | None = None
         self._awaiting_check: str | None = None  # the provisional result of a queued check

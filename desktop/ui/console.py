@@ -27,7 +27,7 @@ from desktop.ui.qt import (
     Signal,
 )
 
-__all__ = ["ProgramConsole", "explain_result"]
+__all__ = ["ProgramConsole", "explain_result", "output_view"]
 
 EOF_HINT = (
     "The program asked for more input after the input had ended (Ctrl+D ends the input). "
@@ -56,6 +56,20 @@ def explain_result(result: LocalRunResult) -> str:
     return f"The program stopped with an error (exit code {result.exit_code}); the message above says where."
 
 
+def output_view(placeholder: str, name: str = "Program output") -> QPlainTextEdit:
+    """A read-only, monospace view of a program's output (text size follows the app's zoom)."""
+    view = QPlainTextEdit()
+    view.setReadOnly(True)
+    view.setTabChangesFocus(True)
+    view.setAccessibleName(name)
+    view.setPlaceholderText(placeholder)
+    mono = QFont("DejaVu Sans Mono")
+    mono.setStyleHint(QFont.StyleHint.Monospace)
+    view.setFont(mono)
+    view.setProperty("post16_monospace", True)
+    return view
+
+
 class _Relay(QObject):
     """Carries output and the end of the run from the runner's threads to the UI thread."""
 
@@ -76,16 +90,8 @@ class ProgramConsole(QWidget):
         self._relay.ended.connect(self._ended)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.output = QPlainTextEdit()
-        self.output.setReadOnly(True)
-        self.output.setTabChangesFocus(True)
-        self.output.setAccessibleName("Program output")
-        self.output.setPlaceholderText("Output appears here when you run your code (Ctrl+Enter).")
+        self.output = output_view("Output appears here when you run your code (Ctrl+Enter).")
         self.output.setMaximumBlockCount(5000)
-        mono = QFont("DejaVu Sans Mono")
-        mono.setStyleHint(QFont.StyleHint.Monospace)
-        self.output.setFont(mono)
-        self.output.setProperty("post16_monospace", True)
         layout.addWidget(self.output)
         row = QHBoxLayout()
         self.prompt = QLabel("Input:")
