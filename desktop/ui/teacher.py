@@ -138,6 +138,8 @@ class ProgressGridModel(QAbstractTableModel):
                 "zero": "marked, no marks",
             }[state]
             score = f" ({mark.score:g}/{mark.max_score:g})" if mark else ""
+            if mark is not None and mark.source == "auto" and mark.revision is not None:
+                score += f", automatic mark of version {mark.revision}"
             return f"{pupil.display_name}, {column.activity.title}: {words}{score}"
         return None
 
@@ -433,9 +435,13 @@ class MarkingPanel(QWidget):
         if self.target is None:
             return
         pupil, column = self.target
+        mark = self.ctx.store.mark(pupil.id, column.lesson_id, column.activity.id)
         if self.ctx.store.mark_pending(pupil.id, column.lesson_id, column.activity.id):
             self.state_label.setText("Mark saved here · waiting to sync")
-        elif self.ctx.store.mark(pupil.id, column.lesson_id, column.activity.id):
+        elif mark is not None and mark.source == "auto":
+            version = f" of version {mark.revision}" if mark.revision is not None else ""
+            self.state_label.setText(f"Automatic mark{version} (the server's sandbox) · yours replaces it")
+        elif mark is not None:
             self.state_label.setText("Mark synced")
         else:
             self.state_label.setText("Not marked yet")

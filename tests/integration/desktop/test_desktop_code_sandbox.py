@@ -165,3 +165,15 @@ def test_an_offline_check_is_provisional_then_confirmed_with_the_hidden_test(
     assert (mark["score"], mark["revision"], mark["source"]) == (2, 1, "auto")
     window.lesson_view.verticalScrollBar().setValue(code.y() - 8)
     screenshot(window, "code-check-confirmed")
+
+    # The teacher sees the confirmed mark, and which version it belongs to.
+    teacher = open_app("teacher", laptop="teacher-laptop")
+    teacher.tabs.setCurrentWidget(teacher.teacher_view)
+    view = teacher.teacher_view
+    qtbot.waitUntil(lambda: view.grid_model.rowCount() > 0, timeout=30_000)
+    column = next(i for i, c in enumerate(view.grid_model.columns) if c.activity.id == ACTIVITY)
+    qtbot.waitUntil(lambda: view.grid_model.cell_state(0, column)[1] is not None, timeout=30_000)
+    tip = view.grid_model.data(view.grid_model.index(0, column), Qt.ItemDataRole.ToolTipRole)
+    assert tip.endswith("(2/3), automatic mark of version 1")
+    view.open_cell(0, column)
+    assert view.marking.state_label.text().startswith("Automatic mark of version 1")
