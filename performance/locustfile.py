@@ -207,7 +207,11 @@ class Post16User(FastHttpUser):
             if client == "desktop":
                 self.auth_headers = {"Authorization": f"Bearer {answer['token']}"}
             else:
-                cookie = re.search(rf"{SESSION_COOKIE}=([^;]+)", response.headers.get("set-cookie") or "")
+                # Two cookies since the trusted-device one: the client may hand them over as a list.
+                set_cookie = response.headers.get("set-cookie") or ""
+                if isinstance(set_cookie, list):
+                    set_cookie = "; ".join(set_cookie)
+                cookie = re.search(rf"{SESSION_COOKIE}=([^;]+)", set_cookie)
                 if cookie is None:
                     response.failure("web login: no session cookie")
                     return None

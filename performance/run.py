@@ -463,6 +463,11 @@ def play(args: argparse.Namespace, scenario: Scenario, workers: int, work: Path)
         if not output.exists():
             raise SystemExit(f"Locust wrote no output; its log:\n{locust_log.read_text()[-4000:]}")
         raw = json.loads(output.read_text())
+        log_text = locust_log.read_text(errors="replace") if locust_log.exists() else ""
+        if "Traceback (most recent call last)" in log_text:
+            # A simulated user that crashed sends no requests, so it counts no errors: refuse the run.
+            first = log_text[log_text.index("Traceback (most recent call last)") :][:3000]
+            raise SystemExit(f"a simulated user crashed, so the numbers would be wrong:\n{first}")
     finally:
         if profiler is not None:
             profiler.wait(timeout=120)
