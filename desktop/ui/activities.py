@@ -463,19 +463,28 @@ class CodeActivityWidget(ActivityWidget):
             return
         self._check_on_server(code, provisional)
 
-    def _queue_check(self, code: str, provisional: str) -> None:
-        """Offline: the check goes into the outbox after the save holding this code; the server marks
-        that version when it syncs, and the mark comes back by pull."""
+    def _queue_check(self, code: str, provisional: str, because: str = "") -> None:
+        """Offline (or the server cannot check now): the check goes into the outbox after the save
+        holding this code; the server marks that version when it can, and the mark comes back by pull."""
         self.ctx.store.queue_check(self.lesson.id, self.activity.id, code)
         self._awaiting_check = provisional
+        when = f"when it can (just now: {because})" if because else "when this computer is back online"
         self._set_busy(
             False,
-            provisional + "\n\nQueued: the school server will check this version, hidden tests "
-            "included, when this computer is back online; the mark that counts appears here then.",
+            provisional + f"\n\nQueued: the school server will check this version, hidden tests "
+            f"included, {when}; the mark that counts appears here then.",
         )
         self.ctx.sync_now()
 
     def _show_check(self, result, provisional: str = "") -> None:
+        if result.run_status == "unavailable":
+            # The server could not run the tests (its sandbox is off or down): no mark to confirm.
+            why = result.message or "the server cannot run checks just now"
+            if provisional:
+                self._queue_check(self.editor.toPlainText(), provisional, because=why)
+            else:
+                self._set_busy(False, f"The school server could not check your code: {why}.")
+            return
         self._set_busy(False)
         lines = [provisional, ""] if provisional else []
         lines.append(f"Confirmed by the server — score: {result.score:g} / {result.max_score:g}")

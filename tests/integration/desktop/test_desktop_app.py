@@ -158,3 +158,19 @@ def test_second_pupil_on_the_same_laptop_starts_with_an_empty_queue(qtbot, open_
     assert (
         response.status_code == 404 or response.json() in (None, {}) or response.json().get("state") is None
     )
+
+
+def test_a_check_the_server_cannot_run_is_never_shown_as_confirmed(qtbot, open_app, classroom) -> None:
+    window = open_app("pupil")
+    window.open_lesson(0)
+    code = widget_of(window, CodeActivityWidget)
+    qtbot.waitUntil(lambda: synced(window), timeout=20_000)
+    code.editor.setPlainText("print(int(input()) // 60, 'minutes')\n")
+
+    code.check_code()
+
+    qtbot.waitUntil(lambda: "Queued" in code.output.toPlainText(), timeout=30_000)
+    told = code.output.toPlainText()
+    assert "provisional" in told
+    assert "Confirmed" not in told
+    assert "switched off" in told  # this classroom's server runs no sandbox
