@@ -46,23 +46,22 @@ BUNDLE_INPUTS = (
 )
 PACKAGE_INPUTS = ("packaging/linux", "packaging/icons", "packaging/build.py", "docs/installing.md")
 DEFAULT_CACHE = ROOT / "build" / "installer-cache"
-#: Installed on the target by the distribution, not bundled (PyInstaller leaves libc, libGL and libEGL
-#: out by design, and the xcb platform plugin needs a few X libraries from the system).
-DEB_DEPENDS = (
-    "libc6 (>= 2.31)",
-    "libgl1",
-    "libegl1",
-    "libfontconfig1",
-    "libxkbcommon0",
-    "libxkbcommon-x11-0",
-    "libxcb-cursor0",
-    "libxcb-icccm4",
-    "libxcb-keysyms1",
-    "libdbus-1-3",
-)
+QT_RUNTIME_PACKAGES_FILE = PACKAGING / "linux" / "qt-runtime-packages.txt"
+
+
+def qt_runtime_packages(path: Path = QT_RUNTIME_PACKAGES_FILE) -> tuple[str, ...]:
+    """The Debian packages of the system libraries Qt loads and the bundle does not carry: the one list
+    (with how it was derived) that scripts/provision.sh installs too."""
+    names = (line.split("#", 1)[0].strip() for line in path.read_text(encoding="utf-8").splitlines())
+    return tuple(name for name in names if name)
+
+
+#: Installed on the target by the distribution, not bundled (PyInstaller leaves libc, libGL, libEGL and
+#: libxcb out by design, and the X libraries of the xcb platform plugin when the build host lacks them).
+DEB_DEPENDS = ("libc6 (>= 2.31)", *qt_runtime_packages())
 DEB_SUGGESTS = ("gnome-keyring",)
 
-__all__ = ["BuildResult", "build", "folder_size", "input_hash", "main"]
+__all__ = ["BuildResult", "build", "folder_size", "input_hash", "main", "qt_runtime_packages"]
 
 
 @dataclasses.dataclass(frozen=True)

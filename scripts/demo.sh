@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make demo`: the whole system on the embedded default (SQLite), with demo users and the lessons.
-# Starts the server, seeds it, then opens the desktop app when there is a display; without one it
-# says so and keeps the server running in the foreground (Ctrl+C stops it).
+# Starts the server, seeds it, then opens the desktop app when there is a display (as root on Debian it
+# first installs Qt's system libraries, `scripts/provision.sh qt`); without a display it says so and
+# keeps the server running in the foreground (Ctrl+C stops it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -71,6 +72,13 @@ if [[ $POST16_SANDBOX_ENABLED != true ]]; then
 fi
 
 if [[ -n ${DISPLAY:-}${WAYLAND_DISPLAY:-} ]]; then
+  # Qt's system libraries (libxcb-cursor0 and the rest of packaging/linux/qt-runtime-packages.txt), as
+  # `make test` installs them; without them Qt cannot load its xcb plugin and the app does not open.
+  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "Checking Qt's system libraries (installs any that are missing)…"
+    scripts/provision.sh qt >>"$POST16_DATA_DIR/provision.log" 2>&1 ||
+      echo "Could not install Qt's system libraries (see $POST16_DATA_DIR/provision.log)." >&2
+  fi
   echo "Opening the desktop app…"
   "$VENV/bin/post16-desktop" --server "$URL" || true
   [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null

@@ -3,12 +3,15 @@
 # Idempotent: every step checks before it acts, so a second run takes a few seconds.
 #   scripts/provision.sh venv        the Python virtual environment from the lock file
 #   scripts/provision.sh system      Debian packages (PostgreSQL, Docker engine, Chromium, fonts, Qt libs)
+#   scripts/provision.sh qt          only Qt's system libraries (packaging/linux/qt-runtime-packages.txt),
+#                                    so `post16-desktop` opens on a display (`make demo` runs this)
+#   scripts/provision.sh axe         axe-core (pinned, checksum-verified) for the console's accessibility test
 #   scripts/provision.sh postgres    start PostgreSQL 15 and create the test role and database
 #   scripts/provision.sh docker      start dockerd (no bridge, no iptables) and wait for its socket
 #   scripts/provision.sh sandbox     build the sandbox image offline if it is missing
 #   scripts/provision.sh docker2     a second dockerd (own socket and data root) with the sandbox image,
 #                                    for the sandbox's two-engine test
-#   scripts/provision.sh all         all of the above, in that order
+#   scripts/provision.sh all         all of the above but qt (in system) and docker2, in that order
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,13 +27,16 @@ apt_packages=(
   postgresql postgresql-contrib
   docker.io debootstrap
   chromium fonts-dejavu-core fonts-liberation
-  libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 libglib2.0-0
   xvfb caddy prometheus wrk docker-compose
 )
 
-system() {
+# Qt's system libraries: the one list the .deb declares too (packaging/build.py reads it).
+mapfile -t qt_packages < <(sed 's/#.*//; /^[[:space:]]*$/d; s/[[:space:]]//g' packaging/linux/qt-runtime-packages.txt)
+
+# Installs the Debian packages named as arguments that are not installed yet.
+apt_install() {
   local missing=()
-  for p in "${apt_packages[@]}"; do
+  for p in "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   if ((${#missing[@]})); then
@@ -39,6 +45,39 @@ system() {
     apt-get update -q >/dev/null
     apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
   fi
+}
+
+system() { apt_install "${apt_packages[@]}" "${qt_packages[@]}"; }
+
+qt_libs() { apt_install "${qt_packages[@]}"; }
+
+# axe-core, the accessibility rules engine that tests/integration/web/test_web_accessibility.py runs in
+# every console page. Pinned by version and by the sha256 of the package tarball npm fetches; the test
+# reads $AXE_DIR/axe.min.js and checks its version.
+AXE_VERSION=4.14.1
+AXE_TARBALL_SHA256=e6b0ce02b84d892e2e33e403485e7f3d6c29e2be6df65daf44d89ba564139745
+AXE_DIR=${POST16_AXE_DIR:-build/axe-core}
+
+axe_core() {
+  if [[ -f $AXE_DIR/axe.min.js && $(cat "$AXE_DIR/VERSION" 2>/dev/null) == "$AXE_VERSION" ]]; then
+    return
+  fi
+  command -v npm >/dev/null || apt_install npm
+  log "fetching axe-core $AXE_VERSION"
+  local scratch tarball
+  scratch=$(mktemp -d)
+  tarball="$scratch/axe-core-$AXE_VERSION.tgz"
+  (cd "$scratch" && npm pack --silent --ignore-scripts "axe-core@$AXE_VERSION" >/dev/null)
+  if ! echo "$AXE_TARBALL_SHA256  $tarball" | sha256sum --check --quiet --status; then
+    log "axe-core $AXE_VERSION: the tarball's sha256 is not $AXE_TARBALL_SHA256; refusing it"
+    rm -rf "$scratch"
+    return 1
+  fi
+  tar -xzf "$tarball" -C "$scratch" package/axe.min.js package/LICENSE
+  mkdir -p "$AXE_DIR"
+  mv "$scratch/package/axe.min.js" "$scratch/package/LICENSE" "$AXE_DIR/"
+  echo "$AXE_VERSION" >"$AXE_DIR/VERSION"
+  rm -rf "$scratch"
 }
 
 venv() {
@@ -141,10 +180,12 @@ docker_engine2() {
 case "${1:-all}" in
   venv) venv ;;
   system) system ;;
+  qt) qt_libs ;;
+  axe) axe_core ;;
   postgres) postgres ;;
   docker) docker_engine ;;
   sandbox) sandbox_image ;;
   docker2) docker_engine2 ;;
-  all) system; venv; postgres; docker_engine; sandbox_image ;;
-  *) echo "usage: $0 {venv|system|postgres|docker|sandbox|docker2|all}" >&2; exit 2 ;;
+  all) system; venv; axe_core; postgres; docker_engine; sandbox_image ;;
+  *) echo "usage: $0 {venv|system|qt|axe|postgres|docker|sandbox|docker2|all}" >&2; exit 2 ;;
 esac
