@@ -24,7 +24,7 @@ from server.db.base import utcnow
 from server.db.engine import dialect_name
 from server.db.models import ActivityRevision, CodeCheck
 from server.domain.lessons.services import LessonLibrary
-from server.domain.marks.services import write_mark
+from server.domain.marks.writer import write_mark
 from server.lib import audit
 from shared.lessons import CodeActivity
 

@@ -7,20 +7,17 @@ audited as `mark.changed` and announced to the pupil through the pull feed.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Literal
 
 import msgspec
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.config import Settings
 from server.db.base import utcnow
-from server.db.engine import dialect_name
-from server.db.models import Mark, SyncEvent, SyncOperation, User
+from server.db.models import Mark, SyncOperation, User
 from server.domain.auth.context import AuthContext
 from server.domain.lessons.services import LessonLibrary
+from server.domain.marks.writer import write_mark
 from server.domain.sync.answers import (
     Rejected,
     answered_before,
@@ -30,7 +27,7 @@ from server.domain.sync.answers import (
 )
 from server.domain.teaching.access import can_mark_pupil
 from server.lib import audit
-from server.lib.metrics import MARKS_SET, SYNC_OPERATIONS
+from server.lib.metrics import SYNC_OPERATIONS
 from shared.wire.marks import Mark as MarkOut
 from shared.wire.marks import MarkSet
 from shared.wire.sync import OperationResult
@@ -57,70 +54,6 @@ async def _check(library: LessonLibrary, lesson_id: str, activity_id: str, mark:
         raise Rejected("not_found", f"activity {lesson_id}/{activity_id} does not exist (any more)")
     if mark.score > mark.max_score:
         raise Rejected("validation_error", "score: must not be more than max_score")
-
-
-async def write_mark(
-    db: AsyncSession,
-    *,
-    pupil_id: int,
-    lesson_id: str,
-    activity_id: str,
-    score: float,
-    max_score: float,
-    feedback: str,
-    source: Literal["teacher", "auto"],
-    marker_id: int | None,
-    client_time: datetime,
-    op_id: uuid.UUID | None,
-    revision: int | None = None,
-) -> Mark:
-    """Upsert the mark if it is newer than the stored one; returns the mark now current."""
-    now = utcnow()
-    existing = (
-        await db.execute(
-            select(Mark)
-            .where(Mark.pupil_id == pupil_id, Mark.lesson_id == lesson_id, Mark.activity_id == activity_id)
-            .with_for_update()
-        )
-    ).scalar_one_or_none()
-    if existing is not None and existing.client_time > client_time:
-        return existing
-    if source == "auto" and existing is not None and existing.source == "teacher":
-        return existing  # a teacher's mark is never overwritten by the auto-marker
-    values = {
-        "score": score,
-        "max_score": max_score,
-        "feedback": feedback,
-        "source": source,
-        "marker_id": marker_id,
-        "marked_at": now,
-        "client_time": client_time,
-        "op_id": op_id,
-        "revision": revision,
-    }
-    insert = postgresql.insert if dialect_name(db) == "postgresql" else sqlite.insert
-    statement = insert(Mark).values(pupil_id=pupil_id, lesson_id=lesson_id, activity_id=activity_id, **values)
-    await db.execute(
-        statement.on_conflict_do_update(index_elements=["pupil_id", "lesson_id", "activity_id"], set_=values)
-    )
-    db.add(
-        SyncEvent(
-            audience_id=pupil_id,
-            kind="mark",
-            lesson_id=lesson_id,
-            activity_id=activity_id,
-            ref_id=None,
-            created_at=now,
-        )
-    )
-    MARKS_SET.labels(source=source).inc()
-    return (
-        await db.execute(
-            select(Mark)
-            .where(Mark.pupil_id == pupil_id, Mark.lesson_id == lesson_id, Mark.activity_id == activity_id)
-            .execution_options(populate_existing=True)
-        )
-    ).scalar_one()
 
 
 async def set_mark(
@@ -216,4 +149,4 @@ def decode_mark_payload(payload: dict[str, object]) -> MarkSet:
         raise Rejected("validation_error", f"payload: {error}") from error
 
 
-__all__ = ["decode_mark_payload", "mark_out", "marks_for_pupil", "set_mark", "write_mark"]
+__all__ = ["decode_mark_payload", "mark_out", "marks_for_pupil", "set_mark"]

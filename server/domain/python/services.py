@@ -24,7 +24,7 @@ from server.db.base import utcnow
 from server.domain.auth.context import AuthContext
 from server.domain.checks.services import revision_holding
 from server.domain.lessons.services import LessonLibrary
-from server.domain.marks.services import write_mark
+from server.domain.marks.writer import write_mark
 from server.lib import audit
 from server.lib.errors import AppError, bad_request, not_found
 from shared.errors import ErrorCode

@@ -35,6 +35,7 @@ from server.db.direct import DirectDatabase
 from server.db.engine import dialect_name
 from server.db.models import ActivityRevision, ActivityState, SyncEvent, SyncOperation
 from server.domain.lessons.services import LessonLibrary
+from server.domain.marks.writer import mark_choice_answers
 from server.domain.sync.pg_saves import BatchSave, claim_rejected, save_batch
 from server.lib.metrics import SYNC_OPERATIONS
 from shared.lessons import ChoiceActivity, CodeActivity, TextActivity
@@ -232,13 +233,35 @@ async def apply_saves(
     statement on the hot path's connections and `db` is touched only to answer replays."""
     for attempt in range(MAX_RETRIES):
         try:
-            return await _apply_saves_once(db, library, settings, pupil_id, saves, direct)
+            outcome = await _apply_saves_once(db, library, settings, pupil_id, saves, direct)
         except (IntegrityError, psycopg.errors.UniqueViolation):
             await db.rollback()
             if attempt == MAX_RETRIES - 1:
                 raise
             log.info("concurrent write to the same activities; retrying the batch")
+        else:
+            await _mark_automatically(db, library, pupil_id, saves, outcome)
+            return outcome
     raise AssertionError("unreachable")
+
+
+async def _mark_automatically(
+    db: AsyncSession, library: LessonLibrary, pupil_id: int, saves: list[SaveRequest], outcome: SaveOutcome
+) -> None:
+    """A multiple-choice answer that became the current one in this batch is marked at once, from the
+    server's answer key, as the mark of that revision (a save that lost to a later one changes nothing)."""
+    applied = {
+        (save.lesson_id, save.activity_id, result.revision)
+        for save, result in zip(saves, outcome.results, strict=True)
+        if result.outcome == "applied"
+    }
+    now_current = {
+        key: current
+        for key, current in outcome.current.items()
+        if (*key, current.revision) in applied and isinstance(library.activity(*key), ChoiceActivity)
+    }
+    if now_current and await mark_choice_answers(db, library, pupil_id, now_current):
+        await db.commit()
 
 
 def _rounds(saves: list[tuple[SaveRequest, datetime]]) -> list[list[tuple[SaveRequest, datetime]]]:
