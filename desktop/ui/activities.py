@@ -268,6 +268,16 @@ class ChoiceActivityWidget(ActivityWidget):
     def select(self, index: int) -> None:
         self.buttons[index].click()
 
+    def refresh(self, *, replace_answer: bool = True) -> None:
+        """A choice is marked by the server from its answer key, which never comes to this laptop (any
+        local check would give the answer away): while the answer waits to sync, say when it is marked."""
+        super().refresh(replace_answer=replace_answer)
+        answer = self.ctx.store.answer(self.lesson.id, self.activity.id)
+        if not self._dirty and answer is not None and answer.pending:
+            self.save_state.setText(
+                "Saved on this computer · marked automatically when it reaches the server"
+            )
+
 
 class CodeActivityWidget(ActivityWidget):
     activity: CodeActivity

@@ -174,3 +174,37 @@ def test_a_check_the_server_cannot_run_is_never_shown_as_confirmed(qtbot, open_a
     assert "provisional" in told
     assert "Confirmed" not in told
     assert "switched off" in told  # this classroom's server runs no sandbox
+
+
+def test_a_choice_made_offline_is_marked_by_the_server_when_it_syncs(qtbot, open_app, classroom) -> None:
+    window = open_app("pupil")
+    window.open_lesson(0)
+    choice = widget_of(window, ChoiceActivityWidget)
+    assert choice.activity.correct is None  # the pupil's copy carries no answer key
+
+    classroom.server.stop()
+    choice.select(0)  # "int": wrong
+    choice.refresh()
+    assert choice.save_state.text().endswith("marked automatically when it reaches the server")
+    assert choice.mark_label.isHidden()
+
+    classroom.server.start()
+    qtbot.waitUntil(lambda: synced(window), timeout=30_000)
+
+    def marked() -> bool:
+        choice.refresh()
+        return choice.mark_label.isVisible() and "Mark: 0 / 1" in choice.mark_label.text()
+
+    qtbot.waitUntil(marked, timeout=20_000)
+    assert "(version 1)" in choice.mark_label.text()
+    assert "Not right this time" in choice.mark_label.text()
+
+    choice.select(1)  # "float": right, online now
+    qtbot.waitUntil(lambda: synced(window), timeout=20_000)
+
+    def remarked() -> bool:
+        choice.refresh()
+        return "Mark: 1 / 1</b> (version 2)" in choice.mark_label.text()
+
+    qtbot.waitUntil(remarked, timeout=20_000)
+    assert choice.save_state.text().startswith("Saved and synced")
