@@ -47,12 +47,15 @@ __all__ = [
     "AckSummary",
     "Answer",
     "ArchivedAnswer",
+    "ClassWork",
+    "LocalMark",
     "PendingOperation",
     "PullApplied",
     "Receipt",
     "RejectedOperation",
     "Store",
     "StoredRevision",
+    "TeacherRevision",
     "make_private",
     "private_dir",
 ]
@@ -60,6 +63,7 @@ __all__ = [
 _lesson_decoder = msgspec.json.Decoder(Lesson)
 _activity_decoder: msgspec.json.Decoder[Activity] = msgspec.json.Decoder(Activity)
 _summaries_decoder = msgspec.json.Decoder(list[LessonSummary])
+_mark_decoder = msgspec.json.Decoder(Mark)
 _encoder = msgspec.json.Encoder()
 
 
@@ -288,6 +292,36 @@ class StoredRevision:
     current: bool
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class LocalMark:
+    """A mark as this computer knows it; `pending` while a `mark.set` for it waits in the outbox."""
+
+    mark: Mark
+    pending: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ClassWork:
+    """What this computer knows of a class's work, read in bulk for the teacher's grid: marks by
+    (pupil, lesson, activity), and the newest version number of each answer pulled here."""
+
+    marks: dict[tuple[int, str, str], LocalMark]
+    answered: dict[tuple[int, str, str], int]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TeacherRevision:
+    """A pupil's answer version pulled to a teacher's computer (for archived answers)."""
+
+    pupil_id: int
+    lesson_id: str
+    activity_id: str
+    revision: int
+    state: dict[str, Any]
+    client_time: datetime
+    current: bool
+
+
 @dataclasses.dataclass(slots=True)
 class AckSummary:
     acknowledged: int = 0
@@ -331,6 +365,7 @@ class Store:
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._closed = False
+        self._trace: Callable[[str], None] | None = None
 
     # -- opening, closing, migrations ---------------------------------------------------------------
 
@@ -393,6 +428,8 @@ class Store:
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA foreign_keys = ON")
             self._local.conn = conn
+            if self._trace is not None:
+                conn.set_trace_callback(self._trace)
             with self._lock:
                 self._connections.append(conn)
         return conn
@@ -1059,6 +1096,76 @@ class Store:
             .fetchone()
         )
         return row is not None
+
+    # -- bulk reads for the teacher's grid ---------------------------------------------------------
+
+    def class_work(self, pupil_ids: Sequence[int]) -> ClassWork:
+        """Marks (with whether each waits to sync) and answered activities of these pupils, in two
+        queries: the grid reads this once per refresh instead of querying per cell as it paints."""
+        conn = self._connection()
+        ids = json.dumps(list(pupil_ids))
+        marks = {
+            (row[0], row[1], row[2]): LocalMark(mark=_mark_decoder.decode(row[3]), pending=bool(row[4]))
+            for row in conn.execute(
+                """SELECT m.pupil_id, m.lesson_id, m.activity_id, m.mark,
+                     EXISTS (SELECT 1 FROM outbox o WHERE o.kind = 'mark.set' AND o.pupil_id = m.pupil_id
+                             AND o.lesson_id = m.lesson_id AND o.activity_id = m.activity_id)
+                   FROM marks m WHERE m.pupil_id IN (SELECT value FROM json_each(?))""",
+                (ids,),
+            )
+        }
+        answered = {
+            (row[0], row[1], row[2]): int(row[3])
+            for row in conn.execute(
+                """SELECT pupil_id, lesson_id, activity_id, MAX(revision) FROM revisions
+                   WHERE pupil_id IN (SELECT value FROM json_each(?))
+                   GROUP BY pupil_id, lesson_id, activity_id""",
+                (ids,),
+            )
+        }
+        return ClassWork(marks=marks, answered=answered)
+
+    def retired_activities(self) -> dict[tuple[str, str], tuple[str, Activity]]:
+        """Activities lesson updates dropped, as last served: (lesson, activity) -> (lesson title,
+        definition)."""
+        rows = (
+            self._connection()
+            .execute("SELECT lesson_id, activity_id, lesson_title, activity FROM retired_activities")
+            .fetchall()
+        )
+        return {(row[0], row[1]): (row[2], _activity_decoder.decode(row[3])) for row in rows}
+
+    def pupil_revisions(self, pupil_id: int) -> list[TeacherRevision]:
+        """Every answer version of one pupil pulled to this computer, newest first per activity."""
+        rows = (
+            self._connection()
+            .execute(
+                """SELECT lesson_id, activity_id, revision, state, client_time, current FROM revisions
+                   WHERE pupil_id = ? ORDER BY lesson_id, activity_id, revision DESC""",
+                (pupil_id,),
+            )
+            .fetchall()
+        )
+        return [
+            TeacherRevision(
+                pupil_id=pupil_id,
+                lesson_id=row[0],
+                activity_id=row[1],
+                revision=row[2],
+                state=json.loads(row[3]),
+                client_time=datetime.fromisoformat(row[4]),
+                current=bool(row[5]),
+            )
+            for row in rows
+        ]
+
+    def trace_queries(self, callback: Callable[[str], None] | None) -> None:
+        """Call `callback` with every SQL statement any of this store's connections runs (None stops):
+        the benchmark and tests count queries with it."""
+        self._trace = callback
+        with self._lock:
+            for conn in self._connections:
+                conn.set_trace_callback(callback)
 
     # -- cached server views (teacher classes, progress) -----------------------------------------
 

@@ -4,12 +4,20 @@ Marks go through the outbox like any answer, so marking works offline."""
 
 from __future__ import annotations
 
-import dataclasses
 import html
 import math
 
 import msgspec
 
+from desktop.core.class_progress import (
+    ArchivedCell,
+    GridCell,
+    GridColumn,
+    GridSnapshot,
+    PupilTotals,
+    load_snapshot,
+    with_mark,
+)
 from desktop.core.errors import StoreError, SyncError
 from desktop.ui.background import run_in_background
 from desktop.ui.code_editor import CodeEditor
@@ -20,7 +28,11 @@ from desktop.ui.qt import (
     QAbstractItemView,
     QAbstractTableModel,
     QColor,
+    QComboBox,
+    QDialog,
+    QFont,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QKeySequence,
@@ -29,10 +41,13 @@ from desktop.ui.qt import (
     QListWidget,
     QListWidgetItem,
     QModelIndex,
+    QPainter,
     QPlainTextEdit,
     QPushButton,
+    QRect,
     QScrollArea,
     QShortcut,
+    QSize,
     QSizePolicy,
     QSplitter,
     QStackedWidget,
@@ -42,11 +57,19 @@ from desktop.ui.qt import (
     QWidget,
     Signal,
 )
-from shared.lessons.model import Activity, ActivitySummary, ChoiceActivity, CodeActivity, TextActivity
+from shared.lessons.model import Activity, ChoiceActivity, CodeActivity, TextActivity
+from shared.wire.auth import User
 from shared.wire.marks import Mark
-from shared.wire.teaching import ClassProgress, ProgressCell, TeacherClass
+from shared.wire.teaching import ClassProgress, TeacherClass
 
-__all__ = ["MarkingPanel", "ProgressGridModel", "TeacherView"]
+__all__ = [
+    "ArchivedAnswersDialog",
+    "LessonHeader",
+    "MarkingPanel",
+    "ProgressGridModel",
+    "PupilHeader",
+    "TeacherView",
+]
 
 COLOURS = {
     "empty": "#f1f3f5",
@@ -58,104 +81,311 @@ COLOURS = {
 }
 
 
-@dataclasses.dataclass(frozen=True)
-class Column:
-    lesson_id: str
-    lesson_title: str
-    activity: ActivitySummary
+#: The grid's columns: a lesson's activity (desktop.core.class_progress builds them).
+Column = GridColumn
+
+#: Header roles: the lesson an activity column belongs to, and a pupil's totals beside their name.
+LESSON_ROLE = Qt.ItemDataRole.UserRole + 1
+TOTALS_ROLE = Qt.ItemDataRole.UserRole + 2
+
+STATE_WORDS = {
+    "empty": "not answered",
+    "answered": "answered, not marked",
+    "pending": "marked here, waiting to sync",
+    "full": "marked, full marks",
+    "partial": "marked",
+    "zero": "marked, no marks",
+}
+
+
+def totals_text(totals: PupilTotals) -> str:
+    """What the grid prints beside a pupil's name: marks / maximum, answered / activities."""
+    return f"{totals.score:g}/{totals.max_score:g} · {totals.answered}/{totals.activities}"
+
+
+def totals_words(totals: PupilTotals) -> str:
+    return (
+        f"{totals.score:g} of {totals.max_score:g} marks; {totals.answered} of {totals.activities} "
+        f"activities answered, {totals.marked} marked, {totals.unmarked} to mark"
+    )
 
 
 class ProgressGridModel(QAbstractTableModel):
+    """Pupils × activities of one class, read from a `GridSnapshot` built once per refresh (off the UI
+    thread by `refresh`): `data` and painting never touch the store. Filtered by lesson (the columns)
+    and by pupil name (the rows); totals per pupil are for the lesson shown, or for every lesson."""
+
+    snapshot_changed = Signal()
+
     def __init__(self, ctx: UiContext, parent=None) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.progress: ClassProgress | None = None
-        self.columns: list[Column] = []
-        self._cells: dict[tuple[int, str, str], ProgressCell] = {}
+        self.snapshot: GridSnapshot | None = None
+        self.columns: list[GridColumn] = []
+        self.rows: list[User] = []
+        self.lesson_filter: str | None = None
+        self.name_filter = ""
+        self._lesson_spans: list[tuple[int, int]] = []
+        self._generation = 0
+
+    # -- filling -----------------------------------------------------------------------------------
 
     def set_progress(self, progress: ClassProgress | None) -> None:
+        """Build the snapshot here and now (tests, and the empty grid at logout)."""
+        self._generation += 1
+        snapshot = None if progress is None else load_snapshot(self.ctx.store, progress)
+        self.set_snapshot(snapshot, progress)
+
+    def refresh(self, progress: ClassProgress | None, on_done=None) -> None:
+        """Build the snapshot off the UI thread and show it when ready; a refresh started later wins."""
+        self._generation += 1
+        generation = self._generation
+        if progress is None:
+            self.set_snapshot(None, None)
+            return
+        store = self.ctx.store
+
+        def built(snapshot: GridSnapshot) -> None:
+            if generation == self._generation:
+                self.set_snapshot(snapshot, progress)
+                if on_done is not None:
+                    on_done()
+
+        run_in_background(lambda: load_snapshot(store, progress), built, lambda _error: None)
+
+    def set_snapshot(self, snapshot: GridSnapshot | None, progress: ClassProgress | None) -> None:
         self.beginResetModel()
+        self.snapshot = snapshot
         self.progress = progress
-        self.columns = [
-            Column(lesson.id, lesson.title, activity)
-            for lesson in self.ctx.store.lesson_summaries()
-            for activity in lesson.activities
-        ]
-        self._cells = {}
-        if progress is not None:
-            self._cells = {(c.pupil_id, c.lesson_id, c.activity_id): c for c in progress.cells}
+        self._apply_filters()
+        self.endResetModel()
+        self.snapshot_changed.emit()
+
+    def set_filters(self, lesson_id: str | None, name: str) -> None:
+        if (lesson_id, name) == (self.lesson_filter, self.name_filter):
+            return
+        self.beginResetModel()
+        self.lesson_filter = lesson_id
+        self.name_filter = name
+        self._apply_filters()
         self.endResetModel()
 
+    def show_mark(self, mark: Mark, *, pending: bool) -> None:
+        """A mark just saved here: its cell and the pupil's totals change at once, no query."""
+        if self.snapshot is None:
+            return
+        self.snapshot = with_mark(self.snapshot, mark, pending=pending)
+        row = self.row_of(mark.pupil_id)
+        column = self.column_of(mark.lesson_id, mark.activity_id)
+        if row >= 0 and column >= 0:
+            self.dataChanged.emit(self.index(row, column), self.index(row, column))
+            self.headerDataChanged.emit(Qt.Orientation.Vertical, row, row)
+
+    def _apply_filters(self) -> None:
+        snapshot = self.snapshot
+        if snapshot is None:
+            self.columns, self.rows, self._lesson_spans = [], [], []
+            return
+        lessons = {lesson.id for lesson in snapshot.lessons}
+        if self.lesson_filter not in lessons:
+            self.lesson_filter = None
+        self.columns = [c for c in snapshot.columns if self.lesson_filter in (None, c.lesson_id)]
+        needle = self.name_filter.strip().casefold()
+        self.rows = [
+            p
+            for p in snapshot.pupils
+            if not needle or needle in p.display_name.casefold() or needle in p.username.casefold()
+        ]
+        spans: list[tuple[int, int]] = []
+        first = 0
+        for i, column in enumerate(self.columns):
+            if i + 1 == len(self.columns) or self.columns[i + 1].lesson_id != column.lesson_id:
+                spans.extend([(first, i)] * (i - first + 1))
+                first = i + 1
+        self._lesson_spans = spans
+
+    # -- reading (snapshot only) ---------------------------------------------------------------------
+
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802, B008 - Qt API
-        return 0 if parent.isValid() or self.progress is None else len(self.progress.pupils)
+        return 0 if parent.isValid() else len(self.rows)
 
     def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802, B008 - Qt API
         return 0 if parent.isValid() else len(self.columns)
 
-    def pupil(self, row: int):
-        assert self.progress is not None
-        return self.progress.pupils[row]
+    def pupil(self, row: int) -> User:
+        return self.rows[row]
 
-    def cell_state(self, row: int, column: int) -> tuple[str, Mark | None, ProgressCell | None]:
-        pupil = self.pupil(row)
-        col = self.columns[column]
-        key = (pupil.id, col.lesson_id, col.activity.id)
-        cell = self._cells.get(key)
-        local = self.ctx.store.mark(*key)
-        if self.ctx.store.mark_pending(*key):
-            return "pending", local, cell
-        mark = local or (cell.mark if cell else None)
-        if mark is not None:
-            if mark.score >= mark.max_score:
-                return "full", mark, cell
-            return ("partial" if mark.score > 0 else "zero"), mark, cell
-        if cell is not None or self.ctx.store.current_revision(*key) is not None:
-            return "answered", None, cell
-        return "empty", None, cell
+    def row_of(self, pupil_id: int) -> int:
+        return next((i for i, p in enumerate(self.rows) if p.id == pupil_id), -1)
+
+    def column_of(self, lesson_id: str, activity_id: str) -> int:
+        return next(
+            (
+                i
+                for i, c in enumerate(self.columns)
+                if (c.lesson_id, c.activity.id) == (lesson_id, activity_id)
+            ),
+            -1,
+        )
+
+    def lesson_span(self, column: int) -> tuple[int, int]:
+        """The first and last column of the lesson `column` belongs to."""
+        return self._lesson_spans[column]
+
+    def cell(self, row: int, column: int) -> GridCell:
+        assert self.snapshot is not None
+        return self.snapshot.cell(self.rows[row].id, self.columns[column])
+
+    def cell_state(self, row: int, column: int) -> tuple[str, Mark | None, GridCell]:
+        cell = self.cell(row, column)
+        return cell.state, cell.mark, cell
+
+    def totals(self, row: int) -> PupilTotals:
+        assert self.snapshot is not None
+        return self.snapshot.total(self.rows[row].id, self.lesson_filter)
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
+        if not index.isValid() or self.snapshot is None:
             return None
-        state, mark, _cell = self.cell_state(index.row(), index.column())
+        if role not in _CELL_ROLES:
+            return None
+        cell = self.cell(index.row(), index.column())
+        state, mark = cell.state, cell.mark
         if role == Qt.ItemDataRole.DisplayRole:
             if mark is not None:
                 prefix = "↻ " if state == "pending" else ""
                 return f"{prefix}{mark.score:g}/{mark.max_score:g}"
             return "●" if state == "answered" else ""
         if role == Qt.ItemDataRole.BackgroundRole:
-            return QColor(COLOURS[state])
+            return _BRUSHES[state]
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return Qt.AlignmentFlag.AlignCenter
-        if role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.AccessibleTextRole):
-            pupil = self.pupil(index.row())
-            column = self.columns[index.column()]
-            words = {
-                "empty": "not answered",
-                "answered": "answered, not marked",
-                "pending": "marked here, waiting to sync",
-                "full": "marked, full marks",
-                "partial": "marked",
-                "zero": "marked, no marks",
-            }[state]
-            score = f" ({mark.score:g}/{mark.max_score:g})" if mark else ""
-            if mark is not None and mark.source == "auto" and mark.revision is not None:
-                score += f", automatic mark of version {mark.revision}"
-            return f"{pupil.display_name}, {column.activity.title}: {words}{score}"
-        return None
+        pupil = self.rows[index.row()]
+        column = self.columns[index.column()]
+        score = f" ({mark.score:g}/{mark.max_score:g})" if mark else ""
+        if mark is not None and mark.source == "auto" and mark.revision is not None:
+            score += f", automatic mark of version {mark.revision}"
+        return f"{pupil.display_name}, {column.activity.title}: {STATE_WORDS[state]}{score}"
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
-            return None
         if orientation == Qt.Orientation.Horizontal:
-            if section >= len(self.columns):
+            if not 0 <= section < len(self.columns):
                 return None
             column = self.columns[section]
-            if role == Qt.ItemDataRole.ToolTipRole:
-                return f"{column.lesson_title}: {column.activity.title}"
-            return column.activity.title
-        if self.progress is None or section >= len(self.progress.pupils):
+            if role == Qt.ItemDataRole.DisplayRole:
+                return column.activity.title
+            if role == LESSON_ROLE:
+                return column.lesson_title
+            if role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.AccessibleTextRole):
+                return (
+                    f"{column.lesson_title}: {column.activity.title} (out of {column.activity.max_score:g})"
+                )
             return None
-        return self.progress.pupils[section].display_name
+        if not 0 <= section < len(self.rows):
+            return None
+        pupil = self.rows[section]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return pupil.display_name
+        if role == TOTALS_ROLE:
+            return totals_text(self.totals(section))
+        if role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.AccessibleTextRole):
+            scope = self._scope_title()
+            return f"{pupil.display_name} ({scope}): {totals_words(self.totals(section))}"
+        return None
+
+    def _scope_title(self) -> str:
+        if self.snapshot is None or self.lesson_filter is None:
+            return "all lessons"
+        return next((lesson.title for lesson in self.snapshot.lessons if lesson.id == self.lesson_filter), "")
+
+
+_CELL_ROLES = {
+    Qt.ItemDataRole.DisplayRole,
+    Qt.ItemDataRole.BackgroundRole,
+    Qt.ItemDataRole.TextAlignmentRole,
+    Qt.ItemDataRole.ToolTipRole,
+    Qt.ItemDataRole.AccessibleTextRole,
+}
+_BRUSHES = {state: QColor(colour) for state, colour in COLOURS.items()}
+
+
+class LessonHeader(QHeaderView):
+    """The grid's column header in two bands: the lesson, spanning its activities (its title kept in
+    sight while the grid scrolls sideways), and under it each activity's title."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self.setSectionsClickable(True)
+        self.setHighlightSections(True)
+
+    def sectionSizeFromContents(self, logical_index: int) -> QSize:  # noqa: N802 - Qt API
+        size = super().sectionSizeFromContents(logical_index)
+        return QSize(size.width(), size.height() + self.fontMetrics().height() + 8)
+
+    def paintSection(self, painter: QPainter, rect: QRect, logical_index: int) -> None:  # noqa: N802
+        model = self.model()
+        band_height = self.fontMetrics().height() + 8
+        lower = QRect(rect.x(), rect.y() + band_height, rect.width(), rect.height() - band_height)
+        painter.save()
+        super().paintSection(painter, lower, logical_index)
+        painter.restore()
+        if not isinstance(model, ProgressGridModel) or not 0 <= logical_index < len(model.columns):
+            return
+        first, last = model.lesson_span(logical_index)
+        left = self.sectionViewportPosition(first)
+        right = self.sectionViewportPosition(last) + self.sectionSize(last)
+        band = QRect(left, rect.y(), right - left, band_height)
+        painter.save()
+        painter.setClipRect(QRect(rect.x(), rect.y(), rect.width(), band_height))
+        painter.fillRect(band, QColor("#dfe5ee"))
+        painter.setPen(QColor("#8a94a6"))
+        painter.drawLine(band.left(), band.top(), band.left(), rect.bottom())
+        painter.drawLine(band.left(), band.bottom(), band.right(), band.bottom())
+        font = QFont(self.font())
+        font.setBold(True)
+        painter.setFont(font)
+        painter.setPen(QColor("#1c2433"))
+        title = str(model.headerData(logical_index, Qt.Orientation.Horizontal, LESSON_ROLE) or "")
+        text_left = max(band.left(), 0) + 6  # the lesson's title stays in sight while scrolling
+        text_rect = QRect(text_left, band.top(), max(0, band.right() - text_left - 4), band_height)
+        elided = painter.fontMetrics().elidedText(title, Qt.TextElideMode.ElideRight, text_rect.width())
+        painter.drawText(text_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, elided)
+        painter.restore()
+
+
+class PupilHeader(QHeaderView):
+    """The grid's row header: each pupil's name, and their totals right-aligned beside it."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(Qt.Orientation.Vertical, parent)
+        self.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+
+    def sectionSizeFromContents(self, logical_index: int) -> QSize:  # noqa: N802 - Qt API
+        size = super().sectionSizeFromContents(logical_index)
+        totals = (
+            self.model().headerData(logical_index, Qt.Orientation.Vertical, TOTALS_ROLE)
+            if self.model()
+            else None
+        )
+        extra = self.fontMetrics().horizontalAdvance(str(totals)) + 24 if totals else 0
+        return QSize(size.width() + extra, size.height())
+
+    def paintSection(self, painter: QPainter, rect: QRect, logical_index: int) -> None:  # noqa: N802
+        painter.save()
+        super().paintSection(painter, rect, logical_index)
+        painter.restore()
+        model = self.model()
+        totals = model.headerData(logical_index, Qt.Orientation.Vertical, TOTALS_ROLE) if model else None
+        if totals:
+            painter.save()
+            painter.setPen(QColor("#2b3445"))
+            painter.drawText(
+                rect.adjusted(0, 0, -8, 0),
+                Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+                str(totals),
+            )
+            painter.restore()
 
 
 class MarkingPanel(QWidget):
@@ -219,6 +449,13 @@ class MarkingPanel(QWidget):
         self.answer_split.setStretchFactor(1, 1)
         self.answer_split.setSizes([300, 300])  # half each, whatever the content asks for
         layout.addWidget(self.answer_split, 3)
+        layout.addWidget(self._build_code_tools())
+        self.archived_button = QPushButton("")
+        self.archived_button.setAccessibleName("Archived answers of this pupil")
+        self.archived_button.setToolTip("Answers to activities a lesson update removed (read-only)")
+        self.archived_button.clicked.connect(self.show_archived)
+        self.archived_button.hide()
+        layout.addWidget(self.archived_button)
         self.revisions = QListWidget()
         self.revisions.setAccessibleName("Versions of the answer")
         self.revisions.setMaximumHeight(80)
@@ -285,10 +522,166 @@ class MarkingPanel(QWidget):
             shortcut.activated.connect(slot)
         self._revisions: list[tuple[int, dict, object, bool]] = []
         self._options: list[str] | None = None
+        self._mark: Mark | None = None
+        self._activity: Activity | None = None
+        self._archived: tuple[ArchivedCell, ...] = ()
+        self.last_saved: Mark | None = None
         self.setEnabled(False)
+
+    def _build_code_tools(self) -> QWidget:
+        """For a code answer: the tests' results for the version shown (the server's automatic mark,
+        and the visible tests run here on request, by name) and Run, which runs that version here."""
+        self.code_tools = box = QWidget()
+        box.setAccessibleName("Tests and Run")
+        column = QVBoxLayout(box)
+        column.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        self.run_button = QPushButton("▶ Run")
+        self.run_button.setAccessibleName("Run the pupil's code")
+        self.run_button.setToolTip("Run the version shown on this computer (input goes in the console below)")
+        self.run_button.clicked.connect(self.run_code)
+        self.check_button = QPushButton("Check visible tests")
+        self.check_button.setAccessibleName("Run the visible tests on the version shown")
+        self.check_button.clicked.connect(self.check_code)
+        row.addWidget(self.run_button)
+        row.addWidget(self.check_button)
+        row.addStretch(1)
+        column.addLayout(row)
+        self.test_results = QLabel("")
+        self.test_results.setWordWrap(True)
+        self.test_results.setTextFormat(Qt.TextFormat.RichText)
+        self.test_results.setAccessibleName("Test results")
+        self.test_results.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        column.addWidget(self.test_results)
+        self.console_box = QVBoxLayout()
+        column.addLayout(self.console_box)
+        self.console = None  # made on the first Run (desktop.ui.console loads the runner)
+        self._check_key: tuple | None = None
+        box.hide()
+        return box
+
+    def _shown_code(self) -> str | None:
+        row = self.revisions.currentRow()
+        if 0 <= row < len(self._revisions):
+            code = self._revisions[row][1].get("code")
+            return code if isinstance(code, str) else None
+        return None
+
+    def _shown_version(self) -> int | None:
+        row = self.revisions.currentRow()
+        return self._revisions[row][0] if 0 <= row < len(self._revisions) else None
+
+    def run_code(self) -> None:
+        """Run the version shown, on this computer (as the pupil's Run does), or on the school server
+        when the school runs code on the server only."""
+        code = self._shown_code()
+        if code is None:
+            return
+        if self.console is None:
+            from desktop.ui.console import ProgramConsole  # loaded when first used
+
+            self.console = ProgramConsole()
+            self.console.setAccessibleName("Program console")
+            self.console.output.setMinimumHeight(90)
+            self.console_box.addWidget(self.console)
+            self.console.show()
+        if self.ctx.code_runs_locally:
+            self.console.start(code)
+            return
+        self.console.output.setPlainText("Running on the school server…")
+        client = self.ctx.session.client
+
+        def shown(result) -> None:
+            self.console.output.setPlainText(result.stdout + result.stderr)
+            self.console.status.setText(f"On the school server: {result.status}. {result.message}".strip())
+
+        def failed(error: Exception) -> None:
+            self.console.output.setPlainText("")
+            self.console.status.setText(f"The school server could not run it: {error}")
+
+        run_in_background(lambda: client.run_python(code, ""), shown, failed)
+
+    def check_code(self) -> None:
+        """Run the activity's visible tests on the version shown, here, and list them by name. Hidden
+        tests are only counted: they run on the server, whose automatic mark is shown above."""
+        code = self._shown_code()
+        activity = self._activity
+        if code is None or not isinstance(activity, CodeActivity) or self.target is None:
+            return
+        if not self.ctx.code_runs_locally:
+            self._show_test_results(extra="<i>This school runs code on the server only.</i>")
+            return
+        from desktop.core.local_check import check_locally  # loaded when first used
+
+        pupil, column = self.target
+        key = (pupil.id, column.lesson_id, column.activity.id, self._shown_version())
+        self._check_key = key
+        self.check_button.setEnabled(False)
+        self._show_test_results(extra="<i>Running the visible tests on this computer…</i>")
+
+        def checked(result) -> None:
+            if self._check_key != key:
+                return  # the teacher moved on
+            self.check_button.setEnabled(True)
+            lines = [
+                f"{'✔' if o.passed else '✘'} {html.escape(o.name)}"
+                + ("" if o.passed or not o.message else f" — {html.escape(o.message)}")
+                for o in result.outcomes
+            ]
+            heading = (
+                f"Visible tests on version {key[3]}, run here: {result.passed} of {len(result.outcomes)} pass"
+            )
+            hidden = (
+                f"<br>{result.hidden} hidden test{'s run' if result.hidden != 1 else ' runs'} "
+                "on the server only"
+                if result.hidden
+                else ""
+            )
+            self._show_test_results(extra=heading + "<br>" + "<br>".join(lines) + hidden)
+
+        def failed(error: Exception) -> None:
+            if self._check_key == key:
+                self.check_button.setEnabled(True)
+                self._show_test_results(extra=f"The tests could not run here: {html.escape(str(error))}")
+
+        run_in_background(lambda: check_locally(code, activity), checked, failed)
+
+    def _show_test_results(self, extra: str = "") -> None:
+        """The server's automatic mark for this answer (which version it checked, tests passed, hidden
+        ones included) and, below, whatever the visible tests run here said."""
+        parts = []
+        mark = self._mark
+        version = self._shown_version()
+        if mark is not None and mark.source == "auto":
+            which = f"version {mark.revision}" if mark.revision is not None else "an earlier version"
+            differs = (
+                f" <i>(you are looking at version {version})</i>"
+                if version is not None and mark.revision is not None and version != mark.revision
+                else ""
+            )
+            parts.append(
+                f"<b>Server's check</b> of {which}: {mark.score:g} / {mark.max_score:g}{differs}<br>"
+                + html.escape(mark.feedback)
+            )
+        elif self._activity is not None:
+            parts.append("<b>Server's check:</b> <i>none yet for this answer.</i>")
+        if extra:
+            parts.append(extra)
+        self.test_results.setText("<br>".join(parts))
 
     def clear(self) -> None:
         self.target = None
+        self._check_key = None
+        self._mark = None
+        self._activity = None
+        self._archived = ()
+        self.archived_button.hide()
+        self.test_results.clear()
+        if self.console is not None:
+            self.console.stop()
+            self.console.output.clear()
+            self.console.status.clear()
+        self.code_tools.hide()
         self._revisions = []
         self._options = None
         self.heading.setText("")
@@ -319,11 +712,21 @@ class MarkingPanel(QWidget):
             if isinstance(activity, ChoiceActivity):
                 self._options = activity.options
         self._show_scheme(column, activity)
+        self._activity = activity
         is_code = column.activity.kind == "code"
         self.answer_stack.setCurrentWidget(self.code_answer if is_code else self.answer)
         self.out_of.setText(f"out of {column.activity.max_score:g}")
         self.score_error.hide()
         mark = self.ctx.store.mark(pupil.id, column.lesson_id, column.activity.id)
+        self._mark = mark
+        self._check_key = None
+        self.check_button.setEnabled(True)
+        self.code_tools.setVisible(is_code)
+        if self.console is not None:
+            self.console.stop()
+            self.console.output.clear()
+            self.console.status.clear()
+        self._show_test_results()
         self.score.setText(f"{mark.score:g}" if mark else "")
         self.feedback.setPlainText(mark.feedback if mark else "")
         self._update_state_label()
@@ -366,6 +769,27 @@ class MarkingPanel(QWidget):
             text = describe_state(self._revisions[row][1], self._options)
             self.answer.setPlainText(text)
             self.code_answer.setPlainText(text)
+            if self._check_key is not None:
+                self._check_key = None  # results of another version
+                self.check_button.setEnabled(True)
+            self._show_test_results()
+
+    # -- archived answers ---------------------------------------------------------------------------
+
+    def set_archived(self, archived: tuple[ArchivedCell, ...]) -> None:
+        """The pupil's answers to activities a lesson update removed (from the grid's snapshot)."""
+        self._archived = archived
+        count = len(archived)
+        self.archived_button.setText(f"Archived answers ({count})…")
+        self.archived_button.setVisible(count > 0)
+
+    def show_archived(self) -> None:
+        if self.target is None or not self._archived:
+            return
+        pupil, _column = self.target
+        dialog = ArchivedAnswersDialog(self.ctx, pupil, self._archived, self)
+        self.archived_dialog = dialog
+        dialog.show()
 
     def _show_scheme(self, column: Column, activity: Activity | None) -> None:
         """What a mark is judged against: the maximum, and (teachers only, from the teacher's copy of
@@ -466,6 +890,7 @@ class MarkingPanel(QWidget):
         except StoreError as error:
             self.ctx.notify("error", str(error))
             return
+        self.last_saved = self.ctx.store.mark(pupil.id, column.lesson_id, column.activity.id)
         self._update_state_label()
         self.mark_saved.emit()
         self.ctx.sync_now()
@@ -493,20 +918,53 @@ class TeacherView(QWidget):
         self.refresh_button.clicked.connect(self.reload)
         left_layout.addWidget(self.refresh_button)
         self.grid_model = ProgressGridModel(ctx, self)
+        self.grid_model.snapshot_changed.connect(self._snapshot_changed)
         self.grid = QTableView()
+        self.grid.setHorizontalHeader(LessonHeader(self.grid))
+        self.grid.setVerticalHeader(PupilHeader(self.grid))
         self.grid.setModel(self.grid_model)
         self.grid.setAccessibleName("Progress grid: pupils by activities")
         self.grid.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.grid.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.grid.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # Fixed widths: sizing columns to their contents would read every cell of every row.
+        self.grid.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.grid.horizontalHeader().setDefaultSectionSize(92)
+        self.grid.horizontalHeader().setMinimumSectionSize(60)
+        self.grid.horizontalHeader().setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.grid.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.grid.activated.connect(self._cell_activated)
         self.grid.doubleClicked.connect(self._cell_activated)
         middle = QWidget()
         middle_layout = QVBoxLayout(middle)
         middle_layout.setContentsMargins(0, 0, 0, 0)
         self.progress_title = QLabel("<b>Progress</b>")
+        self.progress_title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         middle_layout.addWidget(self.progress_title)
+        filters = QHBoxLayout()
+        lesson_label = QLabel("&Lesson:")
+        self.lesson_filter = QComboBox()
+        self.lesson_filter.setAccessibleName("Show lesson")
+        self.lesson_filter.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.lesson_filter.setMinimumContentsLength(12)
+        self.lesson_filter.addItem("All lessons", None)
+        self.lesson_filter.currentIndexChanged.connect(self._filters_changed)
+        lesson_label.setBuddy(self.lesson_filter)
+        self.pupil_filter = QLineEdit()
+        self.pupil_filter.setPlaceholderText("Find a pupil…")
+        self.pupil_filter.setAccessibleName("Find a pupil by name")
+        self.pupil_filter.setClearButtonEnabled(True)
+        self.pupil_filter.textChanged.connect(self._filters_changed)
+        filters.addWidget(lesson_label)
+        filters.addWidget(self.lesson_filter, 2)
+        filters.addWidget(self.pupil_filter, 1)
+        middle_layout.addLayout(filters)
         middle_layout.addWidget(self.grid)
+        self.totals_note = QLabel("")
+        self.totals_note.setAccessibleName("About the totals")
+        self.totals_note.setWordWrap(True)
+        middle_layout.addWidget(self.totals_note)
         legend = QLabel(
             " ".join(
                 f'<span style="background:{COLOURS[k]}">&nbsp;{label}&nbsp;</span>'
@@ -552,6 +1010,7 @@ class TeacherView(QWidget):
         self.classes.clear()
         self.classes.blockSignals(False)
         self.grid_model.set_progress(None)
+        self.pupil_filter.clear()
         self.marking.clear()
 
     # -- loading (online, else from the cache) --------------------------------------------------------
@@ -573,7 +1032,9 @@ class TeacherView(QWidget):
         if self.cleared:
             return
         if isinstance(error, SyncError):
-            self.progress_title.setText(self.progress_title.text() + " <i>(offline: last known progress)</i>")
+            note = " <i>(offline: last known progress)</i>"
+            if not self.progress_title.text().endswith(note):  # once, however many requests failed
+                self.progress_title.setText(self.progress_title.text() + note)
 
     def _show_classes(self, classes: list[TeacherClass]) -> None:
         previous = self.current_class
@@ -595,9 +1056,9 @@ class TeacherView(QWidget):
         self.current_class = chosen.id
         key = f"teacher:progress:{chosen.id}"
         cached = self.ctx.store.cache_get(key)
-        self.progress_title.setText(f"<b>Progress: {chosen.name}</b>")
+        self.progress_title.setText(f"<b>Progress: {html.escape(chosen.name)}</b>")
         if cached is not None:
-            self.grid_model.set_progress(msgspec.json.decode(cached[0], type=ClassProgress))
+            self._show_progress(msgspec.json.decode(cached[0], type=ClassProgress))
         client = self.ctx.session.client
 
         def loaded(progress: ClassProgress) -> None:
@@ -605,19 +1066,55 @@ class TeacherView(QWidget):
                 return
             self.ctx.store.cache_put(key, progress)
             if self.current_class == progress.class_id:
-                self._keep_selection(lambda: self.grid_model.set_progress(progress))
+                self._show_progress(progress)
 
         run_in_background(lambda: client.class_progress(chosen.id), loaded, self._offline)
 
-    def _keep_selection(self, change) -> None:
+    def _show_progress(self, progress: ClassProgress | None) -> None:
+        """Rebuild the grid's snapshot off the UI thread; the cell the teacher is on stays chosen."""
         index = self.grid.currentIndex()
-        change()
+        where = None
         if index.isValid():
-            self.grid.setCurrentIndex(self.grid_model.index(index.row(), index.column()))
+            column = self.grid_model.columns[index.column()]
+            where = (self.grid_model.pupil(index.row()).id, column.lesson_id, column.activity.id)
+
+        def shown() -> None:
+            if where is None or self.cleared:
+                return
+            row, col = self.grid_model.row_of(where[0]), self.grid_model.column_of(where[1], where[2])
+            if row >= 0 and col >= 0:
+                self.grid.setCurrentIndex(self.grid_model.index(row, col))
+
+        self.grid_model.refresh(progress, shown)
+
+    def _snapshot_changed(self) -> None:
+        snapshot = self.grid_model.snapshot
+        chosen = self.lesson_filter.currentData()
+        self.lesson_filter.blockSignals(True)
+        self.lesson_filter.clear()
+        self.lesson_filter.addItem("All lessons", None)
+        for lesson in snapshot.lessons if snapshot is not None else ():
+            self.lesson_filter.addItem(lesson.title, lesson.id)
+        found = self.lesson_filter.findData(chosen) if chosen is not None else 0
+        self.lesson_filter.setCurrentIndex(max(found, 0))
+        self.lesson_filter.blockSignals(False)
+        self._filters_changed()
+
+    def _filters_changed(self, *_args) -> None:
+        self.grid_model.set_filters(self.lesson_filter.currentData(), self.pupil_filter.text())
+        model = self.grid_model
+        if model.snapshot is None:
+            self.totals_note.setText("")
+            return
+        scope = "this lesson" if model.lesson_filter else "all lessons"
+        shown = f"{len(model.rows)} of {len(model.snapshot.pupils)} pupils"
+        self.totals_note.setText(
+            f"{shown} · beside each name, for {scope}: marks / maximum · answered / activities"
+        )
 
     def refresh(self) -> None:
         """After a sync: recolour (pending marks may have been sent) and fetch progress again."""
-        self._keep_selection(lambda: self.grid_model.set_progress(self.grid_model.progress))
+        self._show_progress(self.grid_model.progress)
         self.marking._update_state_label()
         if self.current_class is not None:
             row = next((i for i, c in enumerate(self.class_list) if c.id == self.current_class), -1)
@@ -632,7 +1129,10 @@ class TeacherView(QWidget):
 
     def open_cell(self, row: int, column: int) -> None:
         self.grid.setCurrentIndex(self.grid_model.index(row, column))
-        self.marking.show_cell(self.grid_model.pupil(row), self.grid_model.columns[column])
+        pupil = self.grid_model.pupil(row)
+        self.marking.show_cell(pupil, self.grid_model.columns[column])
+        snapshot = self.grid_model.snapshot
+        self.marking.set_archived(snapshot.archived.get(pupil.id, ()) if snapshot is not None else ())
 
     def move_pupil(self, step: int) -> None:
         index = self.grid.currentIndex()
@@ -643,5 +1143,115 @@ class TeacherView(QWidget):
             self.open_cell(row, index.column())
 
     def _mark_saved(self) -> None:
-        index = self.grid.currentIndex()
-        self.grid_model.dataChanged.emit(index, index)
+        saved = self.marking.last_saved
+        if saved is not None:
+            self.grid_model.show_mark(saved, pending=True)
+
+
+class ArchivedAnswersDialog(QDialog):
+    """A pupil's answers to activities a lesson update removed: read-only, with the question as last
+    served, the answer's newest version and its mark. Versions pulled to this computer show at once
+    (also offline); the others are asked of the server."""
+
+    def __init__(self, ctx: UiContext, pupil: User, archived: tuple[ArchivedCell, ...], parent=None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setWindowTitle(f"Archived answers — {pupil.display_name}")
+        self.setAccessibleName(f"Archived answers of {pupil.display_name}")
+        self.resize(560, 480)
+        outer = QVBoxLayout(self)
+        note = QLabel(
+            f"<b>Archived answers of {html.escape(pupil.display_name)}</b><br>"
+            "Answers to activities a lesson update removed. They are kept, read-only."
+        )
+        note.setWordWrap(True)
+        outer.addWidget(note)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        scroll.setWidget(body)
+        outer.addWidget(scroll, 1)
+        close = QPushButton("Close")
+        close.clicked.connect(self.accept)
+        outer.addWidget(close, 0, Qt.AlignmentFlag.AlignRight)
+        newest: dict[tuple[str, str], tuple[int, dict, object]] = {}
+        for revision in ctx.store.pupil_revisions(pupil.id):
+            key = (revision.lesson_id, revision.activity_id)
+            if key not in newest or revision.current:
+                newest[key] = (revision.revision, revision.state, revision.client_time)
+        self.entries: dict[tuple[str, str], tuple[QPlainTextEdit, QLabel]] = {}
+        client = ctx.session.client
+        for item in archived:
+            frame = QFrame()
+            frame.setFrameShape(QFrame.Shape.StyledPanel)
+            frame.setAccessibleName(f"Archived answer: {item.title}")
+            box = QVBoxLayout(frame)
+            title = QLabel(
+                f"<b>{html.escape(item.lesson_title)}: {html.escape(item.title)}</b> <i>(archived)</i>"
+            )
+            title.setWordWrap(True)
+            box.addWidget(title)
+            if item.activity is not None:
+                prompt = QLabel(render_markdown(item.activity.prompt))
+                prompt.setWordWrap(True)
+                prompt.setTextFormat(Qt.TextFormat.RichText)
+                box.addWidget(prompt)
+            answer = CodeEditor() if isinstance(item.activity, CodeActivity) else QPlainTextEdit()
+            answer.setReadOnly(True)
+            answer.setTabChangesFocus(True)
+            answer.setAccessibleName(f"{pupil.display_name}'s archived answer to {item.title}")
+            answer.setFixedHeight(answer.fontMetrics().lineSpacing() * 6 + 14)
+            box.addWidget(answer)
+            status = QLabel("")
+            status.setWordWrap(True)
+            status.setAccessibleName("Archived answer state")
+            box.addWidget(status)
+            layout.addWidget(frame)
+            key = (item.lesson_id, item.activity_id)
+            self.entries[key] = (answer, status)
+            options = item.activity.options if isinstance(item.activity, ChoiceActivity) else None
+            if key in newest:
+                number, state, client_time = newest[key]
+                self._show(item, options, number, state, client_time)
+            else:
+                answer.setPlainText("Asking the school server for this answer…")
+
+                def fetched(result, item=item, options=options) -> None:
+                    versions = sorted(result.revisions, key=lambda r: r.revision, reverse=True)
+                    chosen = next((r for r in versions if r.current), versions[0] if versions else None)
+                    if chosen is None:
+                        self.entries[(item.lesson_id, item.activity_id)][0].setPlainText("No answer found.")
+                        return
+                    self._show(item, options, chosen.revision, chosen.state, chosen.client_time)
+
+                def offline(_error: Exception, key=key) -> None:
+                    self.entries[key][0].setPlainText(
+                        "Not on this computer, and the school server cannot be reached now."
+                    )
+
+                run_in_background(
+                    lambda item=item: client.revisions(item.lesson_id, item.activity_id, pupil.id),
+                    fetched,
+                    offline,
+                )
+        layout.addStretch(1)
+
+    def _show(self, item: ArchivedCell, options, number: int, state: dict, client_time) -> None:
+        answer, status = self.entries[(item.lesson_id, item.activity_id)]
+        answer.setPlainText(describe_state(state, options))
+        text = f"Version {number} · saved {when(client_time)}"
+        if item.mark is not None:
+            text += f" · mark {item.mark.score:g} / {item.mark.max_score:g}"
+            if item.mark.feedback:
+                text += f": {item.mark.feedback}"
+        else:
+            text += " · not marked"
+        status.setText(text)
+
+    def text(self) -> str:
+        """Everything the dialog says, as plain text (for tests)."""
+        parts = []
+        for answer, status in self.entries.values():
+            parts += [answer.toPlainText(), status.text()]
+        return "\n".join(parts)
