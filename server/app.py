@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 from litestar import Litestar
@@ -95,7 +96,12 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
     python: PythonService = app.state.python
     await python.start()
     checks = (
-        CheckWorker(app.state.sessionmaker, lambda: app.state.lessons, python.runner)
+        CheckWorker(
+            app.state.sessionmaker,
+            lambda: app.state.lessons,
+            python.runner,
+            stale_after=timedelta(seconds=settings.check_stale_seconds),
+        )
         if python.runner is not None
         else None
     )

@@ -59,6 +59,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     log_level: str = "INFO"
     log_json: bool = True
     sandbox_enabled: bool = True
+    # Seconds a claimed `code.check` may stay running before another worker takes it over (a process
+    # that died mid-check); longer than the longest check.
+    check_stale_seconds: int = 300
     lessons_reload_seconds: float = 30.0
     clock_skew_seconds: int = 300
 
@@ -210,6 +213,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         log_level=env.get("POST16_LOG_LEVEL", "INFO").upper(),
         log_json=_bool(env, "POST16_LOG_JSON", True),
         sandbox_enabled=_bool(env, "POST16_SANDBOX_ENABLED", True),
+        check_stale_seconds=_int(env, "POST16_CHECK_STALE_SECONDS", 300, 10),
         lessons_reload_seconds=float(_int(env, "POST16_LESSONS_RELOAD_SECONDS", 30)),
         clock_skew_seconds=_int(env, "POST16_CLOCK_SKEW_SECONDS", 300, 0),
     )

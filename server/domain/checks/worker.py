@@ -5,7 +5,8 @@ statement (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several processes never cl
 runs each through the sandbox (all tests, hidden ones included), and in one transaction writes the
 automatic mark of that revision (announced to the pupil's laptops by pull) and marks the check done.
 A check whose run was `unavailable` (Docker down, the runner busy) goes back to the queue and is tried
-again later; a check left `running` by a process that died is claimed again after `STALE_AFTER`.
+again later; a check left `running` by a process that died is claimed again after `stale_after`
+(POST16_CHECK_STALE_SECONDS, longer than the longest check).
 """
 
 from __future__ import annotations
@@ -44,12 +45,14 @@ class CheckWorker:
         *,
         batch: int = 4,
         idle_seconds: float = 0.5,
+        stale_after: timedelta = STALE_AFTER,
     ) -> None:
         self.sessions = sessions
         self.library = library
         self.runner = runner
         self.batch = batch
         self.idle_seconds = idle_seconds
+        self.stale_after = stale_after
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -97,7 +100,7 @@ class CheckWorker:
                 .where(
                     or_(
                         CodeCheck.status == "queued",
-                        (CodeCheck.status == "running") & (CodeCheck.started_at < now - STALE_AFTER),
+                        (CodeCheck.status == "running") & (CodeCheck.started_at < now - self.stale_after),
                     )
                 )
                 .order_by(CodeCheck.id)
