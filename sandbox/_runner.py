@@ -162,6 +162,11 @@ class SandboxRunner:
             await asyncio.sleep(0.02)
         return False
 
+    @property
+    def capacity(self) -> int:
+        """Runs that may execute at once (`concurrency` per engine)."""
+        return self._scheduler.capacity
+
     def status(self) -> EngineStatus:
         """The last known health of every engine (no Docker call; the pools keep it current)."""
         infos = [

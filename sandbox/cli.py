@@ -3,14 +3,17 @@
     post16-sandbox build-image [--if-missing] [--dockerfile]
     post16-sandbox run FILE [--stdin F] [--json]
     post16-sandbox check
+    post16-sandbox serve [--host H] [--port P]
 
-Engines and limits come from the environment (`POST16_SANDBOX_ENGINES`, `POST16_SANDBOX_*`).
+Engines and limits come from the environment (`POST16_SANDBOX_ENGINES`, `POST16_SANDBOX_*`); `serve`
+also needs `POST16_RUNNER_SECRET` (or `POST16_RUNNER_SECRET_FILE`) and refuses to start without it.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,6 +26,8 @@ from sandbox._image import ImageBuildError, build_from_dockerfile, build_offline
 from sandbox._limits import SandboxLimits, engines_from_env
 from sandbox._runner import SandboxRunner
 from shared.wire.run import RunRequest, RunResult
+
+DEFAULT_PORT = 8700
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,6 +45,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--stdin", type=Path, help="a file whose text the program reads on stdin")
     run.add_argument("--json", action="store_true", help="print the whole result object as JSON")
     commands.add_parser("check", help="is every engine reachable, and does it have the image?")
+    serve = commands.add_parser("serve", help="run the runner service the API sends runs and checks to")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     return parser
 
 
@@ -53,6 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command == "build-image":
         return _build_image(limits, engines[0], if_missing=args.if_missing, dockerfile=args.dockerfile)
+    if args.command == "serve":
+        return _serve(limits, engines, host=args.host, port=args.port, log_level=args.log_level)
     if args.command == "run":
         try:
             request = _read_request(args.file, args.stdin)
@@ -115,6 +126,22 @@ def _print_plain(result: RunResult) -> None:
         detail = f" (exit code {result.exit_code})" if result.exit_code is not None else ""
         message = f": {result.message}" if result.message else ""
         print(f"[{result.status}{detail}{message}]", file=sys.stderr)
+
+
+def _serve(limits: SandboxLimits, engines: list[str], *, host: str, port: int, log_level: str) -> int:
+    """One process (the pool and the queue live in it), no worker processes."""
+    from sandbox._service import RunnerConfigError, create_runner_app, secret_from_env
+
+    try:
+        app = create_runner_app(secret_from_env(), limits=limits, engines=engines)
+    except RunnerConfigError as error:
+        print(f"post16-sandbox: {error}", file=sys.stderr)
+        return 2
+    import uvicorn
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, server_header=False)
+    return 0
 
 
 def _check(limits: SandboxLimits, engines: list[str]) -> int:
