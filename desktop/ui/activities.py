@@ -13,6 +13,7 @@ from desktop.ui.code_editor import CodeEditor
 from desktop.ui.console import ProgramConsole, output_view
 from desktop.ui.context import UiContext
 from desktop.ui.markdown import render_markdown
+from desktop.ui.palette import MARK_BACKGROUNDS
 from desktop.ui.qt import (
     QButtonGroup,
     QCheckBox,
@@ -95,7 +96,9 @@ class ActivityWidget(QFrame):
         self.mark_label = QLabel("")
         self.mark_label.setWordWrap(True)
         self.mark_label.setAccessibleName("Mark and feedback")
-        self.mark_label.setStyleSheet("QLabel { background: #eaf6ea; padding: 6px; border-radius: 4px; }")
+        self.mark_label.setStyleSheet(
+            f"QLabel {{ background: {MARK_BACKGROUNDS['full']}; padding: 6px; border-radius: 4px; }}"
+        )
         self.mark_label.hide()
         layout.addWidget(self.mark_label)
 
@@ -167,11 +170,11 @@ class ActivityWidget(QFrame):
         if mark is not None:
             # Green only for full marks: a 0/3 in green reads as "well done".
             if mark.score >= mark.max_score:
-                colour = "#eaf6ea"
+                colour = MARK_BACKGROUNDS["full"]
             elif mark.score > 0:
-                colour = "#fff4d6"
+                colour = MARK_BACKGROUNDS["partial"]
             else:
-                colour = "#fdecea"
+                colour = MARK_BACKGROUNDS["zero"]
             self.mark_label.setStyleSheet(
                 f"QLabel {{ background: {colour}; padding: 6px; border-radius: 4px; }}"
             )

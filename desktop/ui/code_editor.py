@@ -13,6 +13,7 @@ from __future__ import annotations
 from pygments.lexers import PythonLexer
 from pygments.token import Comment, Keyword, Name, Number, Operator, String, Token
 
+from desktop.ui.palette import CODE_TOKENS, GUTTER_BACKGROUND, GUTTER_TEXT
 from desktop.ui.qt import (
     QColor,
     QEvent,
@@ -31,14 +32,14 @@ from desktop.ui.qt import (
 __all__ = ["CodeEditor"]
 
 _COLOURS = [
-    (Keyword, "#7a3e9d", True),
-    (Name.Builtin, "#1f6f8b", False),
-    (Name.Function, "#1a5fb4", False),
-    (Name.Class, "#1a5fb4", True),
-    (String, "#2e7d32", False),
-    (Number, "#b5651d", False),
-    (Comment, "#6a737d", False),
-    (Operator.Word, "#7a3e9d", True),
+    (Keyword, CODE_TOKENS["keyword"], True),
+    (Name.Builtin, CODE_TOKENS["builtin"], False),
+    (Name.Function, CODE_TOKENS["function"], False),
+    (Name.Class, CODE_TOKENS["function"], True),
+    (String, CODE_TOKENS["string"], False),
+    (Number, CODE_TOKENS["number"], False),
+    (Comment, CODE_TOKENS["comment"], False),
+    (Operator.Word, CODE_TOKENS["keyword"], True),
 ]
 
 
@@ -159,8 +160,8 @@ class CodeEditor(QPlainTextEdit):
 
     def paint_line_numbers(self, event) -> None:
         painter = QPainter(self._numbers)
-        painter.fillRect(event.rect(), QColor("#eef1f4"))
-        painter.setPen(QColor("#6a737d"))
+        painter.fillRect(event.rect(), QColor(GUTTER_BACKGROUND))
+        painter.setPen(QColor(GUTTER_TEXT))
         block = self.firstVisibleBlock()
         number = block.blockNumber()
         top = round(self.blockBoundingGeometry(block).translated(self.contentOffset()).top())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from desktop.core.errors import DesktopError, OfflineError, RateLimitedError, SessionExpiredError
 from desktop.core.session import Session, SessionManager
 from desktop.ui.background import run_in_background
+from desktop.ui.palette import ERROR_TEXT, WARNING_TEXT
 from desktop.ui.qt import (
     QDialog,
     QDialogButtonBox,
@@ -72,14 +73,14 @@ class LoginDialog(QDialog):
         layout.addLayout(form)
         self.security = QLabel("")
         self.security.setWordWrap(True)
-        self.security.setStyleSheet("color: #8a4b00;")
+        self.security.setStyleSheet(f"color: {WARNING_TEXT};")
         self.security.setAccessibleName("Connection security")
         layout.addWidget(self.security)
         self.server.textChanged.connect(self._check_security)
         self._check_security()
         self.error = QLabel("")
         self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #b00020;")
+        self.error.setStyleSheet(f"color: {ERROR_TEXT};")
         self.error.setAccessibleName("Login problem")
         layout.addWidget(self.error)
         buttons = QDialogButtonBox()

@@ -20,6 +20,7 @@ from PySide6.QtCore import (
     qVersion,
 )
 from PySide6.QtGui import (
+    QAccessible,
     QAction,
     QColor,
     QFont,
@@ -35,7 +36,9 @@ from PySide6.QtGui import (
     QTextFormat,
 )
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QAbstractItemView,
+    QAbstractSpinBox,
     QApplication,
     QButtonGroup,
     QCheckBox,
@@ -75,9 +78,12 @@ from PySide6.QtWidgets import (
 )
 
 __all__ = [
+    "QAbstractButton",
     "QAbstractItemView",
     "QAbstractListModel",
+    "QAbstractSpinBox",
     "QAbstractTableModel",
+    "QAccessible",
     "QAction",
     "QApplication",
     "QButtonGroup",

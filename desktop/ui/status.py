@@ -7,6 +7,7 @@ import math
 from datetime import datetime
 
 from desktop.core.engine import SyncStatus
+from desktop.ui.palette import ERROR_TEXT, NOTICE_BACKGROUNDS, STATUS_COLOURS
 from desktop.ui.qt import (
     QEvent,
     QFrame,
@@ -27,12 +28,12 @@ from desktop.ui.qt import (
 __all__ = ["Notice", "NotificationArea", "SyncStatusBar"]
 
 _STATE_TEXT = {
-    "idle": ("● Online", "#1b7f3b"),
-    "syncing": ("● Syncing", "#1a5fb4"),
-    "offline": ("● Offline", "#b00020"),
-    "session_expired": ("● Logged out", "#b35c00"),
-    "outdated": ("● Update needed", "#b00020"),
-    "error": ("● Sync problem", "#b35c00"),
+    "idle": "● Online",
+    "syncing": "● Syncing",
+    "offline": "● Offline",
+    "session_expired": "● Logged out",
+    "outdated": "● Update needed",
+    "error": "● Sync problem",
 }
 
 
@@ -70,7 +71,7 @@ class SyncStatusBar(QStatusBar):
         self.addWidget(self.pending)
         self.addWidget(self.progress)
         self.insecure = QLabel("<b>⚠ Not encrypted</b>")
-        self.insecure.setStyleSheet("color: #b00020;")
+        self.insecure.setStyleSheet(f"color: {ERROR_TEXT};")
         self.insecure.setAccessibleName("Connection not encrypted")
         self.insecure.hide()
         self.addPermanentWidget(self.insecure)
@@ -80,7 +81,8 @@ class SyncStatusBar(QStatusBar):
 
     def show_status(self, status: SyncStatus) -> None:
         self.current = status
-        text, colour = _STATE_TEXT.get(status.state, ("●", "#333"))
+        text = _STATE_TEXT.get(status.state, "●")
+        colour = STATUS_COLOURS.get(status.state, STATUS_COLOURS["unknown"])
         if status.state == "offline" and status.retry_in:
             text += f" — retrying in {max(1, math.ceil(status.retry_in))} s"
         # Bold by markup, not a style sheet: a style sheet's font would stop following Ctrl++ / Ctrl+0.
@@ -131,7 +133,7 @@ class NotificationArea(QFrame):
     while; warnings and errors stay until dismissed or withdrawn (`clear`)."""
 
     INFO_SECONDS = 8
-    COLOURS = {"info": "#e8f0fe", "warning": "#fff4e5", "error": "#fdecea"}
+    COLOURS = NOTICE_BACKGROUNDS
     notice_closed = Signal(str)  # the key of a keyed notice that was dismissed, expired or cleared
 
     def __init__(self, parent: QWidget | None = None) -> None:
