@@ -9,6 +9,7 @@ The build is cached under build/installer-cache keyed on a hash of its inputs, s
 from __future__ import annotations
 
 import os
+import re
 import stat
 import subprocess
 from pathlib import Path
@@ -228,3 +229,80 @@ def test_bundle_leaves_out_unused_qt_and_development_files(installer) -> None:
 def test_bundle_is_smaller_than_150_mb(installer) -> None:
     print(installer.summary())
     assert installer.bundle_bytes < SIZE_TARGET_BYTES, installer.summary()
+
+
+def _libraries_from_the_system(bundle: Path) -> dict[str, str]:
+    """Each library that an ELF file in the bundle needs (readelf's NEEDED) and the bundle does not
+    carry, with the host file the dynamic linker would load for it (`ldconfig -p`)."""
+    files = [
+        p
+        for p in bundle.rglob("*")
+        if p.is_file() and not p.is_symlink() and p.read_bytes()[:4] == b"\x7fELF"
+    ]
+    dynamic = subprocess.run(["readelf", "-d", *map(str, files)], capture_output=True, text=True, check=False)
+    needed = set(re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", dynamic.stdout))
+    carried = {p.name for p in bundle.rglob("*")}
+    cache = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True, check=True).stdout
+    on_host: dict[str, str] = {}
+    for line in cache.splitlines():
+        found = re.match(r"\s*(\S+) \(libc6,[^)]*\) => (\S+)$", line)  # this machine's 64-bit ABI
+        if found and found.group(1) not in on_host:
+            on_host[found.group(1)] = found.group(2)
+    return {name: on_host.get(name, "") for name in sorted(needed - carried)}
+
+
+def _debian_packages_of(paths: list[str]) -> dict[str, str]:
+    """`dpkg -S` for each path, trying it as linked and as resolved, with and without /usr (merged /usr)."""
+    candidates: dict[str, str] = {}
+    for path in paths:
+        for form in {path, os.path.realpath(path)}:
+            for variant in (
+                form,
+                form.removeprefix("/usr"),
+                "/usr" + form if not form.startswith("/usr") else form,
+            ):
+                candidates[variant] = path
+    owners = subprocess.run(["dpkg", "-S", *candidates], capture_output=True, text=True, check=False).stdout
+    packages: dict[str, str] = {}
+    for line in owners.splitlines():
+        package, _, owned = line.partition(": ")
+        if owned in candidates:
+            packages.setdefault(candidates[owned], package.split(":")[0])
+    return packages
+
+
+def test_deb_depends_on_the_packages_of_every_system_library_the_bundle_loads(
+    installer, packaging_build
+) -> None:
+    depends = subprocess.run(
+        ["dpkg-deb", "--field", str(installer.deb), "Depends"], capture_output=True, text=True, check=True
+    ).stdout
+    declared = {entry.split()[0] for entry in depends.split(",") if entry.strip()}
+    # What Qt's xcb platform plugin needs on Debian, and the one list provision.sh installs too.
+    assert {
+        "libxcb-cursor0",
+        "libxkbcommon-x11-0",
+        "libxcb-icccm4",
+        "libxcb-keysyms1",
+        "libxcb-image0",
+        "libxcb-render-util0",
+        "libxcb-randr0",
+        "libxcb-shape0",
+        "libegl1",
+        "libgl1",
+        "libfontconfig1",
+        "libdbus-1-3",
+    } <= declared, depends
+    assert set(packaging_build.qt_runtime_packages()) <= declared, depends
+
+    from_system = _libraries_from_the_system(installer.bundle / "_internal")
+    assert "libxcb.so.1" in from_system, "PyInstaller never bundles libxcb: the check lost track"
+    unresolved = sorted(name for name, path in from_system.items() if not path)
+    assert not unresolved, f"the bundle needs libraries this machine does not have: {unresolved}"
+    packages = _debian_packages_of(list(from_system.values()))
+    undeclared = {
+        f"{name} ({packages.get(path, 'no package')})"
+        for name, path in from_system.items()
+        if packages.get(path) not in declared
+    }
+    assert not undeclared, f"loaded from the system but not in Depends: {sorted(undeclared)}"
