@@ -14,6 +14,8 @@ from server_helpers import (
     CHOICE,
     CODE,
     LESSON,
+    OTHER_CODE,
+    OTHER_LESSON,
     TEXT,
     app_client,
     bearer,
@@ -173,6 +175,38 @@ def test_a_replayed_check_costs_nothing_from_the_run_budget(make_settings, users
         assert outcomes(push(client, token, [save_op({"code": code}), check])) == ["applied", "applied"]
         assert outcomes(push(client, token, [check])) == ["duplicate"]
         assert outcomes(push(client, token, [{**check, "op_id": str(uuid.uuid4())}])) == ["rate_limited"]
+
+
+def test_a_check_waits_behind_its_save_when_the_save_is_over_the_limit(make_settings, users, pg_url):
+    """Budgets are per kind: a check must not go ahead of the save that holds its code (it would be
+    refused for good, "no saved version holds this code"). Found by the fault suite."""
+    users.add("alice", "pupil")
+    with app_client(make_settings(POST16_RATE_LIMITS="activity_save=1,python_run=100")) as client:
+        token = login(client, "alice")
+        fresh_window(10)
+        code = "def to_minutes(seconds):\n    return seconds // 60\n"
+        check = {
+            "op_id": str(uuid.uuid4()),
+            "kind": "code.check",
+            "lesson_id": LESSON,
+            "activity_id": CODE,
+            "payload": {"code": code},
+            "client_time": now_iso(),
+        }
+        other_check = {**check, "op_id": str(uuid.uuid4()), "lesson_id": OTHER_LESSON}
+        other_check["activity_id"] = OTHER_CODE
+        batch = [save_op({"code": "first"}), save_op({"code": code}), check]
+        response = push(client, token, batch)
+        assert outcomes(response) == ["applied", "rate_limited", "rate_limited"]
+        assert "waits behind an earlier change" in response.json()["results"][2]["reason"]
+        new_window(pg_url)
+        assert outcomes(push(client, token, batch[1:])) == ["applied", "applied"]
+        assert sql(pg_url, "SELECT revision, status FROM code_checks") == [(2, "queued")]  # no sandbox here
+        # A check of another activity is not held back by this one's deferred save.
+        fresh_window(10)
+        held = push(client, token, [save_op({"code": "x"}), save_op({"code": "y"}), other_check])
+        assert outcomes(held)[:2] == ["rate_limited", "rate_limited"]
+        assert outcomes(held)[2] == "rejected"  # not held: refused at once, it names no saved code
 
 
 def test_each_mark_in_a_push_counts_against_mark_activity(make_settings, users):
