@@ -25,10 +25,9 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
-import sqlite_utils
 
 from desktop.core.errors import StoreError, StoreFullError
 from shared.lessons.model import Activity, Lesson, LessonSummary
@@ -41,6 +40,9 @@ from shared.wire.sync import (
     PullItem,
     RevisionEvent,
 )
+
+if TYPE_CHECKING:  # sqlite_utils (and the click and dateutil it loads) costs ~0.3 s at start-up:
+    import sqlite_utils  # it is imported only when a migration runs (docs/performance.md)
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -395,7 +397,7 @@ class Store:
         return store
 
     def _prepare(self) -> None:
-        db = self._db()
+        db = self._connection()
         result = db.execute("PRAGMA quick_check").fetchone()
         if result is None or result[0] != "ok":
             raise sqlite3.DatabaseError(f"database disk image is malformed ({result})")
@@ -406,6 +408,8 @@ class Store:
                 f"(schema {version}, this app knows {SCHEMA_VERSION}); please update the app."
             )
         for step in range(version, SCHEMA_VERSION):
+            import sqlite_utils  # only to migrate (see the TYPE_CHECKING import)
+
             with self._transaction() as conn:
                 MIGRATIONS[step](sqlite_utils.Database(conn))
                 conn.execute(f"PRAGMA user_version = {step + 1}")
@@ -435,6 +439,8 @@ class Store:
         return conn
 
     def _db(self) -> sqlite_utils.Database:
+        import sqlite_utils  # see the TYPE_CHECKING import
+
         return sqlite_utils.Database(self._connection())
 
     @contextlib.contextmanager

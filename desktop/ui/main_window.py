@@ -5,6 +5,7 @@ sync status bar. It opens sized to the screen it is on and remembers its geometr
 from __future__ import annotations
 
 import contextlib
+from typing import TYPE_CHECKING
 
 from desktop.core.engine import SyncReport, SyncStatus
 from desktop.core.errors import DesktopError
@@ -37,9 +38,11 @@ from desktop.ui.qt import (
     Signal,
 )
 from desktop.ui.status import NotificationArea, SyncStatusBar
-from desktop.ui.teacher import TeacherView
 from desktop.ui.titles import TitleBook
 from shared.lessons.model import ChoiceActivity
+
+if TYPE_CHECKING:  # loaded for teachers only, when their window opens (start-up: docs/performance.md)
+    from desktop.ui.teacher import TeacherView
 
 __all__ = ["MainWindow", "initial_geometry"]
 
@@ -134,6 +137,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(lessons_page, "&Lessons")
         self.teacher_view: TeacherView | None = None
         if session.is_teacher:
+            from desktop.ui.teacher import TeacherView
+
             self.teacher_view = TeacherView(self.ctx)
             self.tabs.addTab(self.teacher_view, "&Classes")
 

@@ -30,6 +30,7 @@ from desktop.ui.qt import (
     QColor,
     QComboBox,
     QDialog,
+    QEvent,
     QFont,
     QFormLayout,
     QFrame,
@@ -192,10 +193,13 @@ class ProgressGridModel(QAbstractTableModel):
             self.lesson_filter = None
         self.columns = [c for c in snapshot.columns if self.lesson_filter in (None, c.lesson_id)]
         needle = self.name_filter.strip().casefold()
+        # No rows before the lesson list is known (a first login, lessons still downloading): the grid
+        # fills in once, when the next refresh has both.
         self.rows = [
             p
             for p in snapshot.pupils
-            if not needle or needle in p.display_name.casefold() or needle in p.username.casefold()
+            if snapshot.columns
+            and (not needle or needle in p.display_name.casefold() or needle in p.username.casefold())
         ]
         spans: list[tuple[int, int]] = []
         first = 0
@@ -360,6 +364,15 @@ class PupilHeader(QHeaderView):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(Qt.Orientation.Vertical, parent)
         self.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self._fit_rows()
+
+    def _fit_rows(self) -> None:
+        self.setDefaultSectionSize(self.fontMetrics().height() + 8)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt API
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self._fit_rows()
 
     def sectionSizeFromContents(self, logical_index: int) -> QSize:  # noqa: N802 - Qt API
         size = super().sectionSizeFromContents(logical_index)
@@ -931,7 +944,9 @@ class TeacherView(QWidget):
         self.grid.horizontalHeader().setDefaultSectionSize(92)
         self.grid.horizontalHeader().setMinimumSectionSize(60)
         self.grid.horizontalHeader().setTextElideMode(Qt.TextElideMode.ElideRight)
-        self.grid.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # Fixed heights too (one line, following the text size): sizing rows to their contents would
+        # ask every cell of every row for its size hint at each refresh.
+        self.grid.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.grid.activated.connect(self._cell_activated)
         self.grid.doubleClicked.connect(self._cell_activated)
         middle = QWidget()
