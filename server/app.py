@@ -155,7 +155,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "direct": DirectDatabase(settings) if postgresql else None,
             "sessions": sessions,
             "lessons": LessonLibrary(settings.lessons_dir),
-            "python": PythonService(settings.sandbox_enabled),
+            "python": PythonService(settings),
             "checks": None,
         }
     )

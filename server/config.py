@@ -6,9 +6,11 @@ import ipaddress
 import os
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import msgspec
+
+from shared.wire.runner import runner_secret_problem
 
 DEFAULT_RATE_LIMITS = {"activity_save": 60, "python_run": 20, "mark_activity": 30, "default": 120}
 
@@ -59,6 +61,12 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     log_level: str = "INFO"
     log_json: bool = True
     sandbox_enabled: bool = True
+    # Runner services (`post16-sandbox serve`) that run pupils' code; empty: the sandbox runs in this
+    # process (the single-process embedded demo). With URLs, the secret is required.
+    runner_urls: tuple[str, ...] = ()
+    runner_secret: str = ""
+    # Longest wait for one run or check from a runner, queueing included; then `unavailable`.
+    runner_timeout_seconds: float = 90.0
     # Seconds a claimed `code.check` may stay running before another worker takes it over (a process
     # that died mid-check); longer than the longest check.
     check_stale_seconds: int = 300
@@ -163,6 +171,36 @@ def _secret(env: dict[str, str], name: str) -> str | None:
     return env.get(name) or None
 
 
+def _runner_urls(env: dict[str, str]) -> tuple[str, ...]:
+    urls = []
+    for item in filter(None, (part.strip() for part in env.get("POST16_RUNNER_URLS", "").split(","))):
+        parsed = urlsplit(item)
+        if parsed.scheme not in {"http", "https"} or not parsed.hostname or parsed.path not in {"", "/"}:
+            raise ConfigError(f"POST16_RUNNER_URLS: {item!r} is not a runner address like http://runner:8700")
+        urls.append(item.rstrip("/"))
+    if len(set(urls)) != len(urls):
+        raise ConfigError("POST16_RUNNER_URLS: a runner is listed twice")
+    return tuple(urls)
+
+
+def _runner_secret(env: dict[str, str], urls: tuple[str, ...]) -> str:
+    """The secret the runners expect; required (and strong) as soon as a runner URL is set."""
+    secret = _secret(env, "POST16_RUNNER_SECRET") or ""
+    if urls:
+        problem = runner_secret_problem(secret)
+        if problem is not None:
+            source = (
+                "POST16_RUNNER_SECRET_FILE"
+                if env.get("POST16_RUNNER_SECRET_FILE")
+                else "POST16_RUNNER_SECRET"
+            )
+            raise ConfigError(
+                f"{source}: the runner secret {problem}; the runners in POST16_RUNNER_URLS need it "
+                "(openssl rand -hex 32 > secrets/runner_secret)"
+            )
+    return secret
+
+
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if environ is None else environ)
     data_dir = Path(env.get("POST16_DATA_DIR") or "var/data").expanduser()
@@ -179,6 +217,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
     if database_url.startswith("sqlite:///"):
         database_url = "sqlite+aiosqlite:///" + database_url.removeprefix("sqlite:///")
+    runner_urls = _runner_urls(env)
     lessons_dir = Path(env.get("POST16_LESSONS_DIR") or Path(__file__).resolve().parent.parent / "lessons")
     return Settings(
         data_dir=data_dir,
@@ -213,6 +252,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         log_level=env.get("POST16_LOG_LEVEL", "INFO").upper(),
         log_json=_bool(env, "POST16_LOG_JSON", True),
         sandbox_enabled=_bool(env, "POST16_SANDBOX_ENABLED", True),
+        runner_urls=runner_urls,
+        runner_secret=_runner_secret(env, runner_urls),
+        runner_timeout_seconds=float(_int(env, "POST16_RUNNER_TIMEOUT_SECONDS", 90, 5)),
         check_stale_seconds=_int(env, "POST16_CHECK_STALE_SECONDS", 300, 10),
         lessons_reload_seconds=float(_int(env, "POST16_LESSONS_RELOAD_SECONDS", 30)),
         clock_skew_seconds=_int(env, "POST16_CLOCK_SKEW_SECONDS", 300, 0),

@@ -1,9 +1,11 @@
 """The check worker: marks queued `code.check` requests in the sandbox, each exactly once.
 
-Every server process with the sandbox switched on runs one. A worker claims a few queued checks in one
-statement (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several processes never claim the same one),
-runs each through the sandbox (all tests, hidden ones included), and in one transaction writes the
-automatic mark of that revision (announced to the pupil's laptops by pull) and marks the check done.
+Every server process with the sandbox switched on runs one; the runs go wherever the process sends code
+(runner services, or its in-process sandbox: server.domain.python.runners). A worker claims a few
+queued checks in one statement (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several processes never
+claim the same one), runs each through the sandbox (all tests, hidden ones included), and in one
+transaction writes the automatic mark of that revision (announced to the pupil's laptops by pull) and
+marks the check done.
 A check whose run was `unavailable` (Docker down, the runner busy) goes back to the queue and is tried
 again later; a check left `running` by a process that died is claimed again after `stale_after`
 (POST16_CHECK_STALE_SECONDS, longer than the longest check).
@@ -20,12 +22,13 @@ from datetime import timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from sandbox import SandboxBusy, SandboxInputError, SandboxRunner
+from sandbox import SandboxBusy, SandboxInputError
 from server.db.base import utcnow
 from server.db.engine import dialect_name
 from server.db.models import ActivityRevision, CodeCheck
 from server.domain.lessons.services import LessonLibrary
 from server.domain.marks.writer import write_mark
+from server.domain.python.runners import CodeRunner
 from server.lib import audit
 from shared.lessons import CodeActivity
 
@@ -41,7 +44,7 @@ class CheckWorker:
         self,
         sessions: async_sessionmaker[AsyncSession],
         library: Callable[[], LessonLibrary],
-        runner: SandboxRunner,
+        runner: CodeRunner,
         *,
         batch: int = 4,
         idle_seconds: float = 0.5,

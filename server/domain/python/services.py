@@ -1,7 +1,8 @@
 """Running pupils' Python through the sandbox, and marking code activities with it.
 
-The sandbox is optional at run time: with it switched off, or with Docker down, a run answers
-`unavailable` with a plain message and everything else on the server keeps working.
+The sandbox is optional at run time: with it switched off, or with Docker (or every runner service)
+down, a run answers `unavailable` with a plain message and everything else on the server keeps working.
+Where code runs is server.domain.python.runners: runner services over HTTP, or in this process.
 """
 
 from __future__ import annotations
@@ -17,14 +18,14 @@ from sandbox import (
     RunResult,
     SandboxBusy,
     SandboxInputError,
-    SandboxLimits,
-    SandboxRunner,
 )
+from server.config import Settings
 from server.db.base import utcnow
 from server.domain.auth.context import AuthContext
 from server.domain.checks.services import revision_holding
 from server.domain.lessons.services import LessonLibrary
 from server.domain.marks.writer import write_mark
+from server.domain.python.runners import CodeRunner, make_code_runner
 from server.lib import audit
 from server.lib.errors import AppError, bad_request, not_found
 from shared.errors import ErrorCode
@@ -35,17 +36,18 @@ SWITCHED_OFF = "running code is switched off on this server (POST16_SANDBOX_ENAB
 
 
 class PythonService:
-    """Owns the sandbox runner for this server process."""
+    """Owns this server process's way to run code (remote runners or the in-process sandbox)."""
 
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.runner: SandboxRunner | None = None
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.enabled = settings.sandbox_enabled
+        self.runner: CodeRunner | None = None
 
     async def start(self) -> None:
         if not self.enabled:
             return
         try:
-            self.runner = SandboxRunner(SandboxLimits.from_env())
+            self.runner = make_code_runner(self.settings)
             await self.runner.start()
         except Exception:  # a broken sandbox must never stop the rest of the server
             log.exception("the sandbox could not start; runs will answer 'unavailable'")

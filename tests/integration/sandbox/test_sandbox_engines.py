@@ -12,6 +12,7 @@ from pathlib import Path
 import docker
 import msgspec
 import pytest
+from runner_helpers import ENGINE2, start_second_engine
 from sandbox_helpers import (
     ENGINE,
     TEST_LIMITS,
@@ -27,8 +28,6 @@ from sandbox._engine import LABEL, LABEL_HOST, LABEL_INSTANCE, LABEL_PID, Engine
 pytestmark = [pytest.mark.docker]
 
 REPO = Path(__file__).resolve().parents[3]
-ENGINE2_SOCKET = os.environ.get("POST16_DOCKER2_SOCK", "/var/run/post16-docker2.sock")
-ENGINE2 = f"unix://{ENGINE2_SOCKET}"
 # The root file system's overlay options name the engine's data root.
 SHOW_DATA_ROOT = "print(open('/proc/self/mounts').readline())"
 
@@ -36,15 +35,9 @@ SHOW_DATA_ROOT = "print(open('/proc/self/mounts').readline())"
 @pytest.fixture(scope="session")
 def second_engine(docker_api: docker.APIClient) -> Iterator[docker.APIClient]:
     """A second dockerd with its own socket and data root (scripts/provision.sh docker2)."""
-    done = subprocess.run(
-        [str(REPO / "scripts" / "provision.sh"), "docker2"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    if done.returncode != 0:
-        service_missing(f"a second Docker engine could not be started: {done.stderr.strip()[-500:]}")
+    problem = start_second_engine()
+    if problem is not None:
+        service_missing(f"a second Docker engine could not be started: {problem}")
     api = docker.APIClient(base_url=ENGINE2, version="1.41", timeout=30)
     yield api
     api.close()
