@@ -47,7 +47,7 @@
           type: "button",
           class: "button button-small",
           "aria-label": `Revoke every session of ${session.username}`,
-          text: "Revoke all for user",
+          text: "Revoke every session",
           onclick: (event) => revokeAll(session, event.currentTarget),
         })
       )

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
-from web_console_helpers import DESKTOP, PHONE
+from web_console_helpers import CSV, DESKTOP, PHONE, seed
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.slow]
 
@@ -25,51 +25,6 @@ PAGES = {
     "audit": "/admin/audit",
     "lessons": "/admin/lessons",
 }
-CSV = (
-    "username,display_name,password,class\n"
-    "ada.l,Ada Lovelace,analytical-1843,\n"
-    "alan.t,Alan Turing,enigma-bombe-1,\n"
-    "grace.h,Grace Hopper,cobol-compiler,\n"
-    "Bad Name!,Nobody,whatever-long,\n"
-    "tim.bl,Tim Berners-Lee,world-wide-web,13CS2\n"
-)
-
-
-def seed(console) -> None:  # type: ignore[no-untyped-def]
-    """A school's worth of data: staff, pupils, classes, sessions, a few failed logins."""
-    with console.api() as api:
-        teachers = [
-            api.post(
-                "/api/admin/users",
-                json={"username": u, "display_name": n, "role": "teacher", "password": "teacher-pass-1"},
-            ).json()["id"]
-            for u, n in (("mrs.khan", "Mrs Aisha Khan"), ("mr.jones", "Mr Owen Jones"))
-        ]
-        for index, (name, teacher) in enumerate(
-            (("12CS1 Computer Science", 0), ("13CS2 Computer Science", 1))
-        ):
-            created = api.post("/api/admin/classes", json={"name": name, "teacher_id": teachers[teacher]})
-            assert created.status_code == 201, created.text
-            if index == 1:
-                api.post("/api/admin/classes", json={"name": "13CS2", "teacher_id": teachers[1]})
-        report = api.post("/api/admin/users/import", content=CSV, headers={"Content-Type": "text/csv"}).json()
-        assert len(report["created"]) == 4, report
-        pupils = [u["id"] for u in api.get("/api/admin/users", params={"role": "pupil"}).json()["items"]]
-        first = api.get("/api/admin/classes").json()[0]["id"]
-        api.post(f"/api/admin/classes/{first}/pupils", json={"pupil_ids": pupils[:3]})
-    with console.client() as client:
-        for username in ("ada.l", "alan.t", "grace.h"):
-            client.post(
-                "/api/auth/login",
-                json={"username": username, "password": "wrong-password", "client": "desktop"},
-            )
-    for username, password in (
-        ("ada.l", "analytical-1843"),
-        ("alan.t", "enigma-bombe-1"),
-        ("mrs.khan", "teacher-pass-1"),
-    ):
-        with console.api(username, password) as api:
-            api.get("/api/lessons")
 
 
 def no_sideways_scroll(page) -> None:  # type: ignore[no-untyped-def]
