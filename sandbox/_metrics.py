@@ -26,7 +26,42 @@ POOL_READY = Gauge(
     "Warm sandbox containers waiting for a run.",
     multiprocess_mode="livesum",
 )
+# Where a run's time goes (bench/runner_bench.py reads these from a runner's /metrics).
+_STEP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+QUEUE_WAIT = Histogram(
+    "tlac_sandbox_queue_wait_seconds", "Time a run waited for a fair-share slot.", buckets=_STEP_BUCKETS
+)
+POOL_WAIT = Histogram(
+    "tlac_sandbox_pool_wait_seconds",
+    "Time a run holding a slot waited for a warm container.",
+    buckets=_STEP_BUCKETS,
+)
+EXCHANGE = Histogram(
+    "tlac_sandbox_exchange_seconds",
+    "Time inside the container: job sent to result read (the interpreter(s) and the bootstrap).",
+    buckets=_STEP_BUCKETS,
+)
+CONTAINER_START = Histogram(
+    "tlac_sandbox_container_start_seconds",
+    "Creating, attaching and starting a warm container until its bootstrap is ready (off the run's path).",
+    buckets=_STEP_BUCKETS,
+)
+CONTAINER_REMOVE = Histogram(
+    "tlac_sandbox_container_remove_seconds",
+    "Removing a used container (off the run's path).",
+    buckets=_STEP_BUCKETS,
+)
 for _status in RUN_STATUSES:
     RUNS.labels(status=_status)  # every status is exported from the start, at zero
 
-__all__ = ["POOL_READY", "QUEUE_DEPTH", "RUNS", "RUN_DURATION"]
+__all__ = [
+    "CONTAINER_REMOVE",
+    "CONTAINER_START",
+    "EXCHANGE",
+    "POOL_READY",
+    "POOL_WAIT",
+    "QUEUE_DEPTH",
+    "QUEUE_WAIT",
+    "RUNS",
+    "RUN_DURATION",
+]

@@ -17,7 +17,7 @@ from concurrent.futures import Executor
 from typing import Any, TypeVar
 
 from sandbox._engine import Engine, WarmContainer
-from sandbox._metrics import POOL_READY
+from sandbox._metrics import CONTAINER_REMOVE, CONTAINER_START, POOL_READY
 
 log = logging.getLogger("sandbox.pool")
 T = TypeVar("T")
@@ -127,7 +127,11 @@ class EnginePool:
         """Remove a used (or unusable) container in the background."""
         if counted:
             POOL_READY.dec()
-        self._track(asyncio.ensure_future(self._call(self.engine.discard, warm)))
+        self._track(asyncio.ensure_future(self._call(self._timed_discard, warm)))
+
+    def _timed_discard(self, warm: WarmContainer) -> None:
+        with CONTAINER_REMOVE.time():
+            self.engine.discard(warm)
 
     def _track(self, future: asyncio.Future[Any]) -> None:
         self._background.add(future)
@@ -179,7 +183,9 @@ class EnginePool:
 
     async def _create_one(self) -> None:
         try:
+            started = time.monotonic()
             warm = await self._call(self.engine.create_warm)
+            CONTAINER_START.observe(time.monotonic() - started)
         except Exception as error:
             self._creating -= 1
             log.warning("could not start a sandbox container on %s: %s", self.engine.url, error)

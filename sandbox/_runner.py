@@ -31,7 +31,7 @@ from sandbox._marking import (
     judge_check,
     max_result_bytes,
 )
-from sandbox._metrics import QUEUE_DEPTH, RUN_DURATION, RUNS
+from sandbox._metrics import EXCHANGE, POOL_WAIT, QUEUE_DEPTH, QUEUE_WAIT, RUN_DURATION, RUNS
 from sandbox._pool import EnginePool
 from sandbox._scheduler import FairScheduler
 from shared.lessons import PROBE_SHIM_SOURCE
@@ -252,8 +252,10 @@ class SandboxRunner:
             failure = _unavailable(self.status().message or "no Docker engine is available")
             RUNS.labels(status=failure.status).inc()
             return None, failure
+        queued_at = time.monotonic()
         async with self._scheduler.slot(owner):
             started = time.monotonic()
+            QUEUE_WAIT.observe(started - queued_at)
             line, failure = await self._execute(job, time_limit, max_line)
             elapsed = time.monotonic() - started
         self._scheduler.record_run_seconds(elapsed)
@@ -278,7 +280,9 @@ class SandboxRunner:
                 break
             pool.active_runs += 1
             try:
+                waiting_since = time.monotonic()
                 warm = await pool.take(self.limits.pool_wait_seconds)
+                POOL_WAIT.observe(time.monotonic() - waiting_since)
                 if warm is None:
                     continue
                 try:
@@ -298,6 +302,7 @@ class SandboxRunner:
                     pool.discard(warm)
                     pool.mark_broken(f"lost contact with sandbox containers on {pool.engine.url}")
                     continue
+                EXCHANGE.observe(exchange.seconds)
                 if exchange.outcome == "line":
                     pool.discard(warm)
                     return exchange.line, _unavailable("")
