@@ -70,6 +70,12 @@ class Profile:
     #: is a load test of argon2, not of sync)
     start_spread: float = 0.0
     deadline: float = 3600.0
+    #: after a code answer, the chance the laptop asks for the server's check of it (a `code.check`)
+    check_chance: float = 0.0
+    #: teachers' laptops marking their class during the storm (they log in during it, too)
+    teachers: int = 0
+    #: pupils' laptops never used before, switched on during the storm: they log in through the faults
+    late_laptops: int = 0
 
 
 PROFILES = {
@@ -90,6 +96,9 @@ PROFILES = {
         pg_restart=False,
         server_rate_storm=False,
         deadline=600.0,
+        check_chance=0.3,
+        teachers=1,
+        late_laptops=1,
     ),
     "long": Profile(
         name="long",
@@ -110,6 +119,9 @@ PROFILES = {
         client_timeout=15.0,
         start_spread=20.0,
         deadline=4 * 3600.0,
+        check_chance=0.1,
+        teachers=3,
+        late_laptops=5,
     ),
 }
 
@@ -257,7 +269,15 @@ class ChaosRun:
         self.faults: Counter[str] = Counter()
         self.stop_faults = threading.Event()
         self.calm = threading.Event()
-        self.server = ChaosServer(database.url, work_dir / "server", workers=profile.workers)
+        # The sandbox is on: checks are marked in real containers; a check claimed by a server that was
+        # then killed is taken over after 20 s instead of the default 5 minutes.
+        self.server = ChaosServer(
+            database.url,
+            work_dir / "server",
+            workers=profile.workers,
+            POST16_SANDBOX_ENABLED="true",
+            POST16_CHECK_STALE_SECONDS="20",
+        )
         self.proxy: FaultProxy | None = None
         self.laptops: list[LaptopProcess] = []
         self.user_ids: dict[str, int] = {}
@@ -271,10 +291,10 @@ class ChaosRun:
         found: list[list[object]] = []
         for lesson in load_manifest(REPO / "lessons").lessons:
             for activity in lesson.activities:
-                if isinstance(activity, CodeActivity):
-                    found.append([lesson.id, activity.id, "code", 0])
+                if isinstance(activity, CodeActivity) and activity.tests:
+                    found.append([lesson.id, activity.id, "code", 0, activity.max_score])
                 elif isinstance(activity, TextActivity):
-                    found.append([lesson.id, activity.id, "text", activity.max_length])
+                    found.append([lesson.id, activity.id, "text", activity.max_length, activity.max_score])
         return found
 
     def _plans(self) -> list[tuple[str, dict[str, object]]]:
@@ -312,6 +332,37 @@ class ChaosRun:
                         "replay_chance": profile.replay_chance,
                         "invalid_chance": profile.invalid_chance,
                         "timeout": profile.client_timeout,
+                        "role": "pupil",
+                        "check_chance": profile.check_chance,
+                        "late": index >= profile.clients - profile.late_laptops,
+                    },
+                )
+            )
+        # Teachers mark the pupils' activities; `pupils` (ids and activities) is filled in once the
+        # accounts exist. Each teacher's clock is right: a teacher's marks are ordered by the time typed.
+        for teacher in range(profile.teachers):
+            rng = random.Random(f"{self.seed}:teacher:{teacher}")
+            plans.append(
+                (
+                    f"chaos-teacher-{teacher}",
+                    {
+                        "index": len(plans),
+                        "username": f"chaos-teacher-{teacher}",
+                        "password": PASSWORD,
+                        "seed": self.seed,
+                        "operations": profile.operations_per_client // 2,
+                        "activities": [],
+                        "clock_offset": rng.uniform(-1.0, 1.0),
+                        "think": list(profile.think),
+                        "sync_every": list(profile.sync_every),
+                        "offline_chance": profile.offline_chance * 2,
+                        "offline_seconds": list(profile.offline_seconds),
+                        "replay_chance": 0.0,
+                        "invalid_chance": 0.0,
+                        "timeout": profile.client_timeout,
+                        "role": "teacher",
+                        "late": True,
+                        "subsets": {name: subsets[name] for name in subsets},
                     },
                 )
             )
@@ -455,7 +506,16 @@ class ChaosRun:
         profile = self.profile
         started = time.monotonic()
         plans = self._plans()
-        self.user_ids = self.database.add_users(sorted({username for username, _ in plans}))
+        pupils = sorted({username for username, plan in plans if plan["role"] == "pupil"})
+        self.user_ids = self.database.add_users(pupils)
+        for username, plan in plans:
+            if plan["role"] == "teacher":
+                subsets = plan.pop("subsets")
+                assert isinstance(subsets, dict)
+                self.user_ids[username] = self.database.add_teacher(
+                    username, [self.user_ids[pupil] for pupil in pupils]
+                )
+                plan["pupils"] = [[self.user_ids[pupil], subsets[pupil]] for pupil in pupils]
         self._restart_server()
         self.proxy = FaultProxy(self.server.port, self.seed).start()
         proxy_url = f"http://127.0.0.1:{self.proxy.port}"
@@ -463,20 +523,27 @@ class ChaosRun:
         for index, (username, plan) in enumerate(plans):
             plan["server_url"] = proxy_url
             plan["data_dir"] = str(self.work_dir / f"laptop-{index:03d}")
-            self._remember_login(Path(str(plan["data_dir"])), proxy_url, username)
             laptop = LaptopProcess(index, plan, Path(str(plan["data_dir"])))
             self.laptops.append(laptop)
+            if plan["late"]:
+                continue  # switched on during the storm, never used before: it logs in through the faults
+            self._remember_login(Path(str(plan["data_dir"])), proxy_url, username)
             laptop.start()
             time.sleep(profile.start_spread / len(plans))
-        for laptop in self.laptops:
+        early = [laptop for laptop in self.laptops if not laptop.plan["late"]]
+        for laptop in early:
             if not laptop.wait_for("ready", 300):
                 log(f"laptop {laptop.index} did not log in within 300 s")
-        log("every laptop is logged in")
+        log(
+            f"{len(early)} laptops are logged in; "
+            f"{len(self.laptops) - len(early)} will start during the storm"
+        )
         schedule = self.schedule()
         log(f"fault schedule: {', '.join(schedule)}")
         schedule_done = threading.Event()
         scheduler = threading.Thread(target=self.run_schedule, args=(schedule, schedule_done), daemon=True)
         scheduler.start()
+        self._start_late_laptops()
         deadline = started + profile.deadline
         try:
             # The storm lasts while the laptops type and until every fault has had its turn.
@@ -494,6 +561,7 @@ class ChaosRun:
             for laptop in self.laptops:
                 if not laptop.wait_for("drained", max(60.0, deadline - time.monotonic())):
                     log(f"laptop {laptop.index} did not empty its outbox")
+            self._wait_for_checks(max(60.0, deadline - time.monotonic()))
             for laptop in self.laptops:
                 laptop.command("pull")
             for laptop in self.laptops:
@@ -533,6 +601,26 @@ class ChaosRun:
             fault_counts=faults,
             seconds=time.monotonic() - started,
         )
+
+    def _start_late_laptops(self) -> None:
+        """Switch the late laptops on one by one while the first faults strike."""
+        for laptop in [laptop for laptop in self.laptops if laptop.plan["late"]]:
+            self._sleep(self.rng.uniform(*self.profile.fault_gap))
+            log(f"laptop {laptop.index} ({laptop.plan['role']}) switched on: logging in during the storm")
+            laptop.start()
+
+    def _wait_for_checks(self, timeout: float) -> None:
+        """Every queued check is worked through before the last pull (the mark comes back by pull)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.database.connect() as connection:
+                (waiting,) = connection.execute(
+                    "SELECT count(*) FROM code_checks WHERE status IN ('queued', 'running')"
+                ).fetchone()
+            if not waiting or time.monotonic() > deadline:
+                log(f"checks still waiting: {waiting}")
+                return
+            time.sleep(0.5)
 
     def _remember_login(self, data_dir: Path, proxy_url: str, username: str) -> None:
         """Each laptop starts as on a normal school morning: logged in yesterday, its token stored.
@@ -588,6 +676,7 @@ def report(result: RunResult) -> None:
     for kind, count in sorted(result.fault_counts.items()):
         print(f"  fault {kind}: {count}")
     print(f"  rejected as expected (retired activity): {result.check.rejected_as_expected}")
+    print(f"  checks asked for: {result.check.checks}; teachers' marks: {result.check.marks}")
     for title, problems in (
         ("lost", result.check.lost),
         ("duplicated", result.check.duplicated),

@@ -12,6 +12,15 @@ client time). It is compared with the server's `activity_revisions`, `activity_s
               current answer the conflict rule would not pick, revisions not numbered 1..n, an outbox
               not empty, a laptop showing another answer than the server's current one, a refused
               answer not kept as rejected, and anything a laptop itself saw go wrong (`violation`)
+
+Checks and marks, from the same journals:
+- every `code.check` a laptop queued was recorded once, for the revision that holds exactly that code,
+  and marked in the sandbox (`done`); the current automatic mark is the one of the latest version
+  checked; a check nobody asked for is `duplicated`, one never recorded is `lost`;
+- every teacher's mark was recorded once (lost / duplicated otherwise), and the current mark is the
+  teacher's latest, unless an automatic mark of a later version came first (the rule: latest client
+  time wins; an automatic mark never replaces a teacher's);
+- every pupil's laptop shows the server's current mark for each of its activities (it came by pull).
 """
 
 from __future__ import annotations
@@ -21,7 +30,7 @@ import json
 import re
 import sqlite3
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -44,6 +53,9 @@ class Laptop:
 @dataclasses.dataclass
 class CheckResult:
     operations: int = 0
+    #: `code.check` operations and teachers' marks the laptops queued
+    checks: int = 0
+    marks: int = 0
     rejected_as_expected: int = 0
     #: pushes a laptop sent again on purpose, with operations the server had already answered
     replayed: int = 0
@@ -241,4 +253,138 @@ def check(laptops: list[Laptop], connection: Any, skew_seconds: int = 300) -> Ch
     for key in states:
         if key not in revisions_by_activity:
             result.wrong.append(f"{key}: a current answer with no revision behind it")
+    _check_checks_and_marks(laptops, connection, revisions_by_activity, result)
     return result
+
+
+def _check_checks_and_marks(
+    laptops: list[Laptop],
+    connection: Any,
+    revisions_by_activity: dict[tuple[int, str, str], list[dict[str, Any]]],
+    result: CheckResult,
+) -> None:
+    checks = {
+        str(row[0]): {
+            "pupil_id": row[1],
+            "lesson": row[2],
+            "activity": row[3],
+            "revision": row[4],
+            "status": row[5],
+            "score": row[6],
+        }
+        for row in connection.execute(
+            "SELECT op_id, pupil_id, lesson_id, activity_id, revision, status, score FROM code_checks"
+        ).fetchall()
+    }
+    marks = {
+        (row[0], row[1], row[2]): {
+            "score": row[3],
+            "source": row[4],
+            "op_id": str(row[5]) if row[5] else None,
+            "revision": row[6],
+            "client_time": _aware(row[7]),
+        }
+        for row in connection.execute(
+            "SELECT pupil_id, lesson_id, activity_id, score, source, op_id, revision, client_time FROM marks"
+        ).fetchall()
+    }
+    mark_ops = Counter(
+        str(row[0])
+        for row in connection.execute(
+            "SELECT op_id FROM sync_operations WHERE kind = 'mark.set' AND outcome = 'applied'"
+        ).fetchall()
+    )
+    revision_by_number = {
+        (key, revision["revision"]): revision
+        for key, revisions in revisions_by_activity.items()
+        for revision in revisions
+    }
+    asked: set[str] = set()
+    done_by_activity: dict[tuple[int, str, str], list[dict[str, Any]]] = defaultdict(list)
+    teacher_marks: dict[tuple[int, str, str], list[dict[str, Any]]] = defaultdict(list)
+    for laptop in laptops:
+        for entry in _journal(laptop):
+            if entry.get("e") == "checked":
+                result.checks += 1
+                asked.add(entry["op_id"])
+                where = f"laptop {laptop.index} check {entry['n']} ({entry['op_id']})"
+                found = checks.get(entry["op_id"])
+                if found is None:
+                    result.lost.append(f"{where}: the server never recorded the check")
+                    continue
+                key = (laptop.user_id, entry["lesson"], entry["activity"])
+                if (found["pupil_id"], found["lesson"], found["activity"]) != key:
+                    result.wrong.append(f"{where}: recorded for another pupil or activity")
+                    continue
+                revision = revision_by_number.get((key, found["revision"]))
+                if revision is None or revision["state"].get("code") != entry["code"]:
+                    result.wrong.append(
+                        f"{where}: recorded for version {found['revision']}, which holds other code"
+                    )
+                if found["status"] != "done":
+                    result.wrong.append(f"{where}: ended {found['status']}, not marked")
+                elif revision is not None:
+                    done_by_activity[key].append({**found, "client_time": revision["client_time"]})
+            elif entry.get("e") == "marked":
+                result.marks += 1
+                where = f"laptop {laptop.index} mark {entry['n']} ({entry['op_id']})"
+                count = mark_ops.get(entry["op_id"], 0)
+                if count == 0:
+                    result.lost.append(f"{where}: the server never recorded the mark")
+                elif count > 1:
+                    result.duplicated.append(f"{where}: recorded {count} times")
+                teacher_marks[(entry["pupil_id"], entry["lesson"], entry["activity"])].append(entry)
+    for op_id in checks.keys() - asked:
+        result.duplicated.append(f"check {op_id} was never asked for")
+
+    for key in done_by_activity.keys() | teacher_marks.keys():
+        mark = marks.get(key)
+        if mark is None:
+            result.lost.append(f"{key}: checked or marked, but no mark on the server")
+            continue
+        latest_teacher = max(
+            teacher_marks.get(key, []), key=lambda m: datetime.fromisoformat(m["client_time"]), default=None
+        )
+        done = done_by_activity.get(key, [])
+        if mark["source"] == "teacher":
+            if latest_teacher is None or mark["op_id"] != latest_teacher["op_id"]:
+                result.wrong.append(f"{key}: the current teacher's mark is not the teacher's latest")
+            elif mark["score"] != latest_teacher["score"]:
+                result.wrong.append(f"{key}: the teacher's mark was stored with another score")
+            continue
+        if latest_teacher is not None and mark["client_time"] <= _aware(
+            datetime.fromisoformat(latest_teacher["client_time"])
+        ):
+            result.wrong.append(f"{key}: an automatic mark stands over a later teacher's mark")
+        if not done:
+            result.wrong.append(f"{key}: an automatic mark without a finished check")
+            continue
+        latest_time = max(check["client_time"] for check in done)
+        candidates = [check for check in done if check["client_time"] == latest_time]
+        if not any(mark["revision"] == c["revision"] and mark["score"] == c["score"] for c in candidates):
+            result.wrong.append(
+                f"{key}: the automatic mark is of version {mark['revision']}, the latest checked is "
+                f"{[c['revision'] for c in candidates]}"
+            )
+
+    # Each pupil's laptop shows the server's current mark (it arrived by pull).
+    for laptop in laptops:
+        store = sqlite3.connect(f"file:{laptop.store_path}?mode=ro", uri=True)
+        try:
+            local = {
+                (row[0], row[1]): json.loads(row[2])
+                for row in store.execute(
+                    "SELECT lesson_id, activity_id, mark FROM marks WHERE pupil_id = ?", (laptop.user_id,)
+                ).fetchall()
+            }
+        finally:
+            store.close()
+        for (pupil_id, lesson_id, activity_id), mark in marks.items():
+            if pupil_id != laptop.user_id:
+                continue
+            shown = local.get((lesson_id, activity_id))
+            if shown is None or shown["score"] != mark["score"] or shown.get("revision") != mark["revision"]:
+                result.wrong.append(
+                    f"laptop {laptop.index}: shows mark {shown and (shown['score'], shown.get('revision'))} "
+                    f"for {lesson_id}/{activity_id}, the server's is {(mark['score'], mark['revision'])}"
+                )

@@ -5,7 +5,11 @@ It uses the real desktop core and nothing else: `SessionManager` (login, resume 
 log in again after the session expired), the per-user `Store` (answers and outbox in SQLite, WAL,
 synchronous=FULL) and the `SyncLoop`'s own `run_once` with its back-off. It types answers, each with a
 unique token, goes offline now and then, syncs every few saves, and replays pushes it already had
-answered straight to the server.
+answered straight to the server. After some code answers it asks for the server's check of exactly that
+code (a `code.check` operation, as the app queues after an offline Check).
+
+A teacher's laptop (`role: teacher`) types marks instead: offline and online, for its class's pupils,
+queued as `mark.set` operations, journalled the same way (`mark-intent`, `marked`).
 
 The journal (`journal.jsonl`, written before and after every save) is the ground truth the checker
 compares with the server: an `intent` line before `save_answer`, a `saved` line (op id, state, client
@@ -139,12 +143,14 @@ class LaptopSimulation:
     # -- saving ---------------------------------------------------------------------------------
 
     def settle_journal(self) -> None:
-        """Intents without a `saved` line: killed during the save. In the outbox means saved."""
+        """Intents without a `saved` line: killed during the save. In the outbox means saved (nothing
+        syncs between a save and its journal line: the sync runs on this same thread)."""
+        queued = self.session.store.next_batch(1_000_000)
+        self._settle_checks_and_marks(queued)
         saved = {entry["n"] for entry in self.journal.entries if entry.get("e") in ("saved", "unsaved")}
         open_intents = [e for e in self.journal.entries if e.get("e") == "intent" and e["n"] not in saved]
         if not open_intents:
             return
-        queued = self.session.store.next_batch(1_000_000)
         for intent in open_intents:
             found = [op for op in queued if intent["token"] in json.dumps(op.payload)]
             if found:
@@ -152,6 +158,46 @@ class LaptopSimulation:
                 self.journal.write(self._saved_entry(intent["n"], op, intent["invalid"]))
             else:
                 self.journal.write({"e": "unsaved", "n": intent["n"]})
+
+    def _settle_checks_and_marks(self, queued: list[Operation]) -> None:
+        entries = self.journal.entries
+        for intent_kind, done_kind, op_kind in (
+            ("check-intent", "checked", "code.check"),
+            ("mark-intent", "marked", "mark.set"),
+        ):
+            done = {e["n"] for e in entries if e.get("e") in (done_kind, f"un{done_kind}")}
+            for intent in [e for e in entries if e.get("e") == intent_kind and e["n"] not in done]:
+                if op_kind == "code.check":
+                    saved = next(e for e in entries if e.get("e") == "saved" and e["n"] == intent["n"])
+                    found = [op for op in queued if op.kind == op_kind and op.payload == saved["state"]]
+                else:
+                    found = [
+                        op
+                        for op in queued
+                        if op.kind == op_kind and op.payload.get("feedback") == intent["feedback"]
+                    ]
+                if not found:
+                    self.journal.write({"e": f"un{done_kind}", "n": intent["n"]})
+                    continue
+                op = found[0]
+                entry: dict[str, Any] = {
+                    "e": done_kind,
+                    "n": intent["n"],
+                    "op_id": str(op.op_id),
+                    "lesson": op.lesson_id,
+                    "activity": op.activity_id,
+                }
+                if op_kind == "code.check":
+                    entry["code"] = op.payload["code"]
+                else:
+                    entry.update(
+                        pupil_id=op.pupil_id,
+                        score=op.payload["score"],
+                        max_score=op.payload["max_score"],
+                        feedback=op.payload["feedback"],
+                        client_time=op.client_time.isoformat(),
+                    )
+                self.journal.write(entry)
 
     def _saved_entry(self, n: int, op: Operation, invalid: bool) -> dict[str, Any]:
         return {
@@ -186,6 +232,58 @@ class LaptopSimulation:
             client_time=moment,
         )
         self.journal.write(self._saved_entry(n, op, invalid))
+        if activity[2] == "code" and not invalid and rng.random() < plan.get("check_chance", 0.0):
+            self.check(n, lesson_id, activity_id, state["code"])
+
+    def check(self, n: int, lesson_id: str, activity_id: str, code: str) -> None:
+        """Ask for the server's check of the code just saved (queued after the save that holds it)."""
+        self.journal.write({"e": "check-intent", "n": n})
+        op_id = self.session.store.queue_check(lesson_id, activity_id, code)
+        self.journal.write(
+            {
+                "e": "checked",
+                "n": n,
+                "op_id": str(op_id),
+                "lesson": lesson_id,
+                "activity": activity_id,
+                "code": code,
+            }
+        )
+
+    def mark(self, n: int) -> None:
+        """A teacher's mark for one of the class's pupils, on one of that pupil's activities."""
+        plan = self.plan
+        rng = random.Random(f"{plan['seed']}:{plan['index']}:mark:{n}")
+        pupil_id, activities = rng.choice(plan["pupils"])
+        activity = rng.choice(activities)
+        max_score = float(activity[4])
+        score = round(rng.uniform(0, max_score) * 2) / 2
+        feedback = f"m{plan['index']}n{n}"
+        self.journal.write({"e": "mark-intent", "n": n, "feedback": feedback})
+        moment = datetime.now(UTC) + timedelta(seconds=plan["clock_offset"])
+        op_id = self.session.store.queue_mark(
+            pupil_id,
+            activity[0],
+            activity[1],
+            score=score,
+            max_score=max_score,
+            feedback=feedback,
+            now=moment,
+        )
+        self.journal.write(
+            {
+                "e": "marked",
+                "n": n,
+                "op_id": str(op_id),
+                "pupil_id": pupil_id,
+                "lesson": activity[0],
+                "activity": activity[1],
+                "score": score,
+                "max_score": max_score,
+                "feedback": feedback,
+                "client_time": moment.isoformat(),
+            }
+        )
 
     # -- syncing --------------------------------------------------------------------------------
 
@@ -289,14 +387,18 @@ class LaptopSimulation:
         self.settle_journal()
         emit("ready")
         plan = self.plan
-        written = {e["n"] for e in self.journal.entries if e.get("e") == "intent"}
+        intent = "mark-intent" if plan.get("role") == "teacher" else "intent"
+        written = {e["n"] for e in self.journal.entries if e.get("e") == intent}
         n = max(written, default=-1) + 1
         offline_until = 0.0
         saves_since_sync = 0
         sync_after = self.rng.randint(*plan["sync_every"])
         while n < plan["operations"] and not self.finish.is_set():
             time.sleep(self.rng.uniform(*plan["think"]))
-            self.save(n)
+            if plan.get("role") == "teacher":
+                self.mark(n)
+            else:
+                self.save(n)
             n += 1
             saves_since_sync += 1
             now = time.monotonic()
@@ -311,14 +413,14 @@ class LaptopSimulation:
             if self.sync():
                 saves_since_sync = 0
                 sync_after = self.rng.randint(*plan["sync_every"])
-                if self.rng.random() < plan["replay_chance"]:
+                if self.rng.random() < plan["replay_chance"] and plan.get("role") != "teacher":
                     self.replay_answered()
         if offline_until:
             emit("online")  # done typing: from now on it syncs
         if n >= plan["operations"]:
             emit("generated")
         while not self.finish.wait(self.rng.uniform(0.5, 2.0)):
-            if self.sync() and self.rng.random() < plan["replay_chance"]:
+            if self.sync() and self.rng.random() < plan["replay_chance"] and plan.get("role") != "teacher":
                 self.replay_answered()
         # Quiet: deliver everything.
         while self.session.store.pending_count() or not self.sync():

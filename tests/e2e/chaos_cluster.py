@@ -108,6 +108,30 @@ class ChaosDatabase:
                 ids[username] = int(row[0])
         return ids
 
+    def add_teacher(self, username: str, pupil_ids: list[int]) -> int:
+        """A teacher with one class holding these pupils."""
+        from server.lib.security import hash_password
+
+        with self.connect() as connection:
+            row = connection.execute(
+                """INSERT INTO users (username, display_name, role, password_hash, disabled, created_at,
+                     password_changed_at)
+                   VALUES (%s, %s, 'teacher', %s, false, now(), now()) RETURNING id""",
+                (username, username.title(), hash_password(PASSWORD)),
+            ).fetchone()
+            teacher_id = int(row[0])
+            (class_id,) = connection.execute(
+                """INSERT INTO school_classes (name, teacher_id, created_at) VALUES (%s, %s, now())
+                   RETURNING id""",
+                (f"class of {username}", teacher_id),
+            ).fetchone()
+            for pupil_id in pupil_ids:
+                connection.execute(
+                    "INSERT INTO enrolments (class_id, pupil_id, enrolled_at) VALUES (%s, %s, now())",
+                    (class_id, pupil_id),
+                )
+        return teacher_id
+
     # -- faults -------------------------------------------------------------------------------------
 
     def kill_connections(self) -> int:

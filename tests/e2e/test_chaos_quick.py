@@ -90,6 +90,14 @@ def test_every_kind_of_fault_struck_at_least_once(quick_run: RunResult) -> None:
     assert missing == []
 
 
+def test_checks_and_teachers_marks_went_through_the_storm_too(quick_run: RunResult) -> None:
+    """Pupils asked for the server's check of code they saved (some offline), and a teacher who logged
+    in during the storm marked offline and online; the checker found every one accounted for."""
+    assert quick_run.check.checks >= 10
+    assert quick_run.check.marks >= 10
+    assert quick_run.clients == PROFILES["quick"].clients + PROFILES["quick"].teachers
+
+
 def test_refused_answers_were_kept_as_rejected_not_lost(quick_run: RunResult) -> None:
     assert quick_run.check.rejected_as_expected >= 1
 
@@ -118,3 +126,24 @@ def test_checker_notices_a_lost_and_a_duplicated_answer(
     assert len(tampered.lost) == 1
     assert len(tampered.duplicated) == 2  # an op id nobody saved, and the same answer twice
     assert tampered.wrong  # revision numbers no longer run 1..n
+
+
+def test_checker_notices_a_lost_check_and_a_wrong_mark(
+    quick_run: RunResult, chaos_database: ChaosDatabase, chaos_dir: Path
+) -> None:
+    """Drop one recorded check and change one teacher's mark: the checker names both."""
+    laptops = _laptops(quick_run, chaos_dir, chaos_database)
+    with chaos_database.connect() as connection:
+        connection.execute("BEGIN")
+        try:
+            connection.execute("DELETE FROM code_checks WHERE id = (SELECT min(id) FROM code_checks)")
+            connection.execute(
+                """UPDATE marks SET score = score + 100
+                   WHERE (pupil_id, lesson_id, activity_id) = (
+                       SELECT pupil_id, lesson_id, activity_id FROM marks WHERE source = 'teacher' LIMIT 1)"""
+            )
+            tampered = check(laptops, connection)
+        finally:
+            connection.execute("ROLLBACK")
+    assert [problem for problem in tampered.lost if "never recorded the check" in problem]
+    assert [problem for problem in tampered.wrong if "stored with another score" in problem]
