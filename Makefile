@@ -13,7 +13,7 @@ help: ## list the targets
 install: ## the Python environment from the lock file (.venv)
 	scripts/provision.sh venv
 
-provision: ## install and start everything the tests need (PostgreSQL, Docker, Chromium, Qt libs)
+provision: ## install and start everything the tests need (PostgreSQL, Docker, Chromium, axe-core, Qt libs)
 	scripts/provision.sh all
 
 test: provision check ## install and start the services, check the code, then run the whole suite
@@ -32,7 +32,7 @@ format: install ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-demo: ## run the whole system on SQLite with demo users and lessons
+demo: ## run the whole system on SQLite with demo users and lessons (installs Qt's libraries when there is a display)
 	scripts/provision.sh venv
 	scripts/demo.sh
 

@@ -67,7 +67,7 @@ Post16 Lessons demo
     pupil, pupil2, pupil3 — the desktop app, pupil mode
 EOT
 if [[ $POST16_SANDBOX_ENABLED != true ]]; then
-  echo "  Check gives provisional marks only: the server's sandbox is off — ${sandbox_note}."
+  echo "  Check gives provisional marks only: the server's sandbox is off — ${sandbox_note:-switched off (POST16_SANDBOX_ENABLED=false)}."
   echo "  Run still works: programs run on the laptop."
 fi
 
