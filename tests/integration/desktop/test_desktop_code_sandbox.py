@@ -51,8 +51,12 @@ def open_code_activity(open_app):  # type: ignore[no-untyped-def]
     return window, code
 
 
-def test_ctrl_enter_runs_the_program_on_the_laptop_and_input_is_typed_as_it_asks(qtbot, open_app) -> None:
+def test_ctrl_enter_runs_the_program_on_the_laptop_offline_and_input_is_typed_as_it_asks(
+    qtbot, open_app, classroom
+) -> None:
     window, code = open_code_activity(open_app)
+    classroom.server.stop()  # the Wi-Fi is gone: the program still runs, here
+    qtbot.waitUntil(lambda: window.status_bar.current.state == "offline", timeout=30_000)
     code.editor.setPlainText(MODEL_ANSWER)
     code.editor.setFocus()
     qtbot.keyClick(code.editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
@@ -63,6 +67,7 @@ def test_ctrl_enter_runs_the_program_on_the_laptop_and_input_is_typed_as_it_asks
         qtbot.keyClick(code.console.input, Qt.Key.Key_Return)
     assert code.console.output.toPlainText() == "125\n2 minutes and 5 seconds\n"
     assert code.console.status.text().startswith("Finished in")
+    assert "Offline" in window.status_bar.connection.text()
     window.lesson_view.verticalScrollBar().setValue(code.y() - 8)
     screenshot(window, "code-activity")
 
