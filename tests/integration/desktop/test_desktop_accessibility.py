@@ -50,8 +50,10 @@ AA_TEXT = 4.5
 
 
 def relative_luminance(colour: str) -> float:
-    """WCAG 2.1's relative luminance of an sRGB colour written #rrggbb."""
-    channels = [int(colour.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+    """WCAG 2.1's relative luminance of an sRGB colour written #rrggbb or #rgb."""
+    digits = colour.lstrip("#")
+    digits = "".join(d * 2 for d in digits) if len(digits) == 3 else digits
+    channels = [int(digits[i : i + 2], 16) / 255 for i in (0, 2, 4)]
     linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
     return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
 
@@ -65,6 +67,7 @@ def test_contrast_ratio_matches_wcag_reference_values() -> None:
     assert contrast("#000000", "#ffffff") == pytest.approx(21.0)
     assert contrast("#777777", "#ffffff") == pytest.approx(4.48, abs=0.01)  # the classic near miss
     assert contrast("#595959", "#ffffff") == pytest.approx(7.0, abs=0.01)
+    assert contrast("#fff", "#000") == pytest.approx(21.0)
 
 
 def unnamed_controls(window: QWidget) -> list[str]:
@@ -126,7 +129,7 @@ def stylesheet_pairs() -> list[tuple[str, str, str]]:
     assert app is not None
     window = app.palette().color(QPalette.ColorRole.Window).name()
     text = app.palette().color(QPalette.ColorRole.WindowText).name()
-    declaration = re.compile(r"(?<![-\w])(color|background(?:-color)?)\s*:\s*(#[0-9a-fA-F]{6})\b")
+    declaration = re.compile(r"(?<![-\w])(color|background(?:-color)?)\s*:\s*(#(?:[0-9a-fA-F]{3}){1,2})\b")
     pairs = []
     for source in sorted(UI_SOURCES.glob("*.py")):
         for number, line in enumerate(source.read_text(encoding="utf-8").splitlines(), 1):
