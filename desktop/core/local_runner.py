@@ -3,7 +3,9 @@
 The program runs in its own process with the Python the app ships with (the frozen bundle runs it
 through `post16-desktop --run-program FILE`; a development checkout uses `python -I -u`), in a fresh
 private temporary folder, in a session of its own. On Linux and macOS, resource limits cap its CPU
-time, memory, processes and file sizes before it starts; a wall-clock limit, an output cap and Stop kill
+time, memory, processes and file sizes before it starts; on Windows a job object caps the memory,
+processes and CPU time of the program and everything it starts (desktop.core.windows_job); a wall-clock
+limit, an output cap and Stop kill
 it and everything it started (its session, and every descendant found in /proc). Its output is
 delivered as it comes, and the pupil's typing is fed to its standard input, so `input()` works.
 
@@ -31,6 +33,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+
+from desktop.core.windows_job import WindowsJob
 
 __all__ = [
     "LocalLimits",
@@ -148,6 +152,7 @@ class LocalRun:
         self._done = threading.Event()
         self._result: LocalRunResult | None = None
         self._threads: list[threading.Thread] = []
+        self._job: WindowsJob | None = None
 
     # -- control -------------------------------------------------------------------------------------
 
@@ -176,6 +181,7 @@ class LocalRun:
             preexec_fn=_limiter(self.limits, run_as_nobody) if os.name == "posix" else None,  # noqa: PLW1509
             creationflags=getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0),
         )
+        self._job = _windows_job(self.limits, self._process)
         for stream_name in ("stdout",) if self._merge_stderr else ("stdout", "stderr"):
             self._spawn(self._read, stream_name)
         self._spawn(self._watch)
@@ -276,6 +282,8 @@ class LocalRun:
         process = self._process
         if process is None:
             return
+        if self._job is not None:
+            self._job.terminate()
         _kill_tree(process.pid)
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=5)
@@ -286,6 +294,8 @@ class LocalRun:
             if self._result is not None:
                 return
             self._result = self._compose(process.returncode)
+        if self._job is not None:
+            self._job.close()
         if self._folder is not None:
             self._result.files = _read_files(self._folder, self._collect)
             shutil.rmtree(self._folder, ignore_errors=True)
@@ -378,6 +388,28 @@ def _limiter(limits: LocalLimits, run_as_nobody: bool) -> Callable[[], None]:
             os.setuid(NOBODY_UID)
 
     return apply
+
+
+def _windows_job(limits: LocalLimits, process: subprocess.Popen[bytes]) -> WindowsJob | None:
+    """On Windows, the program in a job object with the limits rlimits give elsewhere; None elsewhere.
+    A job that cannot be made (an old Windows, a policy) leaves the wall-clock limit and Stop, which
+    still kill the process tree."""
+    try:
+        job = WindowsJob.create(
+            memory_bytes=limits.memory_mib * 1024 * 1024,
+            processes=1 + limits.extra_processes,
+            cpu_seconds=limits.cpu_seconds,
+        )
+    except OSError:
+        return None
+    if job is None:
+        return None
+    try:
+        job.add(process.pid)
+    except OSError:
+        job.close()
+        return None
+    return job
 
 
 def _descendants(root: int) -> set[int]:
