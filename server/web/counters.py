@@ -17,6 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from server.domain.deps import Caller
 from server.lib.metrics import exposition
+from shared.wire.run import RUN_STATUSES
 
 REQUEST_DURATION = "tlac_http_request_duration_seconds"
 
@@ -81,6 +82,9 @@ def read_counters(text: str) -> ConsoleCounters:
             _add(logins, labels.get("status", "unknown"), value)
         elif name == "tlac_sandbox_runs_total":
             _add(runs, labels.get("status", "unknown"), value)
+        elif name == "tlac_runner_calls_total" and labels.get("result") in RUN_STATUSES:
+            # Runs sent to runner services (POST16_RUNNER_URLS) instead of this process's sandbox.
+            _add(runs, labels["result"], value)
         elif name == "tlac_sandbox_queue_depth":
             queue += value
         elif name == "tlac_sync_operations_total":

@@ -29,6 +29,7 @@ from typing import TypeVar
 
 import httpx
 import msgspec
+from prometheus_client import Counter
 
 from sandbox import (
     CheckResult,
@@ -46,6 +47,14 @@ from shared.wire.runner import RunnerCapacity, RunnerCheck, RunnerRefusal, Runne
 log = logging.getLogger("post16.runners")
 R = TypeVar("R", RunResult, CheckResult)
 
+# Runs and checks as this API process saw them, per runner: the dashboard's "runs by result" chart and
+# Grafana read it (the runs themselves are counted by each runner: tlac_runner_results_total).
+RUNNER_CALLS = Counter(
+    "tlac_runner_calls",
+    "Runs and checks sent to runner services, by runner and result (a run status, busy, refused or "
+    "unreachable).",
+    ["runner", "result"],
+)
 CONNECT_TIMEOUT_SECONDS = 2.0
 POLL_SECONDS = 2.0
 POLL_TIMEOUT_SECONDS = 2.0
@@ -168,6 +177,28 @@ class RemoteRunners:
             message="; ".join(problems),
         )
 
+    def nodes_summary(self) -> list[dict[str, object]]:
+        """Per runner, for the admin console: up, usable, slots, queue, warm containers, problem."""
+        summary: list[dict[str, object]] = []
+        for node in self.nodes:
+            report = node.report if node.up else None
+            summary.append(
+                {
+                    "url": node.url,
+                    "runner_id": report.runner_id if report else "",
+                    "up": node.up,
+                    "usable": bool(report and report.usable),
+                    "capacity": report.capacity if report else 0,
+                    "running": report.running if report else 0,
+                    "free_slots": report.free_slots if report else 0,
+                    "queued": report.queued if report else 0,
+                    "pool_ready": report.pool_ready if report else 0,
+                    "pool_size": report.pool_size if report else 0,
+                    "problem": node.problem,
+                }
+            )
+        return summary
+
     # -- runs --------------------------------------------------------------------------------------
 
     async def run(self, request: RunRequest, *, owner: str) -> RunResult:
@@ -224,37 +255,47 @@ class RemoteRunners:
             except (httpx.ConnectError, httpx.ConnectTimeout) as error:
                 node.down(f"runner {node.url} is not reachable: {_short(error)}")
                 problems.append(node.problem)
+                RUNNER_CALLS.labels(runner=node.url, result="unreachable").inc()
                 continue  # never started: the next runner may take it
             except httpx.TimeoutException:
                 log.warning("runner %s did not answer %s within %s s", node.url, path, self.timeout_seconds)
+                RUNNER_CALLS.labels(runner=node.url, result="unavailable").inc()
                 return unavailable(
                     f"the Python runner did not answer within {self.timeout_seconds:g} s; try again"
                 )
             except httpx.HTTPError as error:
                 node.down(f"runner {node.url} stopped during a run: {_short(error)}")
                 log.warning("runner %s failed during %s: %s", node.url, path, _short(error))
+                RUNNER_CALLS.labels(runner=node.url, result="unavailable").inc()
                 return unavailable("the Python runner stopped while running your program; try again")
             finally:
                 node.in_flight -= 1
             if response.status_code == 200:
                 try:
-                    return msgspec.json.decode(response.content, type=result_type)
+                    result = msgspec.json.decode(response.content, type=result_type)
                 except msgspec.DecodeError as error:
                     log.error("runner %s sent an unreadable %s result: %s", node.url, path, error)
+                    RUNNER_CALLS.labels(runner=node.url, result="unavailable").inc()
                     return unavailable("the Python runner sent back an unreadable result")
+                status = result.status if isinstance(result, RunResult) else result.run_status
+                RUNNER_CALLS.labels(runner=node.url, result=status).inc()
+                return result
             refusal = _refusal(response)
             if response.status_code == 503 and refusal.code == "busy":
+                RUNNER_CALLS.labels(runner=node.url, result="busy").inc()
                 busy.append(refusal.retry_after_seconds or 1)
                 continue  # nothing ran there
             if response.status_code == 400:
+                RUNNER_CALLS.labels(runner=node.url, result="bad_request").inc()
                 raise SandboxInputError(refusal.message)
+            RUNNER_CALLS.labels(runner=node.url, result="refused").inc()
             if response.status_code == 401:
                 node.down(f"runner {node.url} refused this server's secret (POST16_RUNNER_SECRET differs)")
                 log.error("%s", node.problem)
                 problems.append(node.problem)
                 continue  # refused before anything ran
-            status = response.status_code
-            log.error("runner %s answered %s to %s: %s", node.url, status, path, refusal.message)
+            code = response.status_code
+            log.error("runner %s answered %s to %s: %s", node.url, code, path, refusal.message)
             return unavailable(f"the Python runner failed: {refusal.message}")
         if busy:
             raise SandboxBusy(min(busy), "every Python runner is busy")
@@ -281,4 +322,4 @@ def _short(error: BaseException) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
-__all__ = ["RemoteRunners", "RunnerNode"]
+__all__ = ["RUNNER_CALLS", "RemoteRunners", "RunnerNode"]

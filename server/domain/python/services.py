@@ -25,6 +25,7 @@ from server.domain.auth.context import AuthContext
 from server.domain.checks.services import revision_holding
 from server.domain.lessons.services import LessonLibrary
 from server.domain.marks.writer import write_mark
+from server.domain.python.remote import RemoteRunners
 from server.domain.python.runners import CodeRunner, make_code_runner
 from server.lib import audit
 from server.lib.errors import AppError, bad_request, not_found
@@ -66,7 +67,7 @@ class PythonService:
         if self.runner is None:
             return {"status": "disabled" if not self.enabled else "unavailable"}
         status = self.runner.status()
-        return {
+        summary: dict[str, Any] = {
             "status": "ok" if status.reachable and status.image_present else "unavailable",
             "pool_ready": status.pool_ready,
             "pool_size": status.pool_size,
@@ -74,6 +75,9 @@ class PythonService:
             "queued": status.queued,
             "message": status.message,
         }
+        if isinstance(self.runner, RemoteRunners):
+            summary["runners"] = self.runner.nodes_summary()
+        return summary
 
     async def run(self, request: RunRequest, auth: AuthContext) -> RunResult:
         if self.runner is None:

@@ -222,6 +222,25 @@
     root.querySelector(`[data-stat="${name}"]`).textContent = value;
   }
 
+  /* One row per runner service (POST16_RUNNER_URLS); the section stays hidden when code runs in the
+     server's own process. */
+  function showRunners(runners) {
+    const section = document.getElementById("runners-section");
+    const body = document.querySelector("#runners-table tbody");
+    P.clear(body);
+    section.hidden = !Array.isArray(runners) || runners.length === 0;
+    for (const runner of runners || []) {
+      const state = !runner.up ? "Down" : runner.usable ? "Up" : "Up, no usable engine";
+      body.append(el("tr", {},
+        el("td", {}, runner.runner_id ? `${runner.url} (${runner.runner_id})` : runner.url),
+        el("td", {}, state),
+        el("td", {}, `${P.formatNumber(runner.running)} / ${P.formatNumber(runner.capacity)}`),
+        el("td", {}, P.formatNumber(runner.queued)),
+        el("td", {}, `${P.formatNumber(runner.pool_ready)} / ${P.formatNumber(runner.pool_size)}`),
+        el("td", {}, runner.problem || "—")));
+    }
+  }
+
   function showSummary(summary) {
     const users = summary.users || {};
     setStat("pupils", P.formatNumber(users.pupil || 0));
@@ -233,6 +252,7 @@
     const sandbox = summary.sandbox || {};
     setStat("sandbox", sandbox.status ? String(sandbox.status).replace(/^./, (c) => c.toUpperCase()) : "—");
     setStat("uptime", duration(summary.uptime_seconds));
+    showRunners(sandbox.runners);
     const warning = document.getElementById("lesson-warning");
     const errors = (summary.lessons && summary.lessons.errors) || [];
     P.clear(warning);

@@ -49,6 +49,7 @@ def runners(sandbox_image: str, tmp_path: Path) -> Iterator[list[RunnerProcess]]
 def api(make_server: Any, pg_url: str, users: Any, runners: list[RunnerProcess]) -> tuple[str, str]:
     """A real server process sending code to both runners; DOCKER_HOST points nowhere."""
     users.add("ada", "pupil")
+    users.add("head", "admin")
     server = make_server(
         pg_url,
         POST16_SANDBOX_ENABLED="true",
@@ -63,7 +64,9 @@ def api(make_server: Any, pg_url: str, users: Any, runners: list[RunnerProcess])
     return server.url, token
 
 
-def test_runs_checks_and_queued_checks_go_through_both_runners(api: tuple[str, str], runners: list) -> None:
+def test_runs_checks_and_queued_checks_go_through_both_runners_and_the_dashboard_shows_each(
+    api: tuple[str, str], runners: list[RunnerProcess]
+) -> None:
     url, token = api
     with httpx.Client(base_url=url, timeout=30, headers=bearer(token)) as client:
         assert client.get("/api/ready").json()["checks"]["sandbox"] == "ok"
@@ -91,6 +94,15 @@ def test_runs_checks_and_queued_checks_go_through_both_runners(api: tuple[str, s
         items, _ = pull_until(client, token, 2, kind="mark", timeout=60)
         marks = [item["mark"] for item in items if item["type"] == "mark"]
         assert any(mark.get("revision") == 1 and mark["score"] == mark["max_score"] for mark in marks), marks
+    with httpx.Client(base_url=url, timeout=30) as admin:
+        admin.headers.update(bearer(login(admin, "head")))
+        sandbox = admin.get("/api/admin/metrics").json()["sandbox"]
+        assert sandbox["status"] == "ok"
+        assert [(node["url"], node["up"], node["usable"]) for node in sandbox["runners"]] == [
+            (runner.url, True, True) for runner in runners
+        ]
+        counted = admin.get("/api/admin/metrics/counters").json()["sandbox_runs"]
+        assert counted.get("success", 0) >= 6, counted  # 4 runs, 1 check, 1 queued check
 
 
 def test_a_runner_killed_mid_run_answers_unavailable_and_the_next_run_uses_the_other(
