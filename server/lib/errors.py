@@ -54,6 +54,13 @@ class AppError(Exception):
             self.headers.setdefault("Retry-After", str(retry_after))
 
 
+def refusal(code: str | None, reason: str | None, *, field: str | None = None) -> AppError:
+    """A refusal recorded in an operation's answer (`OperationResult.code`/`reason`), raised on a single
+    endpoint with the status its code carries (shared.errors.ErrorCode.http_status)."""
+    error_code = ErrorCode.parse(code)
+    return AppError(error_code.http_status, error_code, reason or "refused", field=field)
+
+
 def not_found(what: str) -> AppError:
     return AppError(404, ErrorCode.NOT_FOUND, f"{what} not found")
 

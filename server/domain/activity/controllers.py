@@ -17,14 +17,11 @@ from server.domain.deps import ID_MAX, AppSettings, Caller, Db
 from server.domain.sync.answers import CurrentState, SaveRequest, apply_saves
 from server.domain.teaching.access import can_see_pupil
 from server.lib import ratelimit
-from server.lib.errors import AppError, forbidden, not_found
+from server.lib.errors import forbidden, not_found, refusal
 from server.lib.metrics import ACTIVITY_SAVE_SECONDS, ACTIVITY_SAVES
 from server.lib.ratelimit import OWN_RATE_LIMIT
-from shared.errors import ErrorCode
 from shared.wire.activity import ActivityState, ActivityStateSave, Revision, RevisionList, RevisionRestore
 from shared.wire.common import Slug
-
-ERROR_STATUS = {"not_found": 404, "forbidden": 403, "conflict": 409, "payload_too_large": 413}
 
 
 class ActivityController(Controller):
@@ -177,12 +174,7 @@ async def save_answer(
         field = "state"
         if code == "not_found":  # the lesson or activity in the path, not the answer, is at fault
             field = "lesson_id" if reason.startswith("lesson") else "activity_id"
-        raise AppError(
-            ERROR_STATUS.get(code, 400),
-            ErrorCode(code) if code in ErrorCode._value2member_map_ else ErrorCode.VALIDATION,
-            reason,
-            field=field,
-        )
+        raise refusal(code, reason, field=field)
     current = outcome.current.get((lesson_id, activity_id))
     if current is None:  # a replay: nothing was written, read the answer as it stands
         row = await db.get(StateRow, (auth.user_id, lesson_id, activity_id), populate_existing=True)

@@ -8,11 +8,10 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from server.db.models import User
-from server.domain.activity.controllers import ERROR_STATUS
 from server.domain.deps import AppSettings, Caller, Db, PathId
 from server.domain.marks.services import mark_out, marks_for_pupil, set_mark
 from server.lib import ratelimit
-from server.lib.errors import AppError
+from server.lib.errors import AppError, refusal
 from server.lib.ratelimit import OWN_RATE_LIMIT
 from shared.errors import ErrorCode
 from shared.wire.common import Slug
@@ -46,13 +45,9 @@ class MarkController(Controller):
             db, state.lessons, settings, teacher, pupil_id, lesson_id, activity_id, data
         )
         if result.outcome == "rejected":
-            code = result.code or "validation_error"
-            status = 404 if code == "forbidden" else ERROR_STATUS.get(code, 400)  # no probing for pupil ids
-            raise AppError(
-                status,
-                ErrorCode.NOT_FOUND if status == 404 else ErrorCode.VALIDATION,
-                result.reason or "refused",
-            )
+            if result.code == ErrorCode.FORBIDDEN:  # no probing for pupil ids: not yours looks like none
+                raise AppError(404, ErrorCode.NOT_FOUND, result.reason or "refused")
+            raise refusal(result.code, result.reason)
         if row is None:  # a replay: answer with the mark as it stands
             marks = [
                 m
