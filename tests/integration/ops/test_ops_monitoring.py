@@ -50,7 +50,7 @@ def _free_port() -> int:
 def test_alert_rules_pass_promtool():
     result = _run(_tool("promtool"), "check", "rules", str(ALERTS))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 7 rules found" in result.stdout + result.stderr
+    assert "SUCCESS: 8 rules found" in result.stdout + result.stderr
 
 
 def _local_config(tmp_path: Path, target: str, *, interval: str = "15s") -> Path:
@@ -65,6 +65,8 @@ def _local_config(tmp_path: Path, target: str, *, interval: str = "15s") -> Path
     api_job = next(job for job in config["scrape_configs"] if job["job_name"] == "post16-api")
     api_job["authorization"]["credentials_file"] = str(token_file)
     api_job["static_configs"] = [{"targets": [target]}]
+    runner_job = next(job for job in config["scrape_configs"] if job["job_name"] == "post16-runner")
+    runner_job["authorization"]["credentials_file"] = str(token_file)
     path = tmp_path / "prometheus.yml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     return path
@@ -197,7 +199,39 @@ ALERT_TESTS = {
                             "exp_annotations": {
                                 "summary": "Pupils' code runs are queueing",
                                 "description": "Up to 12 runs waiting for a sandbox slot for 5 minutes: "
-                                "add engine capacity (POST16_SANDBOX_ENGINES) or check the Docker engine.",
+                                "add runner capacity (another runner host in POST16_RUNNER_URLS, or more "
+                                "cores) or check the Docker engine.",
+                            },
+                        }
+                    ],
+                },
+            ],
+        },
+        {
+            "name": "a runner that stops answering, or loses its Docker engine, alerts after two minutes",
+            "interval": "1m",
+            "input_series": [
+                {"series": 'up{job="post16-runner",instance="runner:8700"}', "values": "1 1 0 0 0 0 0"},
+                {"series": 'tlac_runner_up{job="post16-runner",instance="runner-b:8700"}', "values": "1x10"},
+            ],
+            "alert_rule_test": [
+                {"eval_time": "3m", "alertname": "Post16RunnerDown", "exp_alerts": []},
+                {
+                    "eval_time": "5m",
+                    "alertname": "Post16RunnerDown",
+                    "exp_alerts": [
+                        {
+                            "exp_labels": {
+                                "severity": "critical",
+                                "job": "post16-runner",
+                                "instance": "runner:8700",
+                            },
+                            "exp_annotations": {
+                                "summary": "A Python runner is down",
+                                "description": "runner:8700 has not answered, or has had no usable Docker "
+                                "engine, for 2 minutes: its share of pupils' runs goes to the other "
+                                "runners, or answers 'unavailable' when there is none. See docker compose "
+                                "logs runner.",
                             },
                         }
                     ],
@@ -262,7 +296,18 @@ def test_every_metric_the_dashboard_and_alerts_use_is_exported(client):
     assert response.status_code == 200
     used = _metric_names_used()
     assert {"tlac_http_requests_total", "tlac_backup_last_success_timestamp_seconds"} <= used
-    assert used - _exported_names(response.text) == set()
+    assert used - _exported_names(response.text) - _exported_names(_runner_exposition()) == set()
+
+
+def _runner_exposition() -> str:
+    """What a runner service's /metrics exports (no Docker needed to list the names)."""
+    from sandbox import SandboxRunner
+    from sandbox._service import RunnerService
+
+    service = RunnerService(
+        SandboxRunner(engines=["unix:///nonexistent.sock"]), "monitoring-test-secret-0123456789abcdef"
+    )
+    return service.metrics().decode()
 
 
 def test_dashboard_uses_the_provisioned_datasource():
