@@ -74,3 +74,44 @@ def test_metrics_token_can_come_from_a_secret_file(tmp_path):
 def test_an_unreadable_metrics_token_file_is_named(tmp_path):
     with pytest.raises(ConfigError, match="POST16_METRICS_TOKEN_FILE"):
         load_settings({"POST16_METRICS_TOKEN_FILE": str(tmp_path / "missing")})
+
+
+RUNNER_SECRET = "unit-test-runner-secret-0123456789abcdef"
+
+
+def test_runner_urls_and_secret_are_read_and_trailing_slashes_dropped(tmp_path):
+    secret_file = tmp_path / "runner_secret"
+    secret_file.write_text(RUNNER_SECRET + "\n", encoding="utf-8")
+    settings = load_settings(
+        {
+            "POST16_RUNNER_URLS": "http://10.0.0.21:8700/, https://runner-b.school:8700",
+            "POST16_RUNNER_SECRET_FILE": str(secret_file),
+        }
+    )
+    assert settings.runner_urls == ("http://10.0.0.21:8700", "https://runner-b.school:8700")
+    assert settings.runner_secret == RUNNER_SECRET
+    assert load_settings({}).runner_urls == ()  # no runners: the in-process sandbox (the demo)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"POST16_RUNNER_URLS": "runner:8700"}, "POST16_RUNNER_URLS: 'runner:8700' is not a runner address"),
+        ({"POST16_RUNNER_URLS": "tcp://runner:2375"}, "is not a runner address"),
+        ({"POST16_RUNNER_URLS": "http://runner:8700/run"}, "is not a runner address"),
+        ({"POST16_RUNNER_URLS": "http://a:1,http://a:1/"}, "a runner is listed twice"),
+        ({"POST16_RUNNER_URLS": "http://runner:8700"}, "POST16_RUNNER_SECRET: the runner secret is empty"),
+        (
+            {"POST16_RUNNER_URLS": "http://runner:8700", "POST16_RUNNER_SECRET": "too-short"},
+            "shorter than 32 characters",
+        ),
+        (
+            {"POST16_RUNNER_URLS": "http://runner:8700", "POST16_RUNNER_SECRET_FILE": "/nonexistent/secret"},
+            "POST16_RUNNER_SECRET_FILE: cannot read /nonexistent/secret",
+        ),
+        ({"POST16_RUNNER_TIMEOUT_SECONDS": "1"}, "POST16_RUNNER_TIMEOUT_SECONDS: must be at least 5"),
+    ],
+)
+def test_bad_runner_settings_are_refused_naming_the_variable(env, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
+        load_settings(env)
