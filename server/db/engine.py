@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from server.config import Settings
@@ -74,3 +76,14 @@ __all__ = [
 def dialect_name(db: AsyncSession) -> str:
     """`postgresql` or `sqlite`: the few statements that differ (upserts, pull ordering) ask this."""
     return db.get_bind().dialect.name
+
+
+def insert_for(dialect: str) -> Callable[..., postgresql.Insert | sqlite.Insert]:
+    """The dialect's own INSERT, which has `on_conflict_do_update` / `on_conflict_do_nothing` (ON
+    CONFLICT on both PostgreSQL and SQLite): the one place the upsert's dialect switch lives."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+def upsert_for(db: AsyncSession) -> Callable[..., postgresql.Insert | sqlite.Insert]:
+    """`insert_for` the database behind this session."""
+    return insert_for(dialect_name(db))

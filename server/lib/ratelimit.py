@@ -12,11 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.direct import DirectDatabase
-from server.db.engine import dialect_name
+from server.db.engine import upsert_for
 from server.db.models import CodeCheck, RateLimitWindow, SyncOperation
 from server.lib.errors import AppError
 from server.lib.metrics import RATE_LIMITED
@@ -27,10 +26,6 @@ WINDOW_SECONDS = 60
 # (activity_save, python_run, mark_activity, sync_push). Every other authenticated route counts
 # against the `default` limit, per user and route, before its handler runs.
 OWN_RATE_LIMIT = {"own_rate_limit": True}
-
-
-def _upsert(dialect: str):  # type: ignore[no-untyped-def]
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 HIT = """
@@ -59,7 +54,7 @@ async def hit(
     if direct is not None:
         [(count,)] = await direct.fetch(HIT, {"key": key, "window_start": window_start})
     else:
-        insert = _upsert(dialect_name(db))
+        insert = upsert_for(db)
         statement = (
             insert(RateLimitWindow)
             .values(key=key, window_start=window_start, count=1)
@@ -103,7 +98,7 @@ async def count(db: AsyncSession, endpoint: str, subject: str) -> None:
     """Count one use of `endpoint` by `subject` in `db`'s transaction, refusing nothing."""
     window_start, _ = window_start_and_retry()
     statement = (
-        _upsert(dialect_name(db))(RateLimitWindow)
+        upsert_for(db)(RateLimitWindow)
         .values(key=f"{endpoint}:{subject}", window_start=window_start, count=1)
         .on_conflict_do_update(
             index_elements=["key", "window_start"], set_={"count": RateLimitWindow.count + 1}
@@ -243,7 +238,7 @@ async def _spend_generic(
     ) | set((await db.execute(select(CodeCheck.op_id).where(CodeCheck.op_id.in_(ids)))).scalars())
     fresh = [(op_id, endpoint) for op_id, endpoint in first.items() if op_id not in known]
     totals: dict[str, int] = {}
-    insert = _upsert(dialect_name(db))
+    insert = upsert_for(db)
     for endpoint in dict.fromkeys(endpoint for _, endpoint in fresh):
         n = sum(1 for _, e in fresh if e == endpoint)
         statement = (

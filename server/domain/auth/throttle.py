@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.base import utcnow
-from server.db.engine import dialect_name
+from server.db.engine import dialect_name, upsert_for
 from server.db.models import LoginThrottle
 from server.lib.metrics import LOGIN_THROTTLED
 
@@ -108,7 +108,7 @@ async def check(db: AsyncSession, keys: list[str]) -> Refusal | None:
 async def record_failure(db: AsyncSession, key: str, threshold: int) -> datetime | None:
     """Count a failure; past `threshold` failures lock the key for the next back-off step."""
     now = utcnow()
-    insert = postgresql.insert if dialect_name(db) == "postgresql" else sqlite.insert
+    insert = upsert_for(db)
     await db.execute(insert(LoginThrottle).values(key=key, failures=0, lockouts=0).on_conflict_do_nothing())
     row = (
         await db.execute(

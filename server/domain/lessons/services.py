@@ -14,11 +14,10 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Update, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.base import utcnow
-from server.db.engine import dialect_name
+from server.db.engine import upsert_for
 from server.db.models import LessonVersion, SyncEvent
 from server.lib.metrics import LESSONS_LOADED, LESSONS_RELOAD_FAILURES
 from shared.lessons import Activity, Lesson, LessonFormatError, LessonSet, ManifestSummary, load_manifest
@@ -114,7 +113,7 @@ class LessonLibrary:
             row = known.get(lesson_id)
             if row is None:
                 # Several worker processes start at once and each announces: the first insert wins.
-                insert_ = postgresql.insert if dialect_name(db) == "postgresql" else sqlite.insert
+                insert_ = upsert_for(db)
                 await db.execute(
                     insert_(LessonVersion)
                     .values(lesson_id=lesson_id, version=version, removed=False, updated_at=now)

@@ -17,11 +17,10 @@ from datetime import datetime
 from typing import Literal, Protocol
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.base import utcnow
-from server.db.engine import dialect_name
+from server.db.engine import upsert_for
 from server.db.models import Mark, SyncEvent
 from server.domain.lessons.services import LessonLibrary
 from server.lib.metrics import MARKS_SET
@@ -67,7 +66,7 @@ async def write_mark(
         "op_id": op_id,
         "revision": revision,
     }
-    insert = postgresql.insert if dialect_name(db) == "postgresql" else sqlite.insert
+    insert = upsert_for(db)
     statement = insert(Mark).values(pupil_id=pupil_id, lesson_id=lesson_id, activity_id=activity_id, **values)
     await db.execute(
         statement.on_conflict_do_update(index_elements=["pupil_id", "lesson_id", "activity_id"], set_=values)

@@ -25,14 +25,13 @@ from typing import Any, cast
 import msgspec
 import psycopg
 from sqlalchemy import Table, case, insert, select, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from server.config import Settings
 from server.db.base import utcnow
 from server.db.direct import DirectDatabase
-from server.db.engine import dialect_name
+from server.db.engine import dialect_name, insert_for
 from server.db.models import ActivityRevision, ActivityState, SyncEvent, SyncOperation
 from server.domain.lessons.services import LessonLibrary
 from server.domain.marks.writer import mark_choice_answers
@@ -281,7 +280,7 @@ def _rounds(saves: list[tuple[SaveRequest, datetime]]) -> list[list[tuple[SaveRe
 
 @functools.cache
 def _claim_statement(dialect: str):  # type: ignore[no-untyped-def]
-    insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert_ = insert_for(dialect)
     return insert_(OPERATIONS).on_conflict_do_nothing().returning(OPERATIONS.c.op_id)
 
 
@@ -289,7 +288,7 @@ def _claim_statement(dialect: str):  # type: ignore[no-untyped-def]
 def _upsert_statement(dialect: str):  # type: ignore[no-untyped-def]
     """Built once per dialect: building and cache-keying this statement per request showed in profiles."""
     table = STATES
-    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    statement = insert_for(dialect)(table)
     newer = tuple_(statement.excluded.client_time, statement.excluded.op_id) > tuple_(
         table.c.client_time, table.c.op_id
     )
