@@ -8,11 +8,11 @@ Pass `transport=httpx.MockTransport(...)` in tests.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
-import httpx
 import msgspec
 
 from desktop import __version__
@@ -37,6 +37,9 @@ from shared.wire.settings import SchoolSettings
 from shared.wire.sync import Operation, PullResponse, PushRequest, PushResponse
 from shared.wire.teaching import ClassProgress, TeacherClass
 
+if TYPE_CHECKING:  # httpx and its client (an SSL context, the CA bundle) cost ~0.4 s at start-up: both
+    import httpx  # are made at the first request, usually on the sync thread (docs/performance.md)
+
 __all__ = ["ApiClient"]
 
 T = TypeVar("T")
@@ -57,16 +60,35 @@ class ApiClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token
-        self._http = httpx.Client(
-            base_url=self.base_url,
-            transport=transport,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-            headers={PROTOCOL_HEADER: str(PROTOCOL_VERSION), "User-Agent": USER_AGENT},
-            follow_redirects=False,
-        )
+        self._transport = transport
+        self._timeout = timeout
+        self._client: httpx.Client | None = None
+        self._client_lock = threading.Lock()
+        self._closed = False
+
+    @property
+    def _http(self) -> httpx.Client:
+        """The HTTP client, made at the first request (whichever thread makes it)."""
+        with self._client_lock:
+            if self._client is None:
+                import httpx
+
+                self._client = httpx.Client(
+                    base_url=self.base_url,
+                    transport=self._transport,
+                    timeout=httpx.Timeout(self._timeout, connect=min(self._timeout, 5.0)),
+                    headers={PROTOCOL_HEADER: str(PROTOCOL_VERSION), "User-Agent": USER_AGENT},
+                    follow_redirects=False,
+                )
+                if self._closed:
+                    self._client.close()  # requests after close fail as they always did
+            return self._client
 
     def close(self) -> None:
-        self._http.close()
+        with self._client_lock:
+            self._closed = True
+            if self._client is not None:
+                self._client.close()
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -91,6 +113,8 @@ class ApiClient:
         kwargs: dict[str, Any] = {}
         if timeout is not None:
             kwargs["timeout"] = timeout
+        import httpx  # loaded by `_http` at the first request; a dictionary look-up afterwards
+
         try:
             response = self._http.request(
                 method, path, content=content, params=params, headers=headers, **kwargs

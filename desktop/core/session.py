@@ -16,9 +16,8 @@ import hashlib
 import re
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
-
-import httpx
 
 from desktop.core.client import ApiClient
 from desktop.core.credentials import TokenVault
@@ -28,6 +27,9 @@ from desktop.core.offline_login import NOBODY_VERIFIER, VERIFIER_KEY, hash_passw
 from desktop.core.settings import ServerAddress, Settings, check_server_url, save_user_settings
 from desktop.core.store import Store, private_dir
 from shared.wire.auth import User
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["Session", "SessionManager", "store_path"]
 
@@ -207,22 +209,33 @@ class SessionManager:
         store = self._open_store(server_url, me.user)
         return Session(server_url, me.user, client, store, SyncEngine(store, client))
 
+    def open_cached(self, server_url: str, username: str) -> Session | None:
+        """Start at once from what this computer holds: a stored token and that user's store, with no
+        request first (the app's start-up; docs/performance.md). The session is unverified, as a resume
+        while offline is; the first sync checks the token, and an expired one asks the same user to log
+        in again (the queue kept). None when there is no token or no store for this user here."""
+        server_url = self.check_address(server_url).url
+        token = self.vault.get(server_url, username)
+        path = store_path(self.settings.data_dir, server_url, username)
+        if not token or not path.exists():
+            return None
+        private_dir(self.settings.data_dir)
+        private_dir(self.settings.data_dir / "users")
+        store = Store.open(path)
+        user = _stored_user(store, username)
+        if user is None:
+            store.close()
+            return None
+        client = self._client(server_url, token)
+        return Session(server_url, user, client, store, SyncEngine(store, client), verified=False)
+
     def _cached_user(self, server_url: str, username: str) -> User | None:
         path = store_path(self.settings.data_dir, server_url, username)
         if not path.exists():
             return None
         store = Store.open(path)
         try:
-            user_id = store.user_id
-            role = store.get_meta("role")
-            if user_id is None or role not in ("pupil", "teacher", "admin"):
-                return None
-            return User(
-                id=user_id,
-                username=store.get_meta("username") or username,
-                display_name=store.get_meta("display_name") or username,
-                role=role,  # type: ignore[arg-type]
-            )
+            return _stored_user(store, username)
         finally:
             store.close()
 
@@ -232,3 +245,17 @@ class SessionManager:
             session.client.logout()
         self.vault.delete(session.server_url, session.username)
         session.close()
+
+
+def _stored_user(store: Store, username: str) -> User | None:
+    """Who a store belongs to, as its last online login recorded it."""
+    user_id = store.user_id
+    role = store.get_meta("role")
+    if user_id is None or role not in ("pupil", "teacher", "admin"):
+        return None
+    return User(
+        id=user_id,
+        username=store.get_meta("username") or username,
+        display_name=store.get_meta("display_name") or username,
+        role=role,  # type: ignore[arg-type]
+    )

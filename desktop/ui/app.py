@@ -46,7 +46,11 @@ def run_gui(settings: Settings) -> int:
         session = None
         if settings.server_url and settings.username:
             try:
-                session = manager.resume(settings.server_url, settings.username)
+                # What this computer holds first (no request before the first lesson is on screen);
+                # the first sync checks the token. Else the usual resume, which asks the server.
+                session = manager.open_cached(settings.server_url, settings.username) or manager.resume(
+                    settings.server_url, settings.username
+                )
             except Exception as error:  # a broken token store must not stop the app: ask to log in
                 print(f"post16-desktop: could not resume the session: {error}", file=sys.stderr)
         if session is None:

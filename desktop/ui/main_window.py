@@ -168,7 +168,12 @@ class MainWindow(QMainWindow):
         self._cleared = False
         self._stopped = False
 
-        self.status_bar.show_status(session.engine.status("idle" if session.verified else "offline"))
+        # A session opened from this computer with a stored token (the app's start-up) is checked by the
+        # sync that starts now: "syncing" until it answers, not "offline".
+        first = "idle" if session.verified else "offline"
+        if first == "offline" and start_sync and session.client.token is not None:
+            first = "syncing"
+        self.status_bar.show_status(session.engine.status(first))
         try:
             self.address_warning = manager.check_address(session.server_url).warning
         except DesktopError as error:  # a session resumed before the rule: still say it is unsafe
