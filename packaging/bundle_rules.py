@@ -1,6 +1,6 @@
 """What the desktop bundle must leave out: read by the PyInstaller spec and by the packaging tests.
 
-The desktop app talks HTTP to the server and never imports it (DESIGN.md), but the development
+The desktop app talks HTTP to the server and never imports it (docs/architecture.md), but the development
 environment PyInstaller runs in holds the server's packages too, and an optional import somewhere could
 drag one in. So they are excluded by name here, and the test scans the built folder for them.
 """

@@ -9,7 +9,7 @@ from server.db.base import Base, BigId, JsonDoc, UTCDateTime
 
 
 class ActivityRevision(Base):
-    """Every accepted version of an answer, kept forever (DESIGN.md invariant 3)."""
+    """Every accepted version of an answer, kept forever (docs/architecture.md, invariant 3)."""
 
     __tablename__ = "activity_revisions"
     __table_args__ = (
