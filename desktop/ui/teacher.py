@@ -565,6 +565,10 @@ class MarkingPanel(QWidget):
         self.test_results.setTextFormat(Qt.TextFormat.RichText)
         self.test_results.setAccessibleName("Test results")
         self.test_results.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.test_results.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        # Width from the panel, not from the text: a word-wrapped label in a scroll area is otherwise
+        # sized for its narrowest width, many lines tall (see the heading above).
+        self.test_results.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         column.addWidget(self.test_results)
         self.console_box = QVBoxLayout()
         column.addLayout(self.console_box)
@@ -642,7 +646,8 @@ class MarkingPanel(QWidget):
                 for o in result.outcomes
             ]
             heading = (
-                f"Visible tests on version {key[3]}, run here: {result.passed} of {len(result.outcomes)} pass"
+                f"<b>Visible tests</b> on version {key[3]}, run here: {result.passed} of "
+                f"{len(result.outcomes)} pass"
             )
             hidden = (
                 f"<br>{result.hidden} hidden test{'s run' if result.hidden != 1 else ' runs'} "
