@@ -37,6 +37,7 @@ from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.handlers.base import BaseRouteHandler
+from litestar.params import JSONBody
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -102,6 +103,10 @@ def secret_from_env(environ: dict[str, str] | None = None) -> str:
             f"{name}: the runner secret {problem}; generate one: openssl rand -hex 32 > secrets/runner_secret"
         )
     return secret
+
+
+class RunnerUnusable(Exception):
+    """No engine of this runner is usable: refused before anything runs, so the API may try another."""
 
 
 class _Once:
@@ -190,7 +195,13 @@ class RunnerService:
             message=status.message,
         )
 
+    def _require_engine(self) -> None:
+        status = self.runner.status()
+        if not status.usable:
+            raise RunnerUnusable(status.message or "no Docker engine is usable")
+
     async def run(self, body: RunnerRun) -> RunResult:
+        self._require_engine()
         with REQUEST_DURATION.labels(kind="run").time():
             result, repeat = await self._once.run(
                 f"run:{body.request_id}", lambda: self.runner.run(body.request, owner=body.owner)
@@ -201,6 +212,7 @@ class RunnerService:
         return result
 
     async def check(self, body: RunnerCheck) -> CheckResult:
+        self._require_engine()
         with REQUEST_DURATION.labels(kind="check").time():
             result, repeat = await self._once.run(
                 f"check:{body.request_id}",
@@ -243,12 +255,12 @@ def capacity(state: State) -> RunnerCapacity:
 
 
 @post("/run", status_code=200)
-async def run(data: RunnerRun, state: State) -> RunResult:
+async def run(data: JSONBody[RunnerRun], state: State) -> RunResult:
     return await _service(state).run(data)
 
 
 @post("/check", status_code=200)
-async def check(data: RunnerCheck, state: State) -> CheckResult:
+async def check(data: JSONBody[RunnerCheck], state: State) -> CheckResult:
     return await _service(state).check(data)
 
 
@@ -285,6 +297,10 @@ def _refusal(
 def _busy_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[RunnerRefusal]:
     assert isinstance(exc, SandboxBusy)
     return _refusal(request, 503, "busy", str(exc), exc.retry_after_seconds)
+
+
+def _unusable_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[RunnerRefusal]:
+    return _refusal(request, 503, "no_engine", str(exc), 5)
 
 
 def _input_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[RunnerRefusal]:
@@ -339,6 +355,7 @@ def create_runner_app(
         lifespan=[lifespan],
         exception_handlers={
             SandboxBusy: _busy_handler,
+            RunnerUnusable: _unusable_handler,
             SandboxInputError: _input_handler,
             HTTPException: _http_handler,
             Exception: _internal_handler,

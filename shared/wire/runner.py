@@ -27,7 +27,7 @@ _WEAK_SECRETS = frozenset({"changeme", "change-me", "secret", "password", "post1
 
 RequestId = Annotated[str, msgspec.Meta(pattern=REQUEST_ID_PATTERN)]
 Owner = Annotated[str, msgspec.Meta(min_length=1, max_length=OWNER_MAX_CHARS)]
-RefusalCode = Literal["unauthorized", "busy", "bad_request", "not_found", "internal"]
+RefusalCode = Literal["unauthorized", "busy", "no_engine", "bad_request", "not_found", "internal"]
 
 
 def runner_secret_problem(secret: str | None) -> str | None:
@@ -79,7 +79,8 @@ class RunnerCapacity(msgspec.Struct, kw_only=True):
 
 class RunnerRefusal(msgspec.Struct, kw_only=True):
     """The body of every 4xx/5xx a runner answers: `busy` (503, nothing ran: try another runner or
-    later), `bad_request` (400, the field is named), `unauthorized` (401)."""
+    later), `no_engine` (503, nothing ran: this runner has no usable Docker engine now), `bad_request`
+    (400, the field is named), `unauthorized` (401)."""
 
     code: RefusalCode
     message: str

@@ -5,8 +5,9 @@ most free slots (less its queue and what this process sent it since its last rep
 
 Failures, and what the caller sees:
 
-- The request never started (connection refused or timed out, the runner answered `busy` or refused
-  our secret): tried on the next runner with the same request id. All busy: `SandboxBusy`.
+- The request never started (connection refused or timed out, the runner answered `busy`, had no
+  usable Docker engine (`no_engine`) or refused our secret): tried on the next runner with the same
+  request id. All busy: `SandboxBusy`; none able to run it: `unavailable` saying why.
 - The runner died, or stopped answering, after the request was sent: a `unavailable` result (the
   desktop and the check worker retry those), never a second attempt elsewhere — the program may have
   run, so a check is never executed twice for one request. Nothing waits past `timeout_seconds`.
@@ -230,11 +231,15 @@ class RemoteRunners:
         return await self._send("/check", msgspec.json.encode(body), CheckResult, unavailable)
 
     def _candidates(self) -> list[RunnerNode]:
-        """Up runners, most free capacity first (ties in turn), then the ones last seen down."""
+        """Usable runners, most free capacity first (ties in turn); then the ones last seen down (they may
+        be back); last, runners that answer but reported no usable Docker engine."""
         offset = next(self._round_robin) % len(self.nodes)
         turned = self.nodes[offset:] + self.nodes[:offset]
-        up = sorted((node for node in turned if node.up), key=lambda node: -node.score())
-        return up + [node for node in turned if not node.up]
+        usable = [node for node in turned if node.up and (node.report is None or node.report.usable)]
+        usable.sort(key=lambda node: -node.score())
+        down = [node for node in turned if not node.up]
+        unusable = [node for node in turned if node.up and node not in usable]
+        return usable + down + unusable
 
     async def _send(
         self,
@@ -284,6 +289,13 @@ class RemoteRunners:
             if response.status_code == 503 and refusal.code == "busy":
                 RUNNER_CALLS.labels(runner=node.url, result="busy").inc()
                 busy.append(refusal.retry_after_seconds or 1)
+                continue  # nothing ran there
+            if response.status_code == 503 and refusal.code == "no_engine":
+                RUNNER_CALLS.labels(runner=node.url, result="no_engine").inc()
+                node.problem = f"runner {node.url}: {refusal.message}"
+                if node.report is not None:
+                    node.report = msgspec.structs.replace(node.report, usable=False, free_slots=0)
+                problems.append(node.problem)
                 continue  # nothing ran there
             if response.status_code == 400:
                 RUNNER_CALLS.labels(runner=node.url, result="bad_request").inc()

@@ -209,3 +209,24 @@ async def test_a_read_timeout_is_unavailable_not_a_hang() -> None:
         assert "did not answer within 90 s" in result.message
     finally:
         await remote.close()
+
+
+async def test_a_runner_without_a_usable_engine_passes_the_run_on_and_alone_is_unavailable() -> None:
+    def no_engine(request: httpx.Request) -> httpx.Response:
+        message = "Docker engine unix:///var/run/docker.sock is not reachable"
+        return httpx.Response(503, json={"code": "no_engine", "message": message, "retry_after_seconds": 5})
+
+    runners = Runners({A: 4, B: 1}, {A: no_engine})
+    remote = await started(runners)
+    try:
+        assert (await remote.run(RunRequest(code="x"), owner="ada")).status == "success"
+        assert [host for host, _, _ in runners.calls] == [A, B]
+        assert [host for host, _, _ in runners.calls[2:]] == []
+        await remote.run(RunRequest(code="x"), owner="ada")
+        assert runners.calls[2][0] == B  # A is now known to have no engine: asked last
+        runners.behaviour[B] = no_engine
+        result = await remote.run(RunRequest(code="x"), owner="ada")
+        assert result.status == "unavailable"
+        assert "is not reachable" in result.message
+    finally:
+        await remote.close()

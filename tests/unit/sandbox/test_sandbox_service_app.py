@@ -1,0 +1,68 @@
+"""The runner service's HTTP face in-process, with no Docker engine behind it: the secret, refusals
+naming the field, and a run refused (503 `no_engine`, nothing ran) while no engine is usable. The real
+process against real Docker: tests/integration/sandbox/test_sandbox_service.py."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+
+from sandbox import SandboxLimits
+from sandbox._service import RunnerConfigError, create_runner_app
+
+SECRET = "unit-test-runner-secret-0123456789abcdef"
+AUTH = {"Authorization": f"Bearer {SECRET}"}
+RUN = {"request_id": "abcdefgh12", "owner": "ada", "request": {"code": "print(1)"}}
+
+
+@pytest.fixture
+def client() -> Iterator[TestClient[Any]]:
+    app = create_runner_app(SECRET, limits=SandboxLimits(pool_size=0), engines=["unix:///nonexistent.sock"])
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def test_a_weak_secret_stops_the_app_before_anything_starts() -> None:
+    for secret in ("", "short", "secret" * 8):
+        with pytest.raises(RunnerConfigError, match="POST16_RUNNER_SECRET: the runner secret"):
+            create_runner_app(secret, engines=["unix:///nonexistent.sock"])
+
+
+def test_without_the_secret_even_a_broken_body_is_refused_as_unauthorized(client: TestClient[Any]) -> None:
+    response = client.post("/run", content=b"{not json")
+    assert (response.status_code, response.json()["code"]) == (401, "unauthorized")
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert client.get("/health").json() == {"status": "ok"}
+
+
+def test_with_no_usable_engine_a_run_is_refused_before_it_starts(client: TestClient[Any]) -> None:
+    response = client.post("/run", json=RUN, headers=AUTH)
+    assert response.status_code == 503
+    assert response.json()["code"] == "no_engine"
+    assert "not reachable" in response.json()["message"]
+    assert response.headers["retry-after"] == "5"
+    report = client.get("/capacity", headers=AUTH).json()
+    assert (report["usable"], report["free_slots"]) == (False, 0)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({**RUN, "owner": ""}, "owner"),
+        ({**RUN, "request": {"code": "x" * 70_000}}, "request.code"),
+        (
+            {"request_id": "abcdefgh12", "owner": "a", "code": "", "tests": [{"name": "t", "bogus": 1}]},
+            "tests[0]",
+        ),
+    ],
+)
+def test_a_bad_body_is_refused_naming_the_field(
+    client: TestClient[Any], body: dict[str, Any], field: str
+) -> None:
+    path = "/check" if "tests" in body else "/run"
+    response = client.post(path, json=body, headers=AUTH)
+    assert response.status_code == 400, response.text
+    assert field in response.json()["message"]
