@@ -48,6 +48,7 @@ from server.lib.logging import configure_logging
 from server.lib.middleware import request_middleware_factory, security_headers
 from server.lib.strictbody import strict_body
 from server.web import admin_console_handlers, template_config
+from server.web.api_reference import ApiReferencePlugin
 
 log = logging.getLogger("post16.app")
 VERSION = "0.1.0"
@@ -196,7 +197,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             title="Post16 Lessons API",
             version=VERSION,
             path="/api/docs",
-            render_plugins=[JsonRenderPlugin()],
+            render_plugins=[ApiReferencePlugin(), JsonRenderPlugin()],
+            use_handler_docstrings=True,
         ),
         debug=False,
     )
