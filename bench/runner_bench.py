@@ -179,9 +179,13 @@ async def main() -> None:
     )
     settings = {"POST16_SANDBOX_POOL_SIZE": "4", "POST16_SANDBOX_CONCURRENCY": "4"}
     with tempfile.TemporaryDirectory(prefix="runner-bench-") as scratch:
-        first = RunnerProcess(Path(scratch), engine=ENGINE, **settings).start()
-        second = RunnerProcess(Path(scratch), engine=ENGINE2, **settings).start()
+        first = RunnerProcess(Path(scratch), engine=ENGINE, **settings)
+        second = RunnerProcess(Path(scratch), engine=ENGINE2, **settings)
         try:
+            for runner in (first, second):
+                runner.launch()
+            for runner in (first, second):
+                runner.wait_ready()
             print("one runner (pool 4, concurrency 4):")
             await burst([first], args.pupils, args.bursts)
             print("two runners, one per Docker engine (each pool 4, concurrency 4):")

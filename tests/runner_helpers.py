@@ -78,6 +78,10 @@ class RunnerProcess:
 
     def start(self, timeout: float = 60.0) -> RunnerProcess:
         """Start and wait until it reports a usable engine with its warm pool filled."""
+        return self.launch().wait_ready(timeout)
+
+    def launch(self) -> RunnerProcess:
+        """Start the process without waiting (launch several, then `wait_ready` each)."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
@@ -88,6 +92,11 @@ class RunnerProcess:
                 cwd=REPO,
                 start_new_session=True,
             )
+        return self
+
+    def wait_ready(self, timeout: float = 60.0) -> RunnerProcess:
+        """Wait until it reports a usable engine with its warm pool filled."""
+        assert self.process is not None, "launch() first"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -38,7 +38,9 @@ def runners(sandbox_image: str, tmp_path: Path) -> Iterator[list[RunnerProcess]]
     started = [RunnerProcess(tmp_path / "runners", engine=engine) for engine in (ENGINE, ENGINE2)]
     try:
         for runner in started:
-            runner.start()
+            runner.launch()
+        for runner in started:
+            runner.wait_ready()
         yield started
     finally:
         for runner in started:
@@ -149,10 +151,14 @@ async def test_a_runner_refusing_connections_is_skipped_and_the_run_happens_once
     from sandbox import RunRequest
     from server.domain.python.remote import RemoteRunners
 
-    roomy = RunnerProcess(tmp_path, POST16_SANDBOX_CONCURRENCY="4", POST16_SANDBOX_POOL_SIZE="1").start()
-    small = RunnerProcess(tmp_path, POST16_SANDBOX_CONCURRENCY="1", POST16_SANDBOX_POOL_SIZE="1").start()
+    roomy = RunnerProcess(tmp_path, POST16_SANDBOX_CONCURRENCY="4", POST16_SANDBOX_POOL_SIZE="1")
+    small = RunnerProcess(tmp_path, POST16_SANDBOX_CONCURRENCY="1", POST16_SANDBOX_POOL_SIZE="1")
     remote = RemoteRunners([roomy.url, small.url], RUNNER_SECRET, poll_seconds=3600)
     try:
+        roomy.launch()
+        small.launch()
+        roomy.wait_ready()
+        small.wait_ready()
         await remote.start()
         assert [info.reachable for info in remote.status().engines] == [True, True]
         roomy.kill()  # still reported up with the most free slots: it is tried first
