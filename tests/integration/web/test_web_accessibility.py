@@ -151,7 +151,7 @@ def test_every_console_page_and_state_passes_axe_wcag_21_aa(
     audit.assert_clean()
 
 
-def test_login_and_admins_only_pages_pass_axe_wcag_21_aa(
+def test_login_admins_only_and_api_reference_pages_pass_axe_wcag_21_aa(
     console: Console, browser: Any, axe_script: Path
 ) -> None:
     audit = AxeAudit()
@@ -162,6 +162,9 @@ def test_login_and_admins_only_pages_pass_axe_wcag_21_aa(
     context.expose_binding("__post16Report", lambda _source, _kind, text: console.csp_violations.append(text))
     try:
         page = context.new_page()
+        page.goto(console.url + "/api/docs")
+        expect(page.get_by_role("navigation", name="Contents")).to_be_visible()
+        audit.check(page, "API reference (/api/docs)")
         page.goto(console.url + "/admin/login")
         audit.check(page, "login")
         page.get_by_label("Username").fill(ADMIN)
