@@ -27,6 +27,7 @@ import hmac
 import logging
 import os
 import socket
+import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
@@ -60,7 +61,10 @@ log = logging.getLogger("sandbox.service")
 T = TypeVar("T")
 
 SECRET_VARIABLE = "POST16_RUNNER_SECRET"  # noqa: S105 (a variable name, not a secret)
-RECENT_REQUESTS = 4096
+# Results kept for repeated request ids: a repeat comes within the API's timeout (90 s by default), and
+# each result may hold two capped output streams (128 KiB), so keep few and briefly (at most ~64 MiB).
+RECENT_REQUESTS = 512
+RECENT_SECONDS = 180.0
 _PUBLIC = "public"
 
 REQUESTS = Counter(
@@ -112,29 +116,44 @@ class RunnerUnusable(Exception):
 class _Once:
     """Remembers recent request ids: a request seen again waits for, and answers with, the first one's
     result instead of running the program a second time. A refused request (busy, bad input) is
-    forgotten, so sending it again later runs it."""
+    forgotten, so sending it again later runs it. Entries go after `keep_seconds` or when more than
+    `keep` are held, oldest first."""
 
-    def __init__(self, keep: int = RECENT_REQUESTS) -> None:
+    def __init__(self, keep: int = RECENT_REQUESTS, keep_seconds: float = RECENT_SECONDS) -> None:
         self.keep = keep
-        self._tasks: OrderedDict[str, asyncio.Future[Any]] = OrderedDict()
+        self.keep_seconds = keep_seconds
+        self._tasks: OrderedDict[str, tuple[asyncio.Future[Any], float]] = OrderedDict()
 
     async def run(self, key: str, make: Callable[[], Awaitable[T]]) -> tuple[T, bool]:
         """(result, whether it was a repeat)."""
-        task = self._tasks.get(key)
-        repeat = task is not None
-        if task is None:
+        self._forget_old()
+        held = self._tasks.get(key)
+        repeat = held is not None
+        task: asyncio.Future[Any]
+        if held is None:
             task = asyncio.ensure_future(make())
             task.add_done_callback(lambda done: self._settled(key, done))
-            self._tasks[key] = task
+            self._tasks[key] = (task, time.monotonic())
             while len(self._tasks) > self.keep:
                 self._tasks.popitem(last=False)
+        else:
+            task = held[0]
         # Shielded: a caller that went away does not stop a run that has started.
         result: T = await asyncio.shield(task)
         return result, repeat
 
+    def _forget_old(self) -> None:
+        horizon = time.monotonic() - self.keep_seconds
+        while self._tasks:
+            _key, (task, created) = next(iter(self._tasks.items()))
+            if created > horizon or not task.done():
+                return
+            self._tasks.popitem(last=False)
+
     def _settled(self, key: str, task: asyncio.Future[Any]) -> None:
         failed = task.cancelled() or task.exception() is not None
-        if failed and self._tasks.get(key) is task:
+        held = self._tasks.get(key)
+        if failed and held is not None and held[0] is task:
             del self._tasks[key]
 
 

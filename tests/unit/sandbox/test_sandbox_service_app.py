@@ -66,3 +66,41 @@ def test_a_bad_body_is_refused_naming_the_field(
     response = client.post(path, json=body, headers=AUTH)
     assert response.status_code == 400, response.text
     assert field in response.json()["message"]
+
+
+async def test_a_request_id_runs_once_a_refused_one_runs_again_and_old_ones_are_forgotten() -> None:
+    import asyncio
+
+    from sandbox import SandboxBusy
+    from sandbox._service import _Once
+
+    calls: list[str] = []
+    release = asyncio.Event()
+
+    async def slow_run() -> str:
+        calls.append("run")
+        await release.wait()
+        return f"result {len(calls)}"
+
+    once = _Once(keep=2, keep_seconds=3600)
+    first = asyncio.ensure_future(once.run("run:a", slow_run))
+    second = asyncio.ensure_future(once.run("run:a", slow_run))
+    await asyncio.sleep(0)
+    release.set()
+    assert await first == ("result 1", False)
+    assert await second == ("result 1", True)
+    assert calls == ["run"]
+
+    async def busy() -> str:
+        calls.append("busy")
+        raise SandboxBusy(3)
+
+    with pytest.raises(SandboxBusy):
+        await once.run("run:b", busy)
+    with pytest.raises(SandboxBusy):
+        await once.run("run:b", busy)
+    assert calls == ["run", "busy", "busy"]
+
+    expiring = _Once(keep=2, keep_seconds=0)
+    assert await expiring.run("run:c", slow_run) == ("result 4", False)
+    assert await expiring.run("run:c", slow_run) == ("result 5", False)  # expired: a new run
