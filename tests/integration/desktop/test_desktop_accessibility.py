@@ -111,6 +111,7 @@ def test_every_control_of_the_pupil_and_teacher_views_has_a_name(qtbot, open_app
     assert unnamed_controls(pupil) == [], "pupil view"
 
     teacher = open_app("teacher", laptop="teacher-laptop")
+    teacher.open_lesson(0)
     assert unnamed_controls(teacher) == [], "teacher's lessons tab"
     teacher.tabs.setCurrentWidget(teacher.teacher_view)
     view = teacher.teacher_view
