@@ -20,23 +20,20 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 import psycopg
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(1, str(REPO / "tests"))  # `support`: the server and database helpers the suite uses too
 
-from server.config import load_settings  # noqa: E402
-from server.db.migrate import upgrade  # noqa: E402
+from support.databases import DEFAULT_ADMIN_URL, fresh_database, libpq  # noqa: E402
+from support.servers import ServerProcess  # noqa: E402
+
 from server.lib.security import hash_password  # noqa: E402
 from shared.lessons import load_manifest  # noqa: E402
 
-ADMIN_URL = os.environ.get(
-    "POST16_TEST_DATABASE_URL", "postgresql+psycopg://post16:post16-test-only@127.0.0.1:5432/post16_test"
-)
 PUPILS = 200
 
 WRK_COMMON = r"""
@@ -110,19 +107,6 @@ ON CONFLICT (pupil_id, lesson_id, activity_id) DO UPDATE SET state = excluded.st
 """
 
 
-def libpq(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://", 1)
-
-
-def fresh_database(name: str) -> str:
-    with psycopg.connect(libpq(ADMIN_URL), autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
-    url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    upgrade(load_settings({"POST16_DATABASE_URL": url}))
-    return url
-
-
 def seed_pupils(url: str) -> list[str]:
     """200 pupils with a desktop session each (inserted directly: logging in 200 times would only
     benchmark argon2)."""
@@ -167,9 +151,9 @@ def lua_table(rows: list[tuple[str, ...]] | list[str]) -> str:
     )
 
 
-def start_server(url: str, workers: int, port: int, data_dir: Path) -> subprocess.Popen[bytes]:
+def start_server(url: str, workers: int, data_dir: Path) -> ServerProcess:
+    """The server as the suite starts it (support.servers), with the limits off for measuring."""
     env = {
-        **os.environ,
         "POST16_DATABASE_URL": url,
         "POST16_DATA_DIR": str(data_dir),
         "POST16_RATE_LIMITS": "activity_save=0,python_run=0,mark_activity=0,default=0",
@@ -180,20 +164,7 @@ def start_server(url: str, workers: int, port: int, data_dir: Path) -> subproces
         # 2 workers x (20 + 10) stays under PostgreSQL's default max_connections of 100.
         "POST16_DB_MAX_OVERFLOW": "10",
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--workers", str(workers)],
-        env=env,
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=(data_dir / "server.log").open("wb"),
-    )
-    for _ in range(300):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1):
-                return process
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit("server did not start; see " + str(data_dir / "server.log"))
+    return ServerProcess(env, workers=workers, log_path=data_dir / "server.log").start()
 
 
 def wrk(port: int, script: str, connections: int, duration: int) -> dict[str, float]:
@@ -248,13 +219,13 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100)
     args = parser.parse_args()
 
-    url = fresh_database("post16_bench")
+    url = fresh_database(DEFAULT_ADMIN_URL, "post16_bench")
     tokens = seed_pupils(url)
     targets = activities()
     common = WRK_COMMON % {"tokens": lua_table(tokens), "activities": lua_table(targets)}
-    port = 18000 + secrets.randbelow(1000)
     data_dir = Path(tempfile.mkdtemp(prefix="post16-bench-"))
-    server = start_server(url, args.workers, port, data_dir)
+    server = start_server(url, args.workers, data_dir)
+    port = server.port
     print(
         f"server: {args.workers} worker(s), PostgreSQL, {PUPILS} pupils, {len(targets)} activities, "
         f"{args.duration} s per run, 2 cores shared by server, PostgreSQL and wrk"
@@ -276,8 +247,7 @@ def main() -> None:
             f"p50 {push['p50_ms']:6.1f} ms/batch   p95 {push['p95_ms']:6.1f} ms/batch   errors {int(push['errors'])}"
         )
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        server.stop()
     ceiling = pgbench(url, 50, args.duration, len(targets))
     print(f"pgbench, same upsert, 50 clients: {ceiling:8.0f} upserts/s")
     print(f"ratio single saves at 50 clients / pgbench ceiling: {results[50]['rate'] / ceiling:.3f}")

@@ -443,7 +443,7 @@ def play(args: argparse.Namespace, scenario: Scenario, workers: int, work: Path)
         host = args.server_url
     else:
         (work / "data").mkdir(parents=True, exist_ok=True)
-        server = ServerProcess(server_env, workers, work / "server.log").start()
+        server = ServerProcess(server_env, workers=workers, log_path=work / "server.log").start()
         host = server.url
     profiler = None
     try:

@@ -8,47 +8,28 @@ are about logging in use the real endpoint.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import secrets
-import signal
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
 
 from performance.plan import Activity, Person
-from server.config import load_settings
-from server.db.migrate import upgrade
 from server.lib.security import hash_password
 from shared.lessons import ChoiceActivity, load_manifest
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))  # `support`: the server and database helpers the suite uses too
+
+from support.databases import DEFAULT_ADMIN_URL, fresh_database, libpq  # noqa: E402
+from support.servers import ServerProcess  # noqa: E402
+
 LESSONS_DIR = REPO / "lessons"
-DEFAULT_ADMIN_URL = os.environ.get(
-    "POST16_TEST_DATABASE_URL", "postgresql+psycopg://post16:post16-test-only@127.0.0.1:5432/post16_test"
-)
 DESKTOP_SESSION_SECONDS = 14 * 86400
-
-
-def libpq(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://", 1)
-
-
-def fresh_database(admin_url: str, name: str) -> str:
-    """Drop and re-create database `name` next to `admin_url`'s, migrated to the latest schema."""
-    with psycopg.connect(libpq(admin_url), autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
-    url = admin_url.rsplit("/", 1)[0] + "/" + name
-    upgrade(load_settings({"POST16_DATABASE_URL": url}))
-    return url
 
 
 def lesson_activities() -> list[Activity]:
@@ -142,75 +123,6 @@ def seed_school(
                 )
             school.classes[teacher["username"]] = members
     return school
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class ServerProcess:
-    """`python -m server.cli serve --workers N`, in its own process group so that stopping it stops
-    every worker."""
-
-    def __init__(self, env: dict[str, str], workers: int, log_path: Path) -> None:
-        self.env = {**os.environ, **env}
-        self.workers = workers
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_path
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self, timeout: float = 60.0) -> ServerProcess:
-        command = [
-            sys.executable,
-            "-m",
-            "server.cli",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-        ]
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(  # noqa: S603 - our own server, fixed arguments
-                [*command, "--workers", str(self.workers)],
-                env=self.env,
-                cwd=REPO,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the server exited early:\n{self.log_path.read_text()[-3000:]}")
-            with (
-                contextlib.suppress(OSError),
-                urllib.request.urlopen(f"{self.url}/api/health", timeout=1) as answer,  # noqa: S310
-            ):
-                if answer.status == 200:
-                    return self
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"the server did not answer in {timeout} s:\n{self.log_path.read_text()[-3000:]}")
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
 
 
 # --- CPU accounting -------------------------------------------------------------------------------

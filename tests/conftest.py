@@ -7,19 +7,16 @@ under CI=true and is skipped only on a developer machine without it.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
-import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
+from support.databases import libpq, with_database
+from support.servers import ServerProcess
 
 REPO = Path(__file__).resolve().parent.parent
 LESSONS_DIR = REPO / "lessons"
@@ -36,19 +33,10 @@ def service_missing(what: str) -> None:
     pytest.skip(f"{what} is not reachable (run `make provision`)")
 
 
-def _libpq(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://", 1)
-
-
 def _admin_connect():  # type: ignore[no-untyped-def]
     import psycopg
 
-    return psycopg.connect(_libpq(TEST_PG_URL), autocommit=True, connect_timeout=3)
-
-
-def _with_db(url: str, name: str) -> str:
-    base, _, _ = url.rpartition("/")
-    return f"{base}/{name}"
+    return psycopg.connect(libpq(TEST_PG_URL), autocommit=True, connect_timeout=3)
 
 
 def drop_database(name: str, attempts: int = 10) -> None:
@@ -79,7 +67,7 @@ def pg_template() -> Iterator[str]:
     name = f"post16_tmpl_{os.getpid()}_{secrets.token_hex(3)}"
     with connection:
         connection.execute(f'CREATE DATABASE "{name}"')
-    url = _with_db(TEST_PG_URL, name)
+    url = with_database(TEST_PG_URL, name)
     from server.config import load_settings
     from server.db.migrate import upgrade
 
@@ -97,7 +85,7 @@ def make_pg_url(pg_template: str) -> Iterator[Callable[[], str]]:
         with _admin_connect() as connection:
             connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"')
         created.append(name)
-        return _with_db(TEST_PG_URL, name)
+        return with_database(TEST_PG_URL, name)
 
     yield make
     for name in created:
@@ -210,70 +198,6 @@ def client(settings):  # type: ignore[no-untyped-def]
 
     with TestClient(app=create_app(settings), base_url="http://testserver.local") as test_client:
         yield test_client
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class ServerProcess:
-    """A real `post16-server serve` process that tests can stop, kill and start again."""
-
-    def __init__(self, env: dict[str, str], port: int | None = None, workers: int = 1) -> None:
-        self.env = {**os.environ, **env}
-        self.port = port or free_port()
-        self.workers = workers
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
-        self.log_path = Path(env["POST16_DATA_DIR"]) / f"server-{self.port}.log"
-
-    def start(self, timeout: float = 30.0) -> ServerProcess:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "server.cli",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--workers",
-                str(self.workers),
-            ],
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=REPO,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{self.log_path.read_text()[-3000:]}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200:
-                    return self
-            time.sleep(0.1)
-        raise RuntimeError(f"server did not answer in {timeout} s:\n{self.log_path.read_text()[-3000:]}")
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.process and self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, sig)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=5)
-        self.process = None
-
-    def kill(self) -> None:
-        self.stop(signal.SIGKILL)
 
 
 @pytest.fixture

@@ -32,7 +32,8 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(1, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # tests/: `support`
+sys.path.insert(2, str(Path(__file__).resolve().parents[2]))
 
 from chaos_checker import CheckResult, Laptop, check
 from chaos_cluster import PASSWORD, REPO, ChaosDatabase, ChaosServer

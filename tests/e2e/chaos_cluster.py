@@ -11,36 +11,19 @@ import contextlib
 import hashlib
 import os
 import secrets
-import signal
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+from support.databases import libpq, with_database
+from support.servers import ServerProcess
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_PG_URL = "postgresql+psycopg://post16:post16-test-only@127.0.0.1:5432/post16_test"
 PASSWORD = "correct horse battery"
 
-__all__ = ["PASSWORD", "REPO", "ChaosDatabase", "ChaosServer", "free_port"]
-
-
-def _libpq(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://", 1)
-
-
-def _with_db(url: str, name: str) -> str:
-    base, _, _ = url.rpartition("/")
-    return f"{base}/{name}"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+__all__ = ["PASSWORD", "REPO", "ChaosDatabase", "ChaosServer"]
 
 
 class ChaosDatabase:
@@ -58,9 +41,9 @@ class ChaosDatabase:
 
         admin_url = admin_url or os.environ.get("POST16_TEST_DATABASE_URL", DEFAULT_PG_URL)
         name = f"post16_chaos_{secrets.token_hex(5)}"
-        with psycopg.connect(_libpq(admin_url), autocommit=True, connect_timeout=5) as connection:
+        with psycopg.connect(libpq(admin_url), autocommit=True, connect_timeout=5) as connection:
             connection.execute(f'CREATE DATABASE "{name}"')
-        database = cls(_with_db(admin_url, name), owned=True)
+        database = cls(with_database(admin_url, name), owned=True)
         from server.config import load_settings
         from server.db.migrate import upgrade
 
@@ -72,10 +55,10 @@ class ChaosDatabase:
             return
         import psycopg
 
-        admin = _with_db(self.url, "postgres")
+        admin = with_database(self.url, "postgres")
         with (
             contextlib.suppress(psycopg.Error),
-            psycopg.connect(_libpq(admin), autocommit=True, connect_timeout=5) as connection,
+            psycopg.connect(libpq(admin), autocommit=True, connect_timeout=5) as connection,
         ):
             connection.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
@@ -85,7 +68,7 @@ class ChaosDatabase:
         deadline = time.monotonic() + 60
         while True:
             try:
-                return psycopg.connect(_libpq(self.url), autocommit=True, connect_timeout=5)
+                return psycopg.connect(libpq(self.url), autocommit=True, connect_timeout=5)
             except psycopg.OperationalError:
                 if time.monotonic() > deadline:
                     raise
@@ -164,15 +147,12 @@ def token_sha256(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class ChaosServer:
-    """A real `post16-server serve` on a fixed port: killed with SIGKILL and started again there."""
+class ChaosServer(ServerProcess):
+    """A real `post16-server serve` on a fixed port (support.servers): killed with SIGKILL and started
+    again there, behind the fault proxy."""
 
     def __init__(self, database_url: str, data_dir: Path, *, workers: int, **overrides: str) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.workers = workers
-        self.data_dir = data_dir
-        self.base_env = {
+        env = {
             "POST16_DATABASE_URL": database_url,
             "POST16_DATA_DIR": str(data_dir),
             "POST16_LESSONS_DIR": str(REPO / "lessons"),
@@ -186,67 +166,4 @@ class ChaosServer:
             "POST16_DB_MAX_OVERFLOW": "6",
             **overrides,
         }
-        self.extra_env: dict[str, str] = {}
-        self.process: subprocess.Popen[bytes] | None = None
-        self.log_path = data_dir / "server.log"
-        self.starts = 0
-
-    def start(self, timeout: float = 60.0, **extra_env: str) -> None:
-        """Start (again) on the same port; `extra_env` applies until the next start."""
-        self.extra_env = dict(extra_env)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, **self.base_env, **self.extra_env}
-        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "server.cli",
-                    "serve",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(self.port),
-                    "--workers",
-                    str(self.workers),
-                ],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=REPO,
-                start_new_session=True,
-            )
-        self.starts += 1
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{self.log_path.read_text()[-3000:]}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url}/api/health", timeout=2).status_code == 200:
-                    return
-            time.sleep(0.2)
-        raise RuntimeError(f"server did not answer in {timeout} s:\n{self.log_path.read_text()[-3000:]}")
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        process = self.process
-        if process is None:
-            return
-        if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, sig)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
-        else:
-            # The main process is gone; make sure no worker of its group lingers on the port.
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-        self.process = None
-
-    def kill(self) -> None:
-        """SIGKILL the whole process group (the supervisor and every worker) at once."""
-        self.stop(signal.SIGKILL)
+        super().__init__(env, workers=workers, log_path=data_dir / "server.log")
