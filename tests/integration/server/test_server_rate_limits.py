@@ -92,6 +92,17 @@ def outcomes(response) -> list[str]:  # type: ignore[no-untyped-def]
     return [r["outcome"] for r in response.json()["results"]]
 
 
+def check_op(code: str) -> dict:
+    return {
+        "op_id": str(uuid.uuid4()),
+        "kind": "code.check",
+        "lesson_id": LESSON,
+        "activity_id": CODE,
+        "payload": {"code": code},
+        "client_time": now_iso(),
+    }
+
+
 def test_each_save_in_a_push_counts_against_activity_save(make_settings, users):
     users.add("alice", "pupil")
     with app_client(make_settings(POST16_RATE_LIMITS="activity_save=5")) as client:
@@ -164,14 +175,7 @@ def test_a_replayed_check_costs_nothing_from_the_run_budget(make_settings, users
         token = login(client, "alice")
         fresh_window(10)
         code = "def to_minutes(seconds):\n    return seconds // 60\n"
-        check = {
-            "op_id": str(uuid.uuid4()),
-            "kind": "code.check",
-            "lesson_id": LESSON,
-            "activity_id": CODE,
-            "payload": {"code": code},
-            "client_time": now_iso(),
-        }
+        check = check_op(code)
         assert outcomes(push(client, token, [save_op({"code": code}), check])) == ["applied", "applied"]
         assert outcomes(push(client, token, [check])) == ["duplicate"]
         assert outcomes(push(client, token, [{**check, "op_id": str(uuid.uuid4())}])) == ["rate_limited"]
@@ -185,14 +189,7 @@ def test_a_check_waits_behind_its_save_when_the_save_is_over_the_limit(make_sett
         token = login(client, "alice")
         fresh_window(10)
         code = "def to_minutes(seconds):\n    return seconds // 60\n"
-        check = {
-            "op_id": str(uuid.uuid4()),
-            "kind": "code.check",
-            "lesson_id": LESSON,
-            "activity_id": CODE,
-            "payload": {"code": code},
-            "client_time": now_iso(),
-        }
+        check = check_op(code)
         other_check = {**check, "op_id": str(uuid.uuid4()), "lesson_id": OTHER_LESSON}
         other_check["activity_id"] = OTHER_CODE
         batch = [save_op({"code": "first"}), save_op({"code": code}), check]
