@@ -153,7 +153,11 @@ class ProgressGridModel(QAbstractTableModel):
                 if on_done is not None:
                     on_done()
 
-        run_in_background(lambda: load_snapshot(store, progress), built, lambda _error: None)
+        def failed(error: Exception) -> None:
+            if generation == self._generation:  # not after a logout, nor when a newer refresh is on its way
+                self.ctx.notify("error", f"The class grid could not be refreshed: {error}")
+
+        run_in_background(lambda: load_snapshot(store, progress), built, failed)
 
     def set_snapshot(self, snapshot: GridSnapshot | None, progress: ClassProgress | None) -> None:
         self.beginResetModel()
@@ -574,6 +578,7 @@ class MarkingPanel(QWidget):
         column.addLayout(self.console_box)
         self.console = None  # made on the first Run (desktop.ui.console loads the runner)
         self._check_key: tuple | None = None
+        self._check_text = ""
         box.hide()
         return box
 
@@ -625,21 +630,19 @@ class MarkingPanel(QWidget):
         activity = self._activity
         if code is None or not isinstance(activity, CodeActivity) or self.target is None:
             return
+        key = self._version_key()
         if not self.ctx.code_runs_locally:
-            self._show_test_results(extra="<i>This school runs code on the server only.</i>")
+            self._show_check(key, "<i>This school runs code on the server only.</i>")
             return
         from desktop.core.local_check import check_locally  # loaded when first used
 
-        pupil, column = self.target
-        key = (pupil.id, column.lesson_id, column.activity.id, self._shown_version())
-        self._check_key = key
         self.check_button.setEnabled(False)
-        self._show_test_results(extra="<i>Running the visible tests on this computer…</i>")
+        self._show_check(key, "<i>Running the visible tests on this computer…</i>")
 
         def checked(result) -> None:
-            if self._check_key != key:
-                return  # the teacher moved on
             self.check_button.setEnabled(True)
+            if self._check_key != key:
+                return  # the teacher moved on to another answer
             lines = [
                 f"{'✔' if o.passed else '✘'} {html.escape(o.name)}"
                 + ("" if o.passed or not o.message else f" — {html.escape(o.message)}")
@@ -655,18 +658,30 @@ class MarkingPanel(QWidget):
                 if result.hidden
                 else ""
             )
-            self._show_test_results(extra=heading + "<br>" + "<br>".join(lines) + hidden)
+            self._show_check(key, heading + "<br>" + "<br>".join(lines) + hidden)
 
         def failed(error: Exception) -> None:
+            self.check_button.setEnabled(True)
             if self._check_key == key:
-                self.check_button.setEnabled(True)
-                self._show_test_results(extra=f"The tests could not run here: {html.escape(str(error))}")
+                self._show_check(key, f"The tests could not run here: {html.escape(str(error))}")
 
         run_in_background(lambda: check_locally(code, activity), checked, failed)
 
-    def _show_test_results(self, extra: str = "") -> None:
+    def _version_key(self) -> tuple | None:
+        """(pupil, lesson, activity, version) of the answer shown."""
+        if self.target is None:
+            return None
+        pupil, column = self.target
+        return (pupil.id, column.lesson_id, column.activity.id, self._shown_version())
+
+    def _show_check(self, key: tuple | None, text: str) -> None:
+        self._check_key, self._check_text = key, text
+        self._show_test_results()
+
+    def _show_test_results(self) -> None:
         """The server's automatic mark for this answer (which version it checked, tests passed, hidden
-        ones included) and, below, whatever the visible tests run here said."""
+        ones included) and, below, what the visible tests run here said about the version shown (kept
+        while the versions list is refreshed, dropped when another version is shown)."""
         parts = []
         mark = self._mark
         version = self._shown_version()
@@ -683,8 +698,8 @@ class MarkingPanel(QWidget):
             )
         elif self._activity is not None:
             parts.append("<b>Server's check:</b> <i>none yet for this answer.</i>")
-        if extra:
-            parts.append(extra)
+        if self._check_key is not None and self._check_key == self._version_key():
+            parts.append(self._check_text)
         self.test_results.setText("<br>".join(parts))
 
     def clear(self) -> None:
@@ -787,9 +802,6 @@ class MarkingPanel(QWidget):
             text = describe_state(self._revisions[row][1], self._options)
             self.answer.setPlainText(text)
             self.code_answer.setPlainText(text)
-            if self._check_key is not None:
-                self._check_key = None  # results of another version
-                self.check_button.setEnabled(True)
             self._show_test_results()
 
     # -- archived answers ---------------------------------------------------------------------------
