@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from chaos import PROFILES, RunResult, report, run
-from chaos_checker import Laptop, check
+from chaos_checker import CheckResult, Laptop, check
 from chaos_cluster import ChaosDatabase
 from chaos_proxy import FAULT_MODES
 
@@ -102,27 +102,36 @@ def test_refused_answers_were_kept_as_rejected_not_lost(quick_run: RunResult) ->
     assert quick_run.check.rejected_as_expected >= 1
 
 
+def checked_after_tampering(
+    quick_run: RunResult, database: ChaosDatabase, work_dir: Path, *statements: str
+) -> CheckResult:
+    """The checker's verdict with `statements` applied inside a transaction that is then rolled back."""
+    laptops = _laptops(quick_run, work_dir, database)
+    with database.connect() as connection:
+        connection.execute("BEGIN")
+        try:
+            for statement in statements:
+                connection.execute(statement)
+            return check(laptops, connection)
+        finally:
+            connection.execute("ROLLBACK")
+
+
 def test_checker_notices_a_lost_and_a_duplicated_answer(
     quick_run: RunResult, chaos_database: ChaosDatabase, chaos_dir: Path
 ) -> None:
     """The checker is not vacuous: remove one revision and copy another, and it says so."""
-    laptops = _laptops(quick_run, chaos_dir, chaos_database)
-    with chaos_database.connect() as connection:
-        connection.execute("BEGIN")
-        try:
-            connection.execute(
-                "DELETE FROM activity_revisions WHERE id = (SELECT min(id) FROM activity_revisions)"
-            )
-            connection.execute(
-                """INSERT INTO activity_revisions (pupil_id, lesson_id, activity_id, revision, state,
-                     client_time, client_time_raw, received_at, op_id, device_id)
-                   SELECT pupil_id, lesson_id, activity_id, 100000, state, client_time, client_time_raw,
-                     received_at, gen_random_uuid(), device_id
-                   FROM activity_revisions WHERE id = (SELECT max(id) FROM activity_revisions)"""
-            )
-            tampered = check(laptops, connection)
-        finally:
-            connection.execute("ROLLBACK")
+    tampered = checked_after_tampering(
+        quick_run,
+        chaos_database,
+        chaos_dir,
+        "DELETE FROM activity_revisions WHERE id = (SELECT min(id) FROM activity_revisions)",
+        """INSERT INTO activity_revisions (pupil_id, lesson_id, activity_id, revision, state,
+             client_time, client_time_raw, received_at, op_id, device_id)
+           SELECT pupil_id, lesson_id, activity_id, 100000, state, client_time, client_time_raw,
+             received_at, gen_random_uuid(), device_id
+           FROM activity_revisions WHERE id = (SELECT max(id) FROM activity_revisions)""",
+    )
     assert len(tampered.lost) == 1
     assert len(tampered.duplicated) == 2  # an op id nobody saved, and the same answer twice
     assert tampered.wrong  # revision numbers no longer run 1..n
@@ -132,18 +141,14 @@ def test_checker_notices_a_lost_check_and_a_wrong_mark(
     quick_run: RunResult, chaos_database: ChaosDatabase, chaos_dir: Path
 ) -> None:
     """Drop one recorded check and change one teacher's mark: the checker names both."""
-    laptops = _laptops(quick_run, chaos_dir, chaos_database)
-    with chaos_database.connect() as connection:
-        connection.execute("BEGIN")
-        try:
-            connection.execute("DELETE FROM code_checks WHERE id = (SELECT min(id) FROM code_checks)")
-            connection.execute(
-                """UPDATE marks SET score = score + 100
-                   WHERE (pupil_id, lesson_id, activity_id) = (
-                       SELECT pupil_id, lesson_id, activity_id FROM marks WHERE source = 'teacher' LIMIT 1)"""
-            )
-            tampered = check(laptops, connection)
-        finally:
-            connection.execute("ROLLBACK")
+    tampered = checked_after_tampering(
+        quick_run,
+        chaos_database,
+        chaos_dir,
+        "DELETE FROM code_checks WHERE id = (SELECT min(id) FROM code_checks)",
+        """UPDATE marks SET score = score + 100
+           WHERE (pupil_id, lesson_id, activity_id) = (
+               SELECT pupil_id, lesson_id, activity_id FROM marks WHERE source = 'teacher' LIMIT 1)""",
+    )
     assert [problem for problem in tampered.lost if "never recorded the check" in problem]
     assert [problem for problem in tampered.wrong if "stored with another score" in problem]
