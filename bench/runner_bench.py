@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/runner_bench.py [--pupils 30] [--bursts 3]
 
-In one run, on this machine: real `post16-sandbox serve` processes (tests/runner_helpers.py), first one
+In one run, on this machine: real `post16-sandbox serve` processes (tests/support/runners.py), first one
 runner (first Docker engine), then two (one per engine; scripts/provision.sh docker2), reached through
 the API's own client (server.domain.python.remote.RemoteRunners). Each burst starts with every warm pool
 full. Prints per layout:
@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
-from runner_helpers import ENGINE, ENGINE2, RUNNER_SECRET, RunnerProcess, start_second_engine  # noqa: E402
+from support.runners import ENGINE, ENGINE2, RUNNER_SECRET, RunnerProcess, start_second_engine  # noqa: E402
 
 from server.domain.python.remote import RemoteRunners  # noqa: E402
 from shared.lessons import CodeActivity, load_manifest  # noqa: E402

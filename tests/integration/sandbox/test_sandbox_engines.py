@@ -12,7 +12,6 @@ from pathlib import Path
 import docker
 import msgspec
 import pytest
-from runner_helpers import ENGINE2, start_second_engine
 from sandbox_helpers import (
     ENGINE,
     TEST_LIMITS,
@@ -21,6 +20,7 @@ from sandbox_helpers import (
     run_code,
     service_missing,
 )
+from support.runners import ENGINE2, start_second_engine
 
 from sandbox import SandboxBusy, SandboxRunner
 from sandbox._engine import LABEL, LABEL_HOST, LABEL_INSTANCE, LABEL_PID, Engine

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from runner_helpers import REPO, RunnerProcess, free_port, runner_env, serve_command
+from support.runners import REPO, RunnerProcess, free_port, runner_env, serve_command
 
 pytestmark = [pytest.mark.docker]
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
-from runner_helpers import ENGINE, ENGINE2, RUNNER_SECRET, RunnerProcess, start_second_engine
 from server_helpers import bearer, login, now_iso, pull_until, push, save_op
+from support.runners import ENGINE, ENGINE2, RUNNER_SECRET, RunnerProcess, start_second_engine
 
 pytestmark = [pytest.mark.docker, pytest.mark.postgres]
 

@@ -1,7 +1,8 @@
-"""Starting real runner services (`post16-sandbox serve`) for tests and benchmarks, in one place.
+"""Real runner services (`post16-sandbox serve`) as the suite and bench/runner_bench.py start them: in
+their own process group, logging to a file, ready when they report a usable engine with a full warm pool,
+and able to be SIGKILLed (a crash) with their containers cleared up after.
 
-Imported by name (`from runner_helpers import RunnerProcess`): tests/ is on sys.path for the suite
-(tests/conftest.py lives here); bench/ scripts put it there themselves.
+    from support.runners import RunnerProcess, RUNNER_SECRET
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,18 +18,13 @@ from typing import Any
 
 import httpx
 
-REPO = Path(__file__).resolve().parent.parent
+from support.servers import REPO, free_port
+
 # A test-only secret: long, random-looking, never used anywhere else.
 RUNNER_SECRET = "runner-test-secret-5e1f0a9c7b3d2e4f6a8b"
 ENGINE = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
 ENGINE2_SOCKET = os.environ.get("POST16_DOCKER2_SOCK", "/var/run/post16-docker2.sock")
 ENGINE2 = f"unix://{ENGINE2_SOCKET}"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_second_engine() -> str | None:
@@ -170,6 +165,7 @@ class RunnerProcess:
 __all__ = [
     "ENGINE",
     "ENGINE2",
+    "REPO",
     "RUNNER_SECRET",
     "RunnerProcess",
     "free_port",
