@@ -7,8 +7,10 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING
 
+import msgspec
+
 from desktop.core.engine import SyncReport, SyncStatus
-from desktop.core.errors import DesktopError
+from desktop.core.errors import DesktopError, StoreError
 from desktop.core.session import Session, SessionManager
 from desktop.core.settings import Settings, save_user_settings
 from desktop.core.store import ArchivedAnswer
@@ -19,6 +21,7 @@ from desktop.ui.context import UiContext
 from desktop.ui.history import RevisionDialog, SyncLogDialog
 from desktop.ui.lesson_view import ARCHIVE_ID, LessonListModel, LessonView
 from desktop.ui.login import LoginDialog
+from desktop.ui.markdown import forget_rendered, load_rendered, take_rendered
 from desktop.ui.navigation import LessonNavigator, SearchHit, SearchIndex, lesson_progress
 from desktop.ui.qt import (
     QAction,
@@ -40,6 +43,10 @@ from desktop.ui.qt import (
 from desktop.ui.status import NotificationArea, SyncStatusBar
 from desktop.ui.titles import TitleBook
 from shared.lessons.model import ChoiceActivity
+
+#: The store's cache entry holding rendered lesson text, and how many renderings it keeps.
+RENDERED_KEY = "rendered-markdown"
+RENDERED_KEEP = 3000
 
 if TYPE_CHECKING:  # loaded for teachers only, when their window opens (start-up: docs/performance.md)
     from desktop.ui.teacher import TeacherView
@@ -179,6 +186,7 @@ class MainWindow(QMainWindow):
         except DesktopError as error:  # a session resumed before the rule: still say it is unsafe
             self.address_warning = str(error)
         self.status_bar.show_insecure(self.address_warning)
+        self._load_rendered()
         self.reload_lessons()
         if not session.verified and session.client.token is None:
             self.notifications.notify(
@@ -545,10 +553,33 @@ class MainWindow(QMainWindow):
 
     # -- leaving ----------------------------------------------------------------------------------
 
+    def _load_rendered(self) -> None:
+        """Lesson text rendered at earlier starts, from this user's store (desktop/ui/markdown.py)."""
+        try:
+            cached = self.session.store.cache_get(RENDERED_KEY)
+            if cached is not None:
+                load_rendered(msgspec.json.decode(cached[0], type=dict[str, str]))
+        except (StoreError, msgspec.DecodeError, msgspec.ValidationError):
+            return  # rendered again when shown
+
+    def _keep_rendered(self) -> None:
+        """Add what was rendered this time to this user's store, the newest RENDERED_KEEP kept."""
+        added = take_rendered()
+        if not added:
+            return
+        try:
+            cached = self.session.store.cache_get(RENDERED_KEY)
+            kept = msgspec.json.decode(cached[0], type=dict[str, str]) if cached is not None else {}
+            kept.update(added)
+            self.session.store.cache_put(RENDERED_KEY, dict(list(kept.items())[-RENDERED_KEEP:]))
+        except (StoreError, msgspec.DecodeError, msgspec.ValidationError):
+            return  # a cache: the next start renders again
+
     def shutdown(self) -> None:
         if not self._cleared:
             self.lesson_view.flush()
             self.save_geometry()
+            self._keep_rendered()
         self.sync.stop()
         # Reports the sync thread sent just before it stopped may still be queued: once shut down the
         # store may be closed, so they are ignored.
@@ -648,6 +679,8 @@ class MainWindow(QMainWindow):
         self.logged_out_by_user = True
         self.lesson_view.flush()
         self.save_geometry()
+        self._keep_rendered()
+        forget_rendered()  # nothing of this user's is shown from memory to the next one
         self.clear_user_views()
         self.hide()
         self.sync.stop()

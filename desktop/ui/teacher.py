@@ -839,7 +839,7 @@ class MarkingPanel(QWidget):
                 parts.append("<i>No correct option recorded for this question.</i>")
         elif isinstance(activity, TextActivity):
             parts.append(
-                render_markdown(activity.mark_scheme)
+                render_markdown(activity.mark_scheme, remember=False)
                 if activity.mark_scheme
                 else "<i>No mark scheme written for this question.</i>"
             )

@@ -87,3 +87,23 @@ def test_opening_the_pupils_window_leaves_network_migration_and_teacher_code_unl
         check=True,
     )
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.qt
+def test_lesson_text_rendered_once_is_kept_in_the_users_store_and_a_mark_scheme_never(make_window) -> None:
+    import msgspec
+
+    from desktop.ui.main_window import RENDERED_KEY
+    from desktop.ui.markdown import forget_rendered, render_markdown, take_rendered
+
+    forget_rendered()
+    window = make_window("pupil")
+    window.open_lesson(0)
+    window.shutdown()
+    cached = window.session.store.cache_get(RENDERED_KEY)
+    assert cached is not None
+    kept = msgspec.json.decode(cached[0], type=dict[str, str])
+    assert any("Paragraph 1 of the explanation." in rendered for rendered in kept.values())
+
+    render_markdown("Mentions that input() returns a string (1).", remember=False)
+    assert not any("input() returns a string" in rendered for rendered in take_rendered().values())
