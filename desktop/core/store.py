@@ -2,8 +2,8 @@
 
 One SQLite file per (server, user), so another pupil on the same laptop never sends, sees or overwrites
 someone else's queue (docs/architecture.md, invariant 6). WAL with `synchronous=FULL`: `save_answer`
-returns only after the answer and its outbox operation are committed to disk in one transaction, which is when the UI
-may say "saved". An operation leaves the outbox only when the server's answer for it arrives
+returns only after the answer and its outbox operation are committed to disk in one transaction, which is
+when the UI may say "saved". An operation leaves the outbox only when the server's answer for it arrives
 (`acknowledge`); a refused one moves to `rejected`, where the pupil can still see it.
 
 The schema is versioned (`PRAGMA user_version`) and migrated forward step by step on open. A file SQLite

@@ -1,11 +1,11 @@
 """Batched sync: the desktop outbox pushed as operations, and server changes pulled by cursor.
 
-Invariants (docs/architecture.md): every operation carries a client-generated `op_id`; the server applies each at
-most once and answers every one (`applied`, `duplicate` with the original revision, or `rejected` with a
-reason that will never change). The client deletes an operation only after that answer. `rate_limited`
-is not an answer but "not now": the operation was over its kind's per-minute budget (README, limits), was
-not looked at, and is to be sent again, in order, after `retry_after` seconds. Pull uses an
-opaque server cursor, never wall-clock time.
+Invariants (docs/architecture.md): every operation carries a client-generated `op_id`; the server
+applies each at most once and answers every one (`applied`, `duplicate` with the original revision, or
+`rejected` with a reason that will never change). The client deletes an operation only after that
+answer. `rate_limited` is not an answer but "not now": the operation was over its kind's per-minute
+budget (README, limits), was not looked at, and is to be sent again, in order, after `retry_after`
+seconds. Pull uses an opaque server cursor, never wall-clock time.
 """
 
 from datetime import datetime

@@ -1,6 +1,6 @@
-"""The offline-first sync invariants (docs/architecture.md) on real PostgreSQL: at-most-once push, the conflict
-rule, every version kept, rejected operations that block nothing, clamped client clocks, a pull cursor
-that walks every change exactly once, and feeds that only carry what the caller may see."""
+"""The offline-first sync invariants (docs/architecture.md) on real PostgreSQL: at-most-once push, the
+conflict rule, every version kept, rejected operations that block nothing, clamped client clocks, a pull
+cursor that walks every change exactly once, and feeds that only carry what the caller may see."""
 
 from __future__ import annotations
 
