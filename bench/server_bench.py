@@ -3,6 +3,9 @@ own ceiling for the same upsert (pgbench), printed as numbers and ratios.
 
     .venv/bin/python bench/server_bench.py [--workers 1] [--duration 10]
 
+Beside the project's single saves it measures bench/bare_endpoint.py, the least a save endpoint can do
+on the same stack (one token lookup and one upsert, same route, same worker count), and prints the ratio.
+
 Load comes from wrk (C, Lua-scripted) so the load generator costs little of the 2 cores. Rate limits
 are turned off (POST16_RATE_LIMITS=...=0); each wrk request uses the next of 200 pupils' sessions and
 the next activity, so clients are different pupils spread over activities.
@@ -17,9 +20,13 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import psycopg
@@ -29,7 +36,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(1, str(REPO / "tests"))  # `support`: the server and database helpers the suite uses too
 
 from support.databases import DEFAULT_ADMIN_URL, fresh_database, libpq  # noqa: E402
-from support.servers import ServerProcess  # noqa: E402
+from support.servers import ServerProcess, free_port  # noqa: E402
 
 from server.lib.security import hash_password  # noqa: E402
 from shared.lessons import load_manifest  # noqa: E402
@@ -167,6 +174,43 @@ def start_server(url: str, workers: int, data_dir: Path) -> ServerProcess:
     return ServerProcess(env, workers=workers, log_path=data_dir / "server.log").start()
 
 
+def start_bare_endpoint(url: str, workers: int, data_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """bench/bare_endpoint.py under uvicorn with the same worker count: one token lookup, one upsert."""
+    port = free_port()
+    log = (data_dir / "bare.log").open("wb")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.bare_endpoint:app",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env={**os.environ, "POST16_DATABASE_URL": url},
+        cwd=REPO,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    for _ in range(300):
+        if process.poll() is not None:
+            raise SystemExit(f"the bare endpoint did not start; see {data_dir / 'bare.log'}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/activity/state/x/y", timeout=1):
+                pass
+        except urllib.error.HTTPError:
+            return process, port  # it answers (405 for a GET): up
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"the bare endpoint did not answer; see {data_dir / 'bare.log'}")
+
+
 def wrk(port: int, script: str, connections: int, duration: int) -> dict[str, float]:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
@@ -233,6 +277,7 @@ def main() -> None:
     try:
         wrk(port, common + WRK_SAVE, 20, 3)  # warm-up
         results = {}
+        bare_results: dict[int, dict[str, float]] = {}
         for clients in (50, 200):
             result = wrk(port, common + WRK_SAVE, clients, args.duration)
             results[clients] = result
@@ -240,6 +285,20 @@ def main() -> None:
                 f"single saves, {clients:>3} clients: {result['rate']:8.0f} saves/s   p50 {result['p50_ms']:6.1f} ms"
                 f"   p95 {result['p95_ms']:6.1f} ms   p99 {result['p99_ms']:6.1f} ms   errors {int(result['errors'])}"
             )
+        bare, bare_port = start_bare_endpoint(url, args.workers, data_dir)
+        try:
+            wrk(bare_port, common + WRK_SAVE, 20, 3)  # warm-up
+            for clients in (50, 200):
+                result = wrk(bare_port, common + WRK_SAVE, clients, args.duration)
+                bare_results[clients] = result
+                print(
+                    f"bare endpoint, {clients:>3} clients: {result['rate']:8.0f} saves/s   "
+                    f"p50 {result['p50_ms']:6.1f} ms   p95 {result['p95_ms']:6.1f} ms   "
+                    f"errors {int(result['errors'])}"
+                )
+        finally:
+            os.killpg(bare.pid, signal.SIGTERM)
+            bare.wait(timeout=20)
         push = wrk(port, common + WRK_PUSH % {"batch": args.batch}, 8, args.duration)
         ops = push["rate"] * args.batch
         print(
@@ -251,7 +310,12 @@ def main() -> None:
     ceiling = pgbench(url, 50, args.duration, len(targets))
     print(f"pgbench, same upsert, 50 clients: {ceiling:8.0f} upserts/s")
     print(f"ratio single saves at 50 clients / pgbench ceiling: {results[50]['rate'] / ceiling:.3f}")
-    print(f"ratio 200 clients / 50 clients: {results[200]['rate'] / results[50]['rate']:.3f}")
+    for clients in (50, 200):
+        ratio = results[clients]["rate"] / bare_results[clients]["rate"]
+        print(f"ratio single saves / bare endpoint at {clients} clients: {ratio:.3f}   (target >= 0.8)")
+    print(
+        f"ratio 200 clients / 50 clients: {results[200]['rate'] / results[50]['rate']:.3f}   (target >= 0.9)"
+    )
     print(f"ratio sync-push operations / pgbench ceiling: {ops / ceiling:.3f}")
 
 
