@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -56,7 +55,7 @@ def main() -> None:
         "--profile", type=Path, help="py-spy output: .svg flame graph or .txt collapsed stacks"
     )
     args = parser.parse_args()
-    url = server_bench.fresh_database("post16_bench")
+    url = server_bench.fresh_database(server_bench.DEFAULT_ADMIN_URL, "post16_bench")
     tokens = server_bench.seed_pupils(url)
     common = server_bench.WRK_COMMON % {
         "tokens": server_bench.lua_table(tokens),
@@ -64,8 +63,8 @@ def main() -> None:
     }
     script = common + (server_bench.WRK_PUSH % {"batch": args.push} if args.push else server_bench.WRK_SAVE)
     unit = "operation" if args.push else "save"
-    port = 18000 + secrets.randbelow(1000)
-    server = server_bench.start_server(url, 1, port, Path(tempfile.mkdtemp(prefix="post16-cpu-")))
+    server = server_bench.start_server(url, 1, Path(tempfile.mkdtemp(prefix="post16-cpu-")))
+    port = server.port
     try:
         server_bench.wrk(port, script, args.clients, 2)  # warm-up
         spy = start_profiler(server.pid, args.profile, args.duration) if args.profile else None
@@ -75,8 +74,7 @@ def main() -> None:
         if spy is not None:
             spy.wait(timeout=60)
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        server.stop()
     done = result["requests"] * (args.push or 1)
     print(
         f"{done / result['duration_s']:.0f} {unit}s/s with {args.clients} clients; "
