@@ -239,13 +239,18 @@ async def apply_saves(
                 raise
             log.info("concurrent write to the same activities; retrying the batch")
         else:
-            await _mark_automatically(db, library, pupil_id, saves, outcome)
+            await _mark_automatically(db, library, pupil_id, saves, outcome, direct)
             return outcome
     raise AssertionError("unreachable")
 
 
 async def _mark_automatically(
-    db: AsyncSession, library: LessonLibrary, pupil_id: int, saves: list[SaveRequest], outcome: SaveOutcome
+    db: AsyncSession,
+    library: LessonLibrary,
+    pupil_id: int,
+    saves: list[SaveRequest],
+    outcome: SaveOutcome,
+    direct: DirectDatabase | None,
 ) -> None:
     """A multiple-choice answer that became the current one in this batch is marked at once, from the
     server's answer key, as the mark of that revision (a save that lost to a later one changes nothing)."""
@@ -259,7 +264,7 @@ async def _mark_automatically(
         for key, current in outcome.current.items()
         if (*key, current.revision) in applied and isinstance(library.activity(*key), ChoiceActivity)
     }
-    if now_current and await mark_choice_answers(db, library, pupil_id, now_current):
+    if now_current and await mark_choice_answers(db, library, pupil_id, now_current, direct):
         await db.commit()
 
 
