@@ -356,7 +356,9 @@ class LessonHeader(QHeaderView):
         painter.setPen(QColor("#1c2433"))
         title = str(model.headerData(logical_index, Qt.Orientation.Horizontal, LESSON_ROLE) or "")
         text_left = max(band.left(), 0) + 6  # the lesson's title stays in sight while scrolling
-        text_rect = QRect(text_left, band.top(), max(0, band.right() - text_left - 4), band_height)
+        # ... and is cut with "…" at the header's edge rather than running off it
+        text_right = min(band.right(), self.width()) - 4
+        text_rect = QRect(text_left, band.top(), max(0, text_right - text_left), band_height)
         elided = painter.fontMetrics().elidedText(title, Qt.TextElideMode.ElideRight, text_rect.width())
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, elided)
         painter.restore()
