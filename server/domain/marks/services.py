@@ -14,13 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.config import Settings
 from server.db.base import utcnow
-from server.db.models import Mark, SyncOperation, User
+from server.db.models import Mark, User
 from server.domain.auth.context import AuthContext
 from server.domain.lessons.services import LessonLibrary
 from server.domain.marks.writer import write_mark
 from server.domain.sync.answers import (
     Rejected,
     answered_before,
+    claim_operation,
     clamp_client_time,
     record_refusal,
     replay_result,
@@ -83,6 +84,13 @@ async def set_mark(
             SYNC_OPERATIONS.labels(kind="mark.set", outcome=result.outcome).inc()
             return result, None
         await _check(library, lesson_id, activity_id, mark)
+        if not await claim_operation(db, op_id=op_id, user_id=auth.user_id, kind="mark.set", now=now):
+            # The same operation arrived twice at once (a retry racing the original): answer the
+            # second as the replay it is.
+            await db.rollback()
+            result = replay_result((await answered_before(db, [op_id]))[op_id], auth.user_id)
+            SYNC_OPERATIONS.labels(kind="mark.set", outcome=result.outcome).inc()
+            return result, None
     except Rejected as rejection:
         await record_refusal(
             db, op_id=op_id, user_id=auth.user_id, kind="mark.set", rejection=rejection, now=now
@@ -121,9 +129,6 @@ async def set_mark(
             "device_id": device_id,
             "current": row.op_id == op_id,
         },
-    )
-    db.add(
-        SyncOperation(op_id=op_id, user_id=auth.user_id, kind="mark.set", outcome="applied", received_at=now)
     )
     await db.commit()
     SYNC_OPERATIONS.labels(kind="mark.set", outcome="applied").inc()

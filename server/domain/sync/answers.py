@@ -191,6 +191,29 @@ async def record_refusal(
     )
 
 
+async def claim_operation(
+    db: AsyncSession, *, op_id: uuid.UUID, user_id: int, kind: str, now: datetime
+) -> bool:
+    """Claim `op_id` as applied, first thing in the transaction that applies it; False if it was
+    claimed before. A concurrent transaction claiming the same id waits on the unique key until this
+    one ends, then finds it claimed: two copies of one operation in flight apply it once, and the
+    second is answered as a replay instead of failing on the key at commit."""
+    claimed = await db.execute(
+        _claim_statement(dialect_name(db)),
+        {
+            "op_id": op_id,
+            "user_id": user_id,
+            "kind": kind,
+            "outcome": "applied",
+            "revision": None,
+            "reason": None,
+            "code": None,
+            "received_at": now,
+        },
+    )
+    return claimed.scalar_one_or_none() is not None
+
+
 def replay_result(previous: SyncOperation, user_id: int) -> OperationResult:
     if previous.user_id != user_id:
         return OperationResult(
@@ -567,6 +590,7 @@ __all__ = [
     "answered_before",
     "apply_saves",
     "check_state",
+    "claim_operation",
     "clamp_client_time",
     "record_refusal",
     "replay_result",

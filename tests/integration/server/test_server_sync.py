@@ -4,9 +4,11 @@ cursor that walks every change exactly once, and feeds that only carry what the 
 
 from __future__ import annotations
 
+import concurrent.futures
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from server_helpers import (
     CHOICE,
@@ -23,6 +25,7 @@ from server_helpers import (
     push,
     push_body,
     save_op,
+    sql,
 )
 
 STATE = f"/api/activity/state/{LESSON}/{CODE}"
@@ -301,3 +304,34 @@ def test_outdated_protocol_in_a_push_is_refused_with_426_and_applies_nothing(cli
 def test_current_protocol_header_is_accepted(client, alice):
     response = client.get("/api/lessons", headers={**bearer(alice), "X-Post16-Protocol": "1"})
     assert response.status_code == 200
+
+
+@pytest.mark.slow
+def test_the_same_mark_sent_many_times_at_once_is_applied_once_and_never_fails(make_server, pg_url, users):
+    """A laptop's retry can race its original (a timeout while the server was still working): every
+    copy is answered, one `applied`, the rest `duplicate`; one mark, one ledger row, one audit entry."""
+    alice_id = users.add("alice", "pupil")
+    users.enrol("12A", users.add("teach", "teacher"), [alice_id])
+    server = make_server(pg_url, workers=2)
+    with httpx.Client(base_url=server.url) as http:
+        sessions = [login(http, "teach") for _ in range(4)]  # the teacher's laptops, or a token refreshed
+    operation = mark_op(alice_id, 2, feedback="raced")
+
+    def send(n: int) -> tuple[int, str]:
+        token = sessions[n % len(sessions)]
+        response = httpx.post(
+            f"{server.url}/api/sync/push", headers=bearer(token), json=push_body([operation]), timeout=30
+        )
+        if response.status_code != 200:
+            return response.status_code, response.text
+        return response.status_code, response.json()["results"][0]["outcome"]
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(send, range(24)))
+    assert [status for status, _ in answers] == [200] * 24, answers
+    outcomes = sorted(outcome for _, outcome in answers)
+    assert outcomes == ["applied"] + ["duplicate"] * 23
+    op_id = operation["op_id"]
+    assert sql(pg_url, "SELECT count(*) FROM sync_operations WHERE op_id = %s", op_id) == [(1,)]
+    assert sql(pg_url, "SELECT count(*) FROM audit_log WHERE action = 'mark.changed'") == [(1,)]
+    assert sql(pg_url, "SELECT score, feedback FROM marks") == [(2.0, "raced")]
