@@ -11,16 +11,40 @@ then, and only to their own local store (their own answers and cached lessons; n
 the server is back and accepts a real login). The trade-off, documented in docs/desktop.md: someone
 who copies the store file can try passwords against the verifier offline (slowly), and a password
 changed on the server keeps opening the local copy until the next online login replaces the verifier.
+
+Guessing at the login dialog is slowed as the server slows it: after `FREE_ATTEMPTS` wrong passwords
+for one account on this computer, each next try waits 30 s, then 120 s, 300 s and 600 s
+(`OfflineAttempts`, kept in a small file beside the stores). A wrong password and an account never
+used here count alike. This guards the dialog of a shared laptop; it is not a boundary against
+someone who can copy files off the disk (see above).
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
+import json
+import os
 import secrets
+import time
+from collections.abc import Callable
+from pathlib import Path
 
-__all__ = ["NOBODY_VERIFIER", "VERIFIER_KEY", "hash_password", "verify_password"]
+__all__ = [
+    "FREE_ATTEMPTS",
+    "NOBODY_VERIFIER",
+    "VERIFIER_KEY",
+    "OfflineAttempts",
+    "hash_password",
+    "verify_password",
+]
+
+#: Wrong offline passwords allowed for one account before the waits begin.
+FREE_ATTEMPTS = 5
+#: The waits after that, as the server's login back-off (README, "Limits").
+BACKOFF_SECONDS = (30, 120, 300, 600)
 
 #: The store's meta key that holds the verifier.
 VERIFIER_KEY = "offline_password_verifier"
@@ -67,3 +91,52 @@ def verify_password(password: str, verifier: str | None) -> bool:
     except (ValueError, TypeError):  # a damaged or foreign value: never a match
         return False
     return hmac.compare_digest(digest, base64.b64decode(expected))
+
+
+class OfflineAttempts:
+    """Wrong offline passwords per (server, username) on this computer, and the wait they earn."""
+
+    def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
+        self.path = path
+        self.clock = clock
+
+    @staticmethod
+    def _key(server_url: str, username: str) -> str:
+        return hashlib.sha256(f"{server_url}\n{username.lower()}".encode()).hexdigest()
+
+    def _load(self) -> dict[str, dict[str, float]]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _save(self, data: dict[str, dict[str, float]]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(data), encoding="utf-8")
+        with contextlib.suppress(OSError):
+            os.chmod(temporary, 0o600)
+        os.replace(temporary, self.path)
+
+    def wait_seconds(self, server_url: str, username: str) -> int:
+        """Seconds before the next offline try for this account is looked at (0: now)."""
+        entry = self._load().get(self._key(server_url, username), {})
+        return max(0, int(float(entry.get("locked_until", 0)) - self.clock() + 0.999))
+
+    def failed(self, server_url: str, username: str) -> None:
+        data = self._load()
+        key = self._key(server_url, username)
+        entry = data.get(key, {})
+        failures = int(entry.get("failures", 0)) + 1
+        locked_until = float(entry.get("locked_until", 0))
+        if failures >= FREE_ATTEMPTS:
+            step = min(failures - FREE_ATTEMPTS, len(BACKOFF_SECONDS) - 1)
+            locked_until = self.clock() + BACKOFF_SECONDS[step]
+        data[key] = {"failures": failures, "locked_until": locked_until}
+        self._save(data)
+
+    def succeeded(self, server_url: str, username: str) -> None:
+        data = self._load()
+        if data.pop(self._key(server_url, username), None) is not None:
+            self._save(data)

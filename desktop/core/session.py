@@ -23,7 +23,13 @@ from desktop.core.client import ApiClient
 from desktop.core.credentials import TokenVault
 from desktop.core.engine import SyncEngine
 from desktop.core.errors import DesktopError, OfflineError, SessionExpiredError, SyncError
-from desktop.core.offline_login import NOBODY_VERIFIER, VERIFIER_KEY, hash_password, verify_password
+from desktop.core.offline_login import (
+    NOBODY_VERIFIER,
+    VERIFIER_KEY,
+    OfflineAttempts,
+    hash_password,
+    verify_password,
+)
 from desktop.core.settings import ServerAddress, Settings, check_server_url, save_user_settings
 from desktop.core.store import Store, private_dir
 from shared.wire.auth import User
@@ -83,6 +89,7 @@ class SessionManager:
         self.transport = transport
         self.vault = vault or TokenVault(settings.data_dir / "credentials")
         self.remember = remember
+        self.offline_attempts = OfflineAttempts(settings.data_dir / "offline-logins.json")
 
     def _client(self, server_url: str, token: str | None = None) -> ApiClient:
         return ApiClient(
@@ -131,6 +138,7 @@ class SessionManager:
         assert login.token is not None  # checked by ApiClient.login
         store = self._open_store(server_url, login.user)
         store.set_meta(VERIFIER_KEY, hash_password(password))
+        self.offline_attempts.succeeded(server_url, username.strip())  # the server said yes: start afresh
         self.vault.set(server_url, login.user.username, login.token)
         self._keep_device_token(server_url, login.user.username, login.device_token)
         if self.remember and self.settings.user_config is not None:
@@ -163,6 +171,12 @@ class SessionManager:
         """The server cannot be reached: someone who logged in on this computer before gets their own
         store back if the password matches the verifier kept at that login (see offline_login). The
         session is unverified: nothing is sent until a real login succeeds once the server is back."""
+        wait = self.offline_attempts.wait_seconds(server_url, username)
+        if wait:
+            raise OfflineError(
+                f"{cause} Too many wrong passwords for {username} on this computer: try again in {wait} s, "
+                "or when the server is back."
+            ) from cause
         user = self._cached_user(server_url, username)
         verifier = None
         if user is not None:
@@ -174,10 +188,12 @@ class SessionManager:
         # The same slow check whether or not the user is known here, so timing tells nothing.
         matches = verify_password(password, verifier or NOBODY_VERIFIER)
         if user is None or not matches:
+            self.offline_attempts.failed(server_url, username)
             raise OfflineError(
                 f"{cause} Without it, only someone who has logged in on this computer before can log "
                 "in, with the same password as then."
             ) from cause
+        self.offline_attempts.succeeded(server_url, username)
         store = self._open_store(server_url, user)
         client = self._client(server_url, self.vault.get(server_url, user.username))
         return Session(server_url, user, client, store, SyncEngine(store, client), verified=False)

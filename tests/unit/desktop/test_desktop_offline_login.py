@@ -9,7 +9,13 @@ from desktop_fakes import PASSWORD, FakeServer
 
 from desktop.core.credentials import TokenVault
 from desktop.core.errors import OfflineError
-from desktop.core.offline_login import VERIFIER_KEY, hash_password, verify_password
+from desktop.core.offline_login import (
+    FREE_ATTEMPTS,
+    VERIFIER_KEY,
+    OfflineAttempts,
+    hash_password,
+    verify_password,
+)
 from desktop.core.session import SessionManager
 from desktop.core.settings import Settings
 
@@ -79,3 +85,46 @@ def test_each_pupil_offline_opens_only_their_own_store(manager: SessionManager, 
     assert back.store.answer("variables", "text-1").state == {"text": "pupil two"}
     assert back.store.pending_count() == 1
     back.close()
+
+
+def test_guessing_offline_is_slowed_after_five_wrong_passwords(
+    manager: SessionManager, server: FakeServer, settings: Settings
+) -> None:
+    """A shared laptop's login dialog must not let a classmate try passwords as fast as they can type:
+    after five wrong ones the account waits, as the server's back-off makes it wait online."""
+    now = [1_000_000.0]
+    manager.offline_attempts = OfflineAttempts(
+        settings.data_dir / "offline-logins.json", clock=lambda: now[0]
+    )
+    manager.logout(manager.login(URL, "pupil", PASSWORD))
+    server.offline = True
+    for _ in range(FREE_ATTEMPTS):
+        with pytest.raises(OfflineError, match="logged in on this computer before"):
+            manager.login(URL, "pupil", "guess")
+
+    with pytest.raises(
+        OfflineError, match=r"Too many wrong passwords for pupil on this computer: try again in 30 s"
+    ):
+        manager.login(URL, "pupil", PASSWORD)  # even the right password waits: the dialog gives nothing away
+    now[0] += 31
+    with pytest.raises(OfflineError, match="logged in on this computer before"):
+        manager.login(URL, "pupil", "guess")  # the sixth wrong one: a longer wait
+    with pytest.raises(OfflineError, match="try again in 120 s"):
+        manager.login(URL, "pupil", PASSWORD)
+    now[0] += 121
+    again = manager.login(URL, "pupil", PASSWORD)
+    assert again.user.username == "pupil"
+    assert manager.offline_attempts.wait_seconds(URL, "pupil") == 0  # a success starts afresh
+    again.close()
+
+
+def test_an_account_never_used_here_is_slowed_alike(
+    manager: SessionManager, server: FakeServer, settings: Settings
+) -> None:
+    server.offline = True
+    for _ in range(FREE_ATTEMPTS):
+        with pytest.raises(OfflineError, match="logged in on this computer before"):
+            manager.login(URL, "stranger", "guess")
+    with pytest.raises(OfflineError, match="try again in"):
+        manager.login(URL, "stranger", "guess")
+    assert manager.offline_attempts.wait_seconds(URL, "pupil") == 0  # one account's guesses are its own
