@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from desktop.core.local_runner import LocalLimits
 from desktop.ui.console import EOF_HINT, ProgramConsole
 from desktop.ui.qt import Qt
@@ -63,3 +65,41 @@ def test_a_memory_bomb_is_reported_and_the_console_keeps_working(qtbot):
     assert bomb.args[0].status == "memory"
     assert after.args[0].status == "success"
     assert console.output.toPlainText() == "42\n"
+
+
+def test_a_fork_bomb_is_stopped_and_the_console_keeps_working(qtbot):
+    """Pressing Stop on a fork bomb ends it and everything it started; the next program runs."""
+    console = ProgramConsole(LocalLimits(cpu_seconds=5, wall_seconds=20, extra_processes=16))
+    qtbot.addWidget(console)
+
+    console.start(
+        "import os\nprint(os.getpid(), flush=True)\n"
+        "while True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n"
+    )
+    qtbot.waitUntil(lambda: console.output.toPlainText().strip() != "", timeout=10_000)
+    root = int(console.output.toPlainText().split()[0])
+    with qtbot.waitSignal(console.finished, timeout=20_000) as bomb:
+        qtbot.mouseClick(console.stop_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(console.finished, timeout=20_000) as after:
+        console.start("print('still fine')")
+
+    assert bomb.args[0].status == "stopped"
+    assert _living_in_session(root) == []  # the program and every copy it forked
+    assert after.args[0].status == "success"
+    assert console.output.toPlainText() == "still fine\n"
+
+
+def _living_in_session(session: int) -> list[int]:
+    """Processes (not zombies) in the program's session, which the runner started it in."""
+    living = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == session and fields[0] != b"Z":
+            living.append(int(entry))
+    return living
