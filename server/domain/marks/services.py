@@ -18,14 +18,8 @@ from server.db.models import Mark, User
 from server.domain.auth.context import AuthContext
 from server.domain.lessons.services import LessonLibrary
 from server.domain.marks.writer import write_mark
-from server.domain.sync.answers import (
-    Rejected,
-    answered_before,
-    claim_operation,
-    clamp_client_time,
-    record_refusal,
-    replay_result,
-)
+from server.domain.sync.answers import Rejected, clamp_client_time
+from server.domain.sync.ledger import answered_before, claim_operation, record_refusal, replay_result
 from server.domain.teaching.access import can_mark_pupil
 from server.lib import audit
 from server.lib.metrics import SYNC_OPERATIONS

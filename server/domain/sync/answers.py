@@ -24,7 +24,7 @@ from typing import Any, cast
 
 import msgspec
 import psycopg
-from sqlalchemy import Table, case, insert, select, tuple_
+from sqlalchemy import Table, case, insert, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -35,6 +35,11 @@ from server.db.engine import dialect_name, insert_for
 from server.db.models import ActivityRevision, ActivityState, SyncEvent, SyncOperation
 from server.domain.lessons.services import LessonLibrary
 from server.domain.marks.writer import mark_choice_answers
+from server.domain.sync.ledger import (
+    answered_before,
+    claim_statement,
+    replay_result,
+)
 from server.domain.sync.pg_saves import BatchSave, claim_rejected, save_batch
 from server.lib.metrics import SYNC_OPERATIONS
 from shared.lessons import ChoiceActivity, CodeActivity, TextActivity
@@ -142,91 +147,6 @@ def check_state(
             raise Rejected("validation_error", f"state.text: at most {activity.max_length} characters")
 
 
-def _result(row: SyncOperation, outcome: str | None = None) -> OperationResult:
-    return OperationResult(
-        op_id=row.op_id,
-        outcome=outcome or row.outcome,  # type: ignore[arg-type]
-        revision=row.revision,
-        received_at=row.received_at,
-        reason=row.reason,
-        code=row.code,
-    )
-
-
-async def answered_before(db: AsyncSession, op_ids: list[uuid.UUID]) -> dict[uuid.UUID, SyncOperation]:
-    """The recorded answers to these operation ids (an applied save's revision filled in from its
-    revision row, which is where it lives)."""
-    if not op_ids:
-        return {}
-    rows = await db.execute(
-        select(SyncOperation, ActivityRevision.revision)
-        .outerjoin(ActivityRevision, ActivityRevision.op_id == SyncOperation.op_id)
-        .where(SyncOperation.op_id.in_(op_ids))
-    )
-    found = {}
-    for operation, revision in rows.all():
-        if revision is not None:
-            operation.revision = revision
-        found[operation.op_id] = operation
-    return found
-
-
-async def record_refusal(
-    db: AsyncSession, *, op_id: uuid.UUID, user_id: int, kind: str, rejection: Rejected, now: datetime
-) -> None:
-    """Remember a refused operation so that its replay gets the same answer. An op id recorded
-    before (by this caller or anyone else) is left as it is: a refusal never overwrites an answer."""
-    await db.execute(
-        _claim_statement(dialect_name(db)),
-        {
-            "op_id": op_id,
-            "user_id": user_id,
-            "kind": kind,
-            "outcome": "rejected",
-            "revision": None,
-            "reason": rejection.reason,
-            "code": rejection.code,
-            "received_at": now,
-        },
-    )
-
-
-async def claim_operation(
-    db: AsyncSession, *, op_id: uuid.UUID, user_id: int, kind: str, now: datetime
-) -> bool:
-    """Claim `op_id` as applied, first thing in the transaction that applies it; False if it was
-    claimed before. A concurrent transaction claiming the same id waits on the unique key until this
-    one ends, then finds it claimed: two copies of one operation in flight apply it once, and the
-    second is answered as a replay instead of failing on the key at commit."""
-    claimed = await db.execute(
-        _claim_statement(dialect_name(db)),
-        {
-            "op_id": op_id,
-            "user_id": user_id,
-            "kind": kind,
-            "outcome": "applied",
-            "revision": None,
-            "reason": None,
-            "code": None,
-            "received_at": now,
-        },
-    )
-    return claimed.scalar_one_or_none() is not None
-
-
-def replay_result(previous: SyncOperation, user_id: int) -> OperationResult:
-    if previous.user_id != user_id:
-        return OperationResult(
-            op_id=previous.op_id,
-            outcome="rejected",
-            code="conflict",
-            reason="this operation id was already used by another account",
-        )
-    if previous.outcome == "rejected":
-        return _result(previous)
-    return _result(previous, "duplicate")
-
-
 @dataclass(slots=True)
 class CurrentState:
     """An activity's current answer after a batch, as the upsert returned it."""
@@ -304,12 +224,6 @@ def _rounds(saves: list[tuple[SaveRequest, datetime]]) -> list[list[tuple[SaveRe
             rounds.append([])
         rounds[index].append(item)
     return rounds
-
-
-@functools.cache
-def _claim_statement(dialect: str):  # type: ignore[no-untyped-def]
-    insert_ = insert_for(dialect)
-    return insert_(OPERATIONS).on_conflict_do_nothing().returning(OPERATIONS.c.op_id)
 
 
 @functools.cache
@@ -496,7 +410,7 @@ async def _store_generic(
     # 1. Claim every operation id; the ones already claimed (by an earlier push) are replays.
     claimed: set[uuid.UUID] = set()
     if claims:
-        statement = _claim_statement(dialect_name(db))
+        statement = claim_statement(dialect_name(db))
         claimed = set((await connection.execute(statement, claims)).scalars())
     replays = [op_id for op_id in {**results, **valid} if op_id not in claimed]
     await _replays(db, pupil_id, replays, results)
@@ -587,11 +501,7 @@ __all__ = [
     "Rejected",
     "SaveOutcome",
     "SaveRequest",
-    "answered_before",
     "apply_saves",
     "check_state",
-    "claim_operation",
     "clamp_client_time",
-    "record_refusal",
-    "replay_result",
 ]
