@@ -14,6 +14,7 @@ the next activity, so clients are different pupils spread over activities.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -198,17 +199,33 @@ def start_bare_endpoint(url: str, workers: int, data_dir: Path) -> tuple[subproc
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    for _ in range(300):
-        if process.poll() is not None:
-            raise SystemExit(f"the bare endpoint did not start; see {data_dir / 'bare.log'}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/activity/state/x/y", timeout=1):
-                pass
-        except urllib.error.HTTPError:
-            return process, port  # it answers (405 for a GET): up
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"the bare endpoint did not answer; see {data_dir / 'bare.log'}")
+    try:
+        for _ in range(300):
+            if process.poll() is not None:
+                raise SystemExit(f"the bare endpoint did not start; see {data_dir / 'bare.log'}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/activity/state/x/y", timeout=1):
+                    pass
+            except urllib.error.HTTPError:
+                return process, port  # it answers (405 for a GET): up
+            except OSError:
+                time.sleep(0.1)
+        raise SystemExit(f"the bare endpoint did not answer; see {data_dir / 'bare.log'}")
+    except BaseException:
+        stop_bare_endpoint(process)  # never leave it running behind a failed start
+        raise
+
+
+def stop_bare_endpoint(process: subprocess.Popen[bytes]) -> None:
+    """Stop its whole process group (uvicorn and its workers); SIGKILL what outlives 20 s."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
 
 
 def wrk(port: int, script: str, connections: int, duration: int) -> dict[str, float]:
@@ -297,8 +314,7 @@ def main() -> None:
                     f"errors {int(result['errors'])}"
                 )
         finally:
-            os.killpg(bare.pid, signal.SIGTERM)
-            bare.wait(timeout=20)
+            stop_bare_endpoint(bare)
         push = wrk(port, common + WRK_PUSH % {"batch": args.batch}, 8, args.duration)
         ops = push["rate"] * args.batch
         print(
