@@ -4,7 +4,7 @@
 
 1. start to first lesson shown: a fresh process (interpreter, imports, Qt, resume session from the stored
    token, open the store, render the first cached lesson), measured from the parent;
-2. local save latency p50/p95: `Store.save_answer` (WAL, synchronous=FULL: on disk when it returns);
+2. local save latency p50/p95: `store.outbox.save_answer` (WAL, synchronous=FULL: on disk when it returns);
 3. draining 10,000 queued operations to a real local server (`post16-server serve`);
 4. resident memory after opening 20 lessons in that GUI process;
 5. Run and Check on the laptop beside the same through the server (its Docker sandbox, when Docker and
@@ -137,9 +137,9 @@ def grid_child(data_dir: str) -> None:
         )
     store = Store.open(Path(data_dir) / "teacher.sqlite3")
     store.set_meta("user_id", str(teacher.id))
-    store.save_lesson_index([lesson.to_summary() for lesson in lessons])
+    store.lessons.save_index([lesson.to_summary() for lesson in lessons])
     for lesson in lessons:
-        store.save_lesson(lesson)
+        store.lessons.save(lesson)
     cells, events, marks = [], [], []
     for pupil in pupils:
         for lesson in lessons:
@@ -186,14 +186,14 @@ def grid_child(data_dir: str) -> None:
                         current=True,
                     )
                 )
-    store.apply_pull(events, "cursor-1")
-    store.replace_marks(marks)
+    store.pull.apply(events, "cursor-1")
+    store.marks.replace(marks)
     for pupil in pupils[:5]:  # marked on this laptop, waiting to sync
-        store.queue_mark(
+        store.outbox.queue_mark(
             pupil.id, lessons[0].id, lessons[0].activities[0].id, score=2, max_score=2, feedback=""
         )
     progress = ClassProgress(class_id=1, name="13X", pupils=pupils, cells=cells)
-    store.cache_put("teacher:classes", [TeacherClass(id=1, name="13X", pupil_count=len(pupils))])
+    store.cache.put("teacher:classes", [TeacherClass(id=1, name="13X", pupil_count=len(pupils))])
     client = ApiClient("http://127.0.0.1:9", token="offline", timeout=2.0)
     session = Session("http://127.0.0.1:9", teacher, client, store, SyncEngine(store, client), verified=False)
     ctx = UiContext(session=session, sync=None, notify=lambda *_: None)
@@ -312,9 +312,9 @@ def _offline_startup() -> str:
         for key, value in (("user_id", "7"), ("username", "benchpupil"), ("role", "pupil")):
             store.set_meta(key, value)
         lessons = [lesson.for_pupil() for lesson in load_manifest(REPO / "lessons").lessons]
-        store.save_lesson_index([lesson.to_summary() for lesson in lessons])
+        store.lessons.save_index([lesson.to_summary() for lesson in lessons])
         for lesson in lessons:
-            store.save_lesson(lesson)
+            store.lessons.save(lesson)
         store.close()
         _startup(data_dir, url)  # the first run warms the disk cache
         totals, phases, _rss = _startup(data_dir, url, runs=5)
@@ -405,7 +405,7 @@ def main() -> None:
             manager = SessionManager(settings, vault=TokenVault(data_dir / "credentials", use_keyring=False))
             session = manager.login(url, "benchpupil", PASSWORD)
             session.engine.sync_once()  # caches the lessons, as a pupil's first start would
-            lessons = [session.store.lesson(s.id) for s in session.store.lesson_summaries()]
+            lessons = [session.store.lessons.get(s.id) for s in session.store.lessons.summaries()]
             targets = [
                 (lesson.id, activity)
                 for lesson in lessons
@@ -429,7 +429,7 @@ def main() -> None:
             for i in range(1000):
                 lesson_id, activity = targets[i % len(targets)]
                 started = time.perf_counter()
-                latency_store.save_answer(lesson_id, activity.id, state_for(activity, i))
+                latency_store.outbox.save_answer(lesson_id, activity.id, state_for(activity, i))
                 samples.append((time.perf_counter() - started) * 1000)
             latency_store.close()
             samples.sort()
@@ -439,11 +439,11 @@ def main() -> None:
             # 3. drain 10,000 queued operations
             for i in range(OPERATIONS):
                 lesson_id, activity = targets[i % len(targets)]
-                session.store.save_answer(lesson_id, activity.id, state_for(activity, i))
+                session.store.outbox.save_answer(lesson_id, activity.id, state_for(activity, i))
             started = time.perf_counter()
             report = session.engine.push_outbox()
             drain = time.perf_counter() - started
-            left = session.store.pending_count()
+            left = session.store.outbox.pending_count()
             session.close()
 
             # 1 + 4. a fresh GUI process: start to first lesson, RSS after 20 lessons (the first run

@@ -109,11 +109,11 @@ def _exercise(session: Any, say: Any, started: float) -> int:
     report = engine.refresh_lessons()
     for problem in report.problems:
         say(f"warning: {problem}")
-    summaries = store.lesson_summaries()
+    summaries = store.lessons.summaries()
     if not summaries:
         say("FAILED: the server lists no lessons")
         return 1
-    lesson = store.lesson(summaries[0].id)
+    lesson = store.lessons.get(summaries[0].id)
     if lesson is None or not lesson.activities:
         say(f"FAILED: lesson {summaries[0].id!r} could not be opened (or has no activities)")
         return 1
@@ -121,14 +121,14 @@ def _exercise(session: Any, say: Any, started: float) -> int:
     activity = lesson.activities[0]
     current = client.activity_state(lesson.id, activity.id) if session.user.role == "pupil" else None
     state = current.state if current is not None else _default_state(activity)
-    op_id = store.save_answer(lesson.id, activity.id, state)
+    op_id = store.outbox.save_answer(lesson.id, activity.id, state)
     say(f"saved an answer to {activity.id!r} locally (operation {op_id})")
     push = engine.push_outbox()
     if push.rejected:
         say(f"FAILED: the server refused the answer: {push.rejected[0].reason}")
         return 1
-    receipts = [r for r in store.receipts() if r.op_id == op_id]
-    if store.pending_count() or not receipts:
+    receipts = [r for r in store.outbox.receipts() if r.op_id == op_id]
+    if store.outbox.pending_count() or not receipts:
         say("FAILED: the answer is still waiting to sync")
         return 1
     engine.pull_changes()

@@ -3,9 +3,9 @@
 The grid used to ask the store about each cell as Qt painted it (about three SQLite queries a cell, on
 the UI thread: 30 pupils × 40 activities is 3,600 queries a repaint). Now the server's progress, the
 marks and answers this computer holds, and the lesson list are read in bulk off the UI thread
-(`Store.class_work`, `Store.lesson_summaries`), folded here into plain frozen records, and the grid reads
-only those: painting and scrolling run no queries. Totals per pupil (overall and per lesson) and the
-answers to activities a lesson update removed (archived) are worked out at the same time.
+(`store.marks.class_work`, `store.lessons.summaries`), folded here into plain frozen records, and the
+grid reads only those: painting and scrolling run no queries. Totals per pupil (overall and per lesson)
+and the answers to activities a lesson update removed (archived) are worked out at the same time.
 """
 
 from __future__ import annotations
@@ -210,9 +210,9 @@ def load_snapshot(store: Store, progress: ClassProgress) -> GridSnapshot:
     UI thread."""
     return build_snapshot(
         progress,
-        store.lesson_summaries(),
-        store.class_work([pupil.id for pupil in progress.pupils]),
-        store.retired_activities(),
+        store.lessons.summaries(),
+        store.marks.class_work([pupil.id for pupil in progress.pupils]),
+        store.lessons.retired_activities(),
     )
 
 

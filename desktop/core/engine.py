@@ -137,19 +137,19 @@ class SyncEngine:
         self, progress: ProgressCallback | None = None, report: SyncReport | None = None
     ) -> SyncReport:
         report = report or SyncReport()
-        total = self.store.pending_count()
+        total = self.store.outbox.pending_count()
         done = 0
         if progress and total:
             progress(0, total)
         while True:
-            batch = self.store.next_batch(self.batch_size)
+            batch = self.store.outbox.next_batch(self.batch_size)
             if not batch:
                 break
             try:
                 summary = self._push_batch(batch)
             except SyncError as error:
                 if error.__class__ is not SessionExpiredError:
-                    self.store.note_attempt([op.op_id for op in batch], str(error))
+                    self.store.outbox.note_attempt([op.op_id for op in batch], str(error))
                 raise
             _add_ack(report, summary)
             if summary.deferred:
@@ -173,23 +173,23 @@ class SyncEngine:
         except RequestRefusedError as error:
             if len(batch) == 1:
                 reason = f"The server refused this change: {error}"
-                return self.store.reject_locally(batch[0].op_id, reason, error.code)
+                return self.store.outbox.reject_locally(batch[0].op_id, reason, error.code)
             middle = len(batch) // 2
             first = self._push_batch(batch[:middle])
             if first.deferred:  # the rest waits behind what the server left for later
                 return first
             second = self._push_batch(batch[middle:])
             return _merge_acks(first, second)
-        return self.store.acknowledge(response.results)
+        return self.store.outbox.acknowledge(response.results)
 
     # -- step 2 ---------------------------------------------------------------------------------
 
     def pull_changes(self, report: SyncReport | None = None, *, page_size: int = 500) -> SyncReport:
         report = report or SyncReport()
         for _ in range(10_000):  # a server that always says has_more must not hang the app
-            cursor = self.store.pull_cursor()
+            cursor = self.store.pull.cursor()
             page = self.client.pull(cursor, page_size)
-            applied = self.store.apply_pull(page.items, page.next_cursor)
+            applied = self.store.pull.apply(page.items, page.next_cursor)
             _add_pull(report, applied)
             if not page.has_more or page.next_cursor == cursor:
                 break
@@ -200,7 +200,7 @@ class SyncEngine:
     def refresh_lessons(self, report: SyncReport | None = None) -> SyncReport:
         report = report or SyncReport()
         manifest = self.client.lessons()
-        to_fetch = self.store.save_lesson_index(manifest.lessons)
+        to_fetch = self.store.lessons.save_index(manifest.lessons)
         for lesson_id in to_fetch:
             try:
                 lesson = self.client.lesson(lesson_id)
@@ -213,7 +213,7 @@ class SyncEngine:
             if lesson.id != lesson_id:
                 report.problems.append(f"Lesson {lesson_id!r}: the server sent a different lesson; ignored.")
                 continue
-            self.store.save_lesson(lesson)
+            self.store.lessons.save(lesson)
             report.lessons_updated.append(lesson_id)
         self._lessons_fetched = True
         return report
@@ -230,22 +230,22 @@ class SyncEngine:
 
     def sync_once(self, progress: ProgressCallback | None = None) -> SyncReport:
         report = SyncReport()
-        served_before = [summary.id for summary in self.store.lesson_summaries()]
-        archived_before = {(a.lesson_id, a.activity_id) for a in self.store.archived_answers()}
+        served_before = [summary.id for summary in self.store.lessons.summaries()]
+        archived_before = {(a.lesson_id, a.activity_id) for a in self.store.lessons.archived_answers()}
         self.push_outbox(progress, report)
         self.pull_changes(report)
         self.refresh_school_settings()
-        if not self._lessons_fetched or report.lessons_updated or self.store.stale_lessons():
+        if not self._lessons_fetched or report.lessons_updated or self.store.lessons.stale():
             changed_by_pull = list(report.lessons_updated)
             report.lessons_updated.clear()
             self.refresh_lessons(report)
             for lesson_id in changed_by_pull:
                 if lesson_id not in report.lessons_updated:
                     report.lessons_updated.append(lesson_id)
-            report.lessons_removed.extend(i for i in served_before if self.store.lesson_removed(i))
+            report.lessons_removed.extend(i for i in served_before if self.store.lessons.removed(i))
             report.answers_archived.extend(
                 (a.lesson_id, a.activity_id)
-                for a in self.store.archived_answers()
+                for a in self.store.lessons.archived_answers()
                 if (a.lesson_id, a.activity_id) not in archived_before
             )
         report.finished_at = datetime.now(UTC)
@@ -255,8 +255,8 @@ class SyncEngine:
     def status(self, state: SyncState, message: str = "", retry_in: float | None = None) -> SyncStatus:
         return SyncStatus(
             state=state,
-            pending=self.store.pending_count(),
-            rejected=len(self.store.rejected_operations()),
+            pending=self.store.outbox.pending_count(),
+            rejected=len(self.store.outbox.rejected_operations()),
             last_sync=self.store.last_sync(),
             message=message,
             retry_in=retry_in,

@@ -15,7 +15,7 @@ SCHOOL_SETTINGS_KEY = "school-settings"
 
 def cached_school_settings(store: Store) -> SchoolSettings:
     """The last settings the server sent; the defaults before the first sync or if unreadable."""
-    cached = store.cache_get(SCHOOL_SETTINGS_KEY)
+    cached = store.cache.get(SCHOOL_SETTINGS_KEY)
     if cached is None:
         return SchoolSettings()
     try:
@@ -25,5 +25,5 @@ def cached_school_settings(store: Store) -> SchoolSettings:
 
 
 def remember_school_settings(store: Store, settings: SchoolSettings) -> None:
-    if cached_school_settings(store) != settings or store.cache_get(SCHOOL_SETTINGS_KEY) is None:
-        store.cache_put(SCHOOL_SETTINGS_KEY, settings)
+    if cached_school_settings(store) != settings or store.cache.get(SCHOOL_SETTINGS_KEY) is None:
+        store.cache.put(SCHOOL_SETTINGS_KEY, settings)

@@ -133,7 +133,7 @@ class ActivityWidget(QFrame):
             self.refresh(replace_answer=False)
             return True
         try:
-            self.ctx.store.save_answer(self.lesson.id, self.activity.id, self.state())
+            self.ctx.store.outbox.save_answer(self.lesson.id, self.activity.id, self.state())
         except StoreError as error:
             self.save_state.setText("Not saved!")
             self.ctx.notify("error", str(error))
@@ -147,7 +147,7 @@ class ActivityWidget(QFrame):
 
     def refresh(self, *, replace_answer: bool = True) -> None:
         """Show what the store holds: the answer (unless the pupil is typing), sync state and mark."""
-        answer = self.ctx.store.answer(self.lesson.id, self.activity.id)
+        answer = self.ctx.store.outbox.answer(self.lesson.id, self.activity.id)
         if answer is not None and replace_answer and not self._dirty:
             self._loading = True
             try:
@@ -166,7 +166,7 @@ class ActivityWidget(QFrame):
         else:
             version = f" (version {answer.revision})" if answer.revision else ""
             self.save_state.setText(f"Saved and synced{version}")
-        mark = self.ctx.store.mark(self.ctx.user_id, self.lesson.id, self.activity.id)
+        mark = self.ctx.store.marks.get(self.ctx.user_id, self.lesson.id, self.activity.id)
         if mark is not None:
             # Green only for full marks: a 0/3 in green reads as "well done".
             if mark.score >= mark.max_score:
@@ -275,7 +275,7 @@ class ChoiceActivityWidget(ActivityWidget):
         """A choice is marked by the server from its answer key, which never comes to this laptop (any
         local check would give the answer away): while the answer waits to sync, say when it is marked."""
         super().refresh(replace_answer=replace_answer)
-        answer = self.ctx.store.answer(self.lesson.id, self.activity.id)
+        answer = self.ctx.store.outbox.answer(self.lesson.id, self.activity.id)
         if not self._dirty and answer is not None and answer.pending:
             self.save_state.setText(
                 "Saved on this computer · marked automatically when it reaches the server"
@@ -415,7 +415,7 @@ class CodeActivityWidget(ActivityWidget):
         provisional = getattr(self, "_awaiting_check", None)
         if provisional is None:
             return
-        mark = self.ctx.store.mark(self.ctx.user_id, self.lesson.id, self.activity.id)
+        mark = self.ctx.store.marks.get(self.ctx.user_id, self.lesson.id, self.activity.id)
         if mark is None or mark.revision is None or mark.source != "auto":
             return
         self._awaiting_check = None
@@ -479,7 +479,7 @@ class CodeActivityWidget(ActivityWidget):
     def _queue_check(self, code: str, provisional: str, because: str = "") -> None:
         """Offline (or the server cannot check now): the check goes into the outbox after the save
         holding this code; the server marks that version when it can, and the mark comes back by pull."""
-        self.ctx.store.queue_check(self.lesson.id, self.activity.id, code)
+        self.ctx.store.outbox.queue_check(self.lesson.id, self.activity.id, code)
         self._awaiting_check = provisional
         when = f"when it can (just now: {because})" if because else "when this computer is back online"
         self._set_busy(

@@ -90,7 +90,7 @@ class ArchivedAnswerWidget(QFrame):
         self.content.setFixedHeight(self.content.fontMetrics().lineSpacing() * lines + 14)
         layout.addWidget(self.content)
         self.status_text = describe_status(answer)
-        mark = ctx.store.mark(ctx.user_id, answer.lesson_id, answer.activity_id)
+        mark = ctx.store.marks.get(ctx.user_id, answer.lesson_id, answer.activity_id)
         if mark is not None:
             self.status_text += f" · mark {mark.score:g} / {mark.max_score:g}"
             if mark.feedback:

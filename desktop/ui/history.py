@@ -98,7 +98,7 @@ class RevisionDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
         self.revisions: list[dict[str, Any]] = []
-        local = ctx.store.revisions(pupil_id, lesson_id, activity_id)
+        local = ctx.store.pull.revisions(pupil_id, lesson_id, activity_id)
         self._show(
             [
                 {
@@ -218,7 +218,7 @@ class SyncLogDialog(QDialog):
     def reload(self) -> None:
         store = self.ctx.store
         self._titles = TitleBook(store)
-        pending = store.pending_operations()
+        pending = store.outbox.pending_operations()
         self._fill(
             self.waiting,
             [
@@ -231,7 +231,7 @@ class SyncLogDialog(QDialog):
                 for p in pending
             ],
         )
-        receipts = store.receipts()
+        receipts = store.outbox.receipts()
         self._fill(
             self.received,
             [
@@ -245,7 +245,7 @@ class SyncLogDialog(QDialog):
                 for r in receipts
             ],
         )
-        rejected = store.rejected_operations()
+        rejected = store.outbox.rejected_operations()
         self._fill(
             self.refused,
             [

@@ -170,7 +170,7 @@ class LessonView(QScrollArea):
         for activity in lesson.activities:
             if activity.id not in placed:
                 self._add_activity(layout, lesson, activity)
-        archived = self.ctx.store.archived_answers(lesson.id)
+        archived = self.ctx.store.lessons.archived_answers(lesson.id)
         if archived:
             self.archived_section = ArchivedSection(
                 self.ctx,

@@ -288,8 +288,8 @@ class MainWindow(QMainWindow):
 
     def reload_lessons(self) -> None:
         store = self.session.store
-        summaries = store.lesson_summaries()
-        available = {s.id for s in summaries if store.lesson(s.id) is not None}
+        summaries = store.lessons.summaries()
+        available = {s.id for s in summaries if store.lessons.get(s.id) is not None}
         current = self.lesson_view.lesson_id
         self.lesson_model.set_lessons(summaries, available, len(self._removed_lessons_answers()))
         self.update_progress()
@@ -331,7 +331,7 @@ class MainWindow(QMainWindow):
             self.lesson_view.show_activity(hit.activity_id)
 
     def _removed_lessons_answers(self) -> list[ArchivedAnswer]:
-        return [a for a in self.session.store.archived_answers() if a.lesson_removed]
+        return [a for a in self.session.store.lessons.archived_answers() if a.lesson_removed]
 
     def open_lesson(self, row: int) -> None:
         if not 0 <= row < self.lesson_model.rowCount():
@@ -345,7 +345,7 @@ class MainWindow(QMainWindow):
         self.lesson_list.setCurrentIndex(self.lesson_model.index(row))
         if self.lesson_view.lesson is not None and self.lesson_view.lesson.id == summary.id:
             return
-        self.lesson_view.show_lesson(self.session.store.lesson(summary.id))
+        self.lesson_view.show_lesson(self.session.store.lessons.get(summary.id))
         following = row + 1
         has_next = following < self.lesson_model.rowCount() and not self.lesson_model.is_archive(following)
         self.lesson_view.set_next_lesson(self.lesson_model.lesson_at(following).title if has_next else None)
@@ -473,7 +473,7 @@ class MainWindow(QMainWindow):
         own_marks = [m for m in report.new_marks if m.pupil_id == self.session.user.id]
         titles = TitleBook(self.session.store) if report.rejected or own_marks else None
         archived = (
-            {(a.lesson_id, a.activity_id) for a in self.session.store.archived_answers()}
+            {(a.lesson_id, a.activity_id) for a in self.session.store.lessons.archived_answers()}
             if report.rejected
             else set()
         )
@@ -525,7 +525,7 @@ class MainWindow(QMainWindow):
         lesson = self.lesson_view.lesson
         store = self.session.store
         for lesson_id in report.lessons_removed:
-            cached = store.lesson(lesson_id)
+            cached = store.lessons.get(lesson_id)
             title = cached.title if cached is not None else lesson_id
             kept = archived_by_lesson.get(lesson_id, 0)
             self.notifications.notify(
@@ -537,7 +537,7 @@ class MainWindow(QMainWindow):
             self.lesson_view.show_archive(self._removed_lessons_answers())
             self.reload_lessons()
         elif lesson is not None and lesson.id in report.lessons_updated:
-            fresh = store.lesson(lesson.id)
+            fresh = store.lessons.get(lesson.id)
             if fresh is not None and fresh.version != lesson.version:
                 self.lesson_view.show_lesson(fresh)
                 message = f"“{fresh.title}” was updated by your teacher."
@@ -556,7 +556,7 @@ class MainWindow(QMainWindow):
     def _load_rendered(self) -> None:
         """Lesson text rendered at earlier starts, from this user's store (desktop/ui/markdown.py)."""
         try:
-            cached = self.session.store.cache_get(RENDERED_KEY)
+            cached = self.session.store.cache.get(RENDERED_KEY)
             if cached is not None:
                 load_rendered(msgspec.json.decode(cached[0], type=dict[str, str]))
         except (StoreError, msgspec.DecodeError, msgspec.ValidationError):
@@ -568,10 +568,10 @@ class MainWindow(QMainWindow):
         if not added:
             return
         try:
-            cached = self.session.store.cache_get(RENDERED_KEY)
+            cached = self.session.store.cache.get(RENDERED_KEY)
             kept = msgspec.json.decode(cached[0], type=dict[str, str]) if cached is not None else {}
             kept.update(added)
-            self.session.store.cache_put(RENDERED_KEY, dict(list(kept.items())[-RENDERED_KEEP:]))
+            self.session.store.cache.put(RENDERED_KEY, dict(list(kept.items())[-RENDERED_KEEP:]))
         except (StoreError, msgspec.DecodeError, msgspec.ValidationError):
             return  # a cache: the next start renders again
 
@@ -592,7 +592,7 @@ class MainWindow(QMainWindow):
     def log_out(self) -> None:
         """Log out; with changes still queued, say so first and offer to send them."""
         self.lesson_view.flush()
-        pending = self.session.store.pending_count()
+        pending = self.session.store.outbox.pending_count()
         if pending:
             self._ask_before_logout(pending)
         else:
@@ -628,13 +628,13 @@ class MainWindow(QMainWindow):
     def _logout_sync_progress(self, status: SyncStatus) -> None:
         """While "sync, then log out" is under way: log out once the queue is empty, ask again if the
         server cannot be reached."""
-        if status.state in ("idle",) and self.session.store.pending_count() == 0:
+        if status.state in ("idle",) and self.session.store.outbox.pending_count() == 0:
             self._logout_after_sync = False
             self.finish_logout()
         elif status.state in ("offline", "error", "session_expired", "outdated"):
             self._logout_after_sync = False
             self.notifications.clear("logout")
-            pending = self.session.store.pending_count()
+            pending = self.session.store.outbox.pending_count()
             if pending:
                 self._ask_before_logout(pending, f"They could not be sent: {status.message or status.state}.")
             else:

@@ -38,12 +38,12 @@ class LessonProgress:
 
 def lesson_progress(store: Store, user_id: int) -> dict[str, LessonProgress]:
     """Per lesson: activities with an answer saved on this computer, and with a mark."""
-    marked = {(m.lesson_id, m.activity_id) for m in store.marks(user_id)}
+    marked = {(m.lesson_id, m.activity_id) for m in store.marks.all(user_id)}
     progress: dict[str, LessonProgress] = {}
-    for summary in store.lesson_summaries():
+    for summary in store.lessons.summaries():
         ids = [a.id for a in summary.activities]
         progress[summary.id] = LessonProgress(
-            answered=sum(store.answer(summary.id, activity_id) is not None for activity_id in ids),
+            answered=sum(store.outbox.answer(summary.id, activity_id) is not None for activity_id in ids),
             marked=sum((summary.id, activity_id) in marked for activity_id in ids),
             total=len(ids),
         )
@@ -63,8 +63,8 @@ class SearchIndex:
 
     def __init__(self, store: Store) -> None:
         self._entries: list[tuple[SearchHit, str]] = []
-        for summary in store.lesson_summaries():
-            lesson = store.lesson(summary.id)
+        for summary in store.lessons.summaries():
+            lesson = store.lessons.get(summary.id)
             text = ""
             if lesson is not None:
                 text = " ".join(b.markdown for b in lesson.blocks if isinstance(b, TextBlock))

@@ -736,7 +736,7 @@ class MarkingPanel(QWidget):
         heading = f"{pupil.display_name} — {column.lesson_title}: {column.activity.title}"
         self.heading.setText(heading)
         self.heading.setToolTip(heading)
-        lesson = self.ctx.store.lesson(column.lesson_id)
+        lesson = self.ctx.store.lessons.get(column.lesson_id)
         self._options = None
         activity = None
         if lesson is not None:
@@ -752,7 +752,7 @@ class MarkingPanel(QWidget):
         self.answer_stack.setCurrentWidget(self.code_answer if is_code else self.answer)
         self.out_of.setText(f"out of {column.activity.max_score:g}")
         self.score_error.hide()
-        mark = self.ctx.store.mark(pupil.id, column.lesson_id, column.activity.id)
+        mark = self.ctx.store.marks.get(pupil.id, column.lesson_id, column.activity.id)
         self._mark = mark
         self._check_key = None
         self.check_button.setEnabled(True)
@@ -765,7 +765,7 @@ class MarkingPanel(QWidget):
         self.score.setText(f"{mark.score:g}" if mark else "")
         self.feedback.setPlainText(mark.feedback if mark else "")
         self._update_state_label()
-        local = self.ctx.store.revisions(pupil.id, column.lesson_id, column.activity.id)
+        local = self.ctx.store.pull.revisions(pupil.id, column.lesson_id, column.activity.id)
         self._set_revisions([(r.revision, r.state, r.client_time, r.current) for r in local])
         client = self.ctx.session.client
         key = (pupil.id, column.lesson_id, column.activity.id)
@@ -891,8 +891,8 @@ class MarkingPanel(QWidget):
         if self.target is None:
             return
         pupil, column = self.target
-        mark = self.ctx.store.mark(pupil.id, column.lesson_id, column.activity.id)
-        if self.ctx.store.mark_pending(pupil.id, column.lesson_id, column.activity.id):
+        mark = self.ctx.store.marks.get(pupil.id, column.lesson_id, column.activity.id)
+        if self.ctx.store.marks.pending(pupil.id, column.lesson_id, column.activity.id):
             self.state_label.setText("Mark saved here · waiting to sync")
         elif mark is not None and mark.source == "auto":
             version = f" of version {mark.revision}" if mark.revision is not None else ""
@@ -910,7 +910,7 @@ class MarkingPanel(QWidget):
         if score is None:
             return
         try:
-            self.ctx.store.queue_mark(
+            self.ctx.store.outbox.queue_mark(
                 pupil.id,
                 column.lesson_id,
                 column.activity.id,
@@ -922,7 +922,7 @@ class MarkingPanel(QWidget):
         except StoreError as error:
             self.ctx.notify("error", str(error))
             return
-        self.last_saved = self.ctx.store.mark(pupil.id, column.lesson_id, column.activity.id)
+        self.last_saved = self.ctx.store.marks.get(pupil.id, column.lesson_id, column.activity.id)
         self._update_state_label()
         self.mark_saved.emit()
         self.ctx.sync_now()
@@ -1050,7 +1050,7 @@ class TeacherView(QWidget):
     # -- loading (online, else from the cache) --------------------------------------------------------
 
     def reload(self) -> None:
-        cached = self.ctx.store.cache_get("teacher:classes")
+        cached = self.ctx.store.cache.get("teacher:classes")
         if cached is not None:
             self._show_classes(msgspec.json.decode(cached[0], type=list[TeacherClass]))
         client = self.ctx.session.client
@@ -1059,7 +1059,7 @@ class TeacherView(QWidget):
     def _classes_loaded(self, classes: list[TeacherClass]) -> None:
         if self.cleared:
             return
-        self.ctx.store.cache_put("teacher:classes", classes)
+        self.ctx.store.cache.put("teacher:classes", classes)
         self._show_classes(classes)
 
     def _offline(self, error: Exception) -> None:
@@ -1089,7 +1089,7 @@ class TeacherView(QWidget):
         chosen = self.class_list[row]
         self.current_class = chosen.id
         key = f"teacher:progress:{chosen.id}"
-        cached = self.ctx.store.cache_get(key)
+        cached = self.ctx.store.cache.get(key)
         self.progress_title.setText(f"<b>Progress: {html.escape(chosen.name)}</b>")
         if cached is not None:
             self._show_progress(msgspec.json.decode(cached[0], type=ClassProgress))
@@ -1098,7 +1098,7 @@ class TeacherView(QWidget):
         def loaded(progress: ClassProgress) -> None:
             if self.cleared:
                 return
-            self.ctx.store.cache_put(key, progress)
+            self.ctx.store.cache.put(key, progress)
             if self.current_class == progress.class_id:
                 self._show_progress(progress)
 
@@ -1210,7 +1210,7 @@ class ArchivedAnswersDialog(QDialog):
         close.clicked.connect(self.accept)
         outer.addWidget(close, 0, Qt.AlignmentFlag.AlignRight)
         newest: dict[tuple[str, str], tuple[int, dict, object]] = {}
-        for revision in ctx.store.pupil_revisions(pupil.id):
+        for revision in ctx.store.pull.pupil_revisions(pupil.id):
             key = (revision.lesson_id, revision.activity_id)
             if key not in newest or revision.current:
                 newest[key] = (revision.revision, revision.state, revision.client_time)

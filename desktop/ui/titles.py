@@ -21,19 +21,19 @@ class TitleBook:
     def __init__(self, store: Store) -> None:
         self._lessons: dict[str, str] = {}
         self._activities: dict[tuple[str, str], str] = {}
-        for archived in store.archived_answers():
+        for archived in store.lessons.archived_answers():
             self._lessons.setdefault(archived.lesson_id, archived.lesson_title)
             if archived.activity is not None:
                 self._activities[(archived.lesson_id, archived.activity_id)] = archived.activity.title
-        for summary in store.lesson_summaries():
+        for summary in store.lessons.summaries():
             self._lessons[summary.id] = summary.title
             for activity in summary.activities:
                 self._activities[(summary.id, activity.id)] = activity.title
         self._pupils: dict[int, str] = {}
-        classes = store.cache_get("teacher:classes")  # a teacher's cached classes name their pupils
+        classes = store.cache.get("teacher:classes")  # a teacher's cached classes name their pupils
         if classes is not None:
             for taught in msgspec.json.decode(classes[0], type=list[TeacherClass]):
-                progress = store.cache_get(f"teacher:progress:{taught.id}")
+                progress = store.cache.get(f"teacher:progress:{taught.id}")
                 if progress is not None:
                     for pupil in msgspec.json.decode(progress[0], type=ClassProgress).pupils:
                         self._pupils[pupil.id] = pupil.display_name

@@ -101,7 +101,7 @@ def answer_and_sync(qtbot, pupil) -> TextActivityWidget:  # type: ignore[no-unty
     text = next(w for w in pupil.lesson_view.activity_widgets.values() if isinstance(w, TextActivityWidget))
     text.editor.setPlainText("Because input() always returns a string.")
     assert text.save_now()
-    qtbot.waitUntil(lambda: pupil.session.store.pending_count() == 0, timeout=20_000)
+    qtbot.waitUntil(lambda: pupil.session.store.outbox.pending_count() == 0, timeout=20_000)
     return text
 
 

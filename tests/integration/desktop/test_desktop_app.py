@@ -31,7 +31,7 @@ def widget_of(window, kind):  # type: ignore[no-untyped-def]
 def synced(window) -> bool:  # type: ignore[no-untyped-def]
     status = window.status_bar.current
     return (
-        window.session.store.pending_count() == 0
+        window.session.store.outbox.pending_count() == 0
         and status is not None
         and status.state == "idle"
         and status.pending == 0
@@ -97,7 +97,7 @@ def test_pupil_answers_offline_and_the_queue_drains_when_the_server_returns(
     )
     code_revisions = classroom.get("pupil", f"/api/activity/revisions/{lesson.id}/{code.activity.id}").json()
     assert len(code_revisions["revisions"]) == 2
-    receipts = window.session.store.receipts()
+    receipts = window.session.store.outbox.receipts()
     assert len(receipts) == 6
     assert all(r.received_at is not None for r in receipts)
 
@@ -153,7 +153,7 @@ def test_second_pupil_on_the_same_laptop_starts_with_an_empty_queue(qtbot, open_
     second.open_lesson(0)
     qtbot.waitUntil(lambda: synced(second), timeout=20_000)
     assert widget_of(second, TextActivityWidget).editor.toPlainText() == ""
-    assert first.session.store.pending_count() == 1  # still waiting for pupil one
+    assert first.session.store.outbox.pending_count() == 1  # still waiting for pupil one
     response = classroom.get("pupil", f"/api/activity/state/{first.lesson_view.lesson.id}/{text.activity.id}")
     assert (
         response.status_code == 404 or response.json() in (None, {}) or response.json().get("state") is None

@@ -47,7 +47,7 @@ def screenshot(widget, name: str) -> None:  # type: ignore[no-untyped-def]
 
 def synced(window) -> bool:  # type: ignore[no-untyped-def]
     status = window.status_bar.current
-    return window.session.store.pending_count() == 0 and status is not None and status.state == "idle"
+    return window.session.store.outbox.pending_count() == 0 and status is not None and status.state == "idle"
 
 
 def served_versions(classroom) -> dict[str, str]:  # type: ignore[no-untyped-def]
@@ -107,7 +107,7 @@ def test_new_lesson_version_keeps_remaining_answers_and_archives_the_removed_one
     window.sync.sync_now()
     qtbot.waitUntil(lambda: view.lesson is not None and view.lesson.version == new_version, timeout=30_000)
 
-    cached = window.session.store.lesson(LESSON)
+    cached = window.session.store.lessons.get(LESSON)
     assert cached is not None
     assert cached.version == new_version
     assert any("REVISED: this lesson was updated" in getattr(b, "markdown", "") for b in cached.blocks)
@@ -137,9 +137,9 @@ def test_new_lesson_version_keeps_remaining_answers_and_archives_the_removed_one
         "code": "total_seconds = int(input())\nprint(total_seconds // 60, total_seconds % 60)\n"
     }
     # Nothing lost: the removed activity's answer is still in the store, beside the kept one.
-    archived = window.session.store.archived_answers(LESSON)
+    archived = window.session.store.lessons.archived_answers(LESSON)
     assert [(a.activity_id, a.lesson_removed) for a in archived] == [(REMOVED_ACTIVITY, False)]
-    assert window.session.store.rejected_operations() == []
+    assert window.session.store.outbox.rejected_operations() == []
 
 
 def test_lesson_removed_from_the_manifest_keeps_its_answers_under_archived(
@@ -186,4 +186,4 @@ def test_lesson_removed_from_the_manifest_keeps_its_answers_under_archived(
     assert f"Chosen: {choice_label}" in shown
     assert "elif stops at the first true test; separate ifs test every one." in shown
     assert all(entry.content.isReadOnly() for entry in section.entries)
-    assert len(window.session.store.archived_answers()) == 2
+    assert len(window.session.store.lessons.archived_answers()) == 2

@@ -62,7 +62,7 @@ def test_pupil_logs_in_offline_sees_own_work_and_sends_it_when_the_server_return
     qtbot.waitUntil(lambda: window._relogin is not None and window._relogin.isVisible(), timeout=30_000)
     window._relogin.password.setText(PASSWORD)
     window._relogin.login_button.click()
-    qtbot.waitUntil(lambda: window.session.store.pending_count() == 0, timeout=30_000)
+    qtbot.waitUntil(lambda: window.session.store.outbox.pending_count() == 0, timeout=30_000)
     state = classroom.get("pupil", f"/api/activity/state/{lesson_id}/{text.activity.id}").json()
     assert state["state"] == {"text": ANSWER}
     window.shutdown()

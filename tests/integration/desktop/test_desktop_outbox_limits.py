@@ -42,27 +42,27 @@ def new_minute(pg_url: str) -> None:
 
 
 def queued_codes(store: Store) -> list[str]:
-    return [op.payload["state"]["code"] for op in store.next_batch(500)]
+    return [op.payload["state"]["code"] for op in store.outbox.next_batch(500)]
 
 
 def test_answers_over_the_save_limit_stay_queued_in_order_and_arrive_later(engine, classroom, pg_url):
     store = engine.store
     for n in range(7):
-        store.save_answer(LESSON, CODE, {"code": f"v{n}"})
+        store.outbox.save_answer(LESSON, CODE, {"code": f"v{n}"})
 
     report = engine.push_outbox()
     assert report.pushed == 3
     assert report.deferred == 4
     assert 1 <= report.retry_after <= 60
     assert queued_codes(store) == ["v3", "v4", "v5", "v6"]
-    assert store.rejected_operations() == []
+    assert store.outbox.rejected_operations() == []
 
     new_minute(pg_url)
     assert engine.push_outbox().pushed == 3
     assert queued_codes(store) == ["v6"]
     new_minute(pg_url)
     assert engine.push_outbox().pushed == 1
-    assert store.pending_count() == 0
+    assert store.outbox.pending_count() == 0
 
     revisions = classroom.get("pupil", f"/api/activity/revisions/{LESSON}/{CODE}").json()["revisions"]
     assert [r["state"]["code"] for r in revisions] == [f"v{n}" for n in range(7)]
@@ -70,7 +70,7 @@ def test_answers_over_the_save_limit_stay_queued_in_order_and_arrive_later(engin
 
 def test_sync_loop_waits_for_the_servers_retry_after_before_sending_the_rest(engine):
     for n in range(5):
-        engine.store.save_answer(LESSON, CODE, {"code": f"v{n}"})
+        engine.store.outbox.save_answer(LESSON, CODE, {"code": f"v{n}"})
     loop = SyncLoop(engine, interval=30.0)
     delay = loop.run_once()
     assert delay is not None

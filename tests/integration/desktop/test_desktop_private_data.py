@@ -33,7 +33,7 @@ def test_login_leaves_the_laptops_data_private_to_the_user(classroom, tmp_path):
         settings = Settings(data_dir=data, user_config=data / "desktop.toml")
         manager = SessionManager(settings, vault=TokenVault(data / "credentials", use_keyring=False))
         session = manager.login(classroom.url, "pupil", "correct horse battery")
-        session.store.save_answer("variables-and-types", "seconds-to-minutes", {"code": "print(1)"})
+        session.store.outbox.save_answer("variables-and-types", "seconds-to-minutes", {"code": "print(1)"})
         database = store_path(data, classroom.url, "pupil")
         folders = [data, data / "users", database.parent]
         assert {str(f): mode(f) for f in folders} == {str(f): 0o700 for f in folders}

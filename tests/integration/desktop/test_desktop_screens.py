@@ -32,7 +32,7 @@ def inside(window, widget) -> bool:  # type: ignore[no-untyped-def]
 
 def synced(window) -> bool:  # type: ignore[no-untyped-def]
     status = window.status_bar.current
-    return window.session.store.pending_count() == 0 and status is not None and status.state == "idle"
+    return window.session.store.outbox.pending_count() == 0 and status is not None and status.state == "idle"
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ def readable_texts(window) -> list[str]:  # type: ignore[no-untyped-def]
 
 def synced(window) -> bool:  # type: ignore[no-untyped-def]
     status = window.status_bar.current
-    return window.session.store.pending_count() == 0 and status is not None and status.state == "idle"
+    return window.session.store.outbox.pending_count() == 0 and status is not None and status.state == "idle"
 
 
 def test_teacher_logout_leaves_no_pupil_answer_or_grid_readable(qtbot, open_app) -> None:
@@ -80,7 +80,7 @@ def test_logout_with_queued_work_syncs_it_first_then_logs_out(qtbot, open_app, c
     qtbot.waitUntil(lambda: window.status_bar.current.state == "offline", timeout=20_000)
     classroom.server.start()
     qtbot.waitUntil(lambda: httpx.get(f"{classroom.url}/api/health").status_code == 200, timeout=20_000)
-    assert window.session.store.pending_count() == 1
+    assert window.session.store.outbox.pending_count() == 1
 
     window.log_out()
     assert "1 change has not reached the school server" in window.logout_prompt.text()

@@ -135,9 +135,9 @@ class Laptop:
         served = lessons if lessons is not None else course()
         if user.role == "pupil":
             served = [lesson.for_pupil() for lesson in served]
-        store.save_lesson_index([lesson.to_summary() for lesson in served])
+        store.lessons.save_index([lesson.to_summary() for lesson in served])
         for lesson in served:
-            store.save_lesson(lesson)
+            store.lessons.save(lesson)
         client = ApiClient(UNREACHABLE, token="not-a-real-token", timeout=2.0)
         return Session(UNREACHABLE, user, client, store, SyncEngine(store, client), verified=False)
 

@@ -18,11 +18,11 @@ from desktop.core.store import Store
 def test_queued_answers_reach_the_server_and_leave_the_queue(
     engine: SyncEngine, store: Store, server: FakeServer
 ) -> None:
-    store.save_answer("variables", "text-1", {"text": "one"})
-    store.save_answer("variables", "code-1", {"code": "print(3)"})
+    store.outbox.save_answer("variables", "text-1", {"text": "one"})
+    store.outbox.save_answer("variables", "code-1", {"code": "print(3)"})
     report = engine.sync_once()
     assert report.pushed == 2
-    assert store.pending_count() == 0
+    assert store.outbox.pending_count() == 0
     current = server.current(3, "variables", "code-1")
     assert current is not None
     assert current["state"] == {"code": "print(3)"}
@@ -32,36 +32,36 @@ def test_large_queue_is_pushed_in_batches_of_at_most_500(
     engine: SyncEngine, store: Store, server: FakeServer
 ) -> None:
     for i in range(1203):
-        store.save_answer("variables", "text-1", {"text": str(i)})
+        store.outbox.save_answer("variables", "text-1", {"text": str(i)})
     progress: list[tuple[int, int]] = []
     engine.push_outbox(lambda done, total: progress.append((done, total)))
     assert server.push_sizes == [500, 500, 203]
     assert progress[-1] == (1203, 1203)
-    assert store.pending_count() == 0
+    assert store.outbox.pending_count() == 0
 
 
 def test_second_push_of_same_operation_changes_nothing(
     engine: SyncEngine, store: Store, server: FakeServer, client: ApiClient
 ) -> None:
-    store.save_answer("variables", "text-1", {"text": "once"})
-    [operation] = store.next_batch(1)
+    store.outbox.save_answer("variables", "text-1", {"text": "once"})
+    [operation] = store.outbox.next_batch(1)
     client.push(store.device_id, [operation])  # the answer to this one was "lost"
     engine.push_outbox()
     assert len(server.all_revisions(3)) == 1
-    assert [r.outcome for r in store.receipts()] == ["duplicate"]
+    assert [r.outcome for r in store.outbox.receipts()] == ["duplicate"]
 
 
 def test_lost_answer_to_a_push_keeps_the_operations_for_the_next_attempt(
     engine: SyncEngine, store: Store, server: FakeServer
 ) -> None:
-    store.save_answer("variables", "text-1", {"text": "x"})
+    store.outbox.save_answer("variables", "text-1", {"text": "x"})
     server.failures.append(httpx.ReadTimeout("server died mid-request"))
     with pytest.raises(OfflineError):
         engine.push_outbox()
-    assert store.pending_count() == 1
-    assert store.pending_operations()[0].attempts == 1
+    assert store.outbox.pending_count() == 1
+    assert store.outbox.pending_operations()[0].attempts == 1
     engine.push_outbox()
-    assert store.pending_count() == 0
+    assert store.outbox.pending_count() == 0
     assert len(server.all_revisions(3)) == 1
 
 
@@ -69,7 +69,7 @@ def test_replayed_results_for_unknown_operations_are_ignored(
     engine: SyncEngine, store: Store, server: FakeServer
 ) -> None:
     server.replay_results = [{"op_id": str(uuid.uuid4()), "outcome": "applied", "revision": 9}]
-    store.save_answer("variables", "text-1", {"text": "x"})
+    store.outbox.save_answer("variables", "text-1", {"text": "x"})
     report = engine.push_outbox()
     assert report.ignored_acknowledgements == 1
     assert report.pushed == 1
@@ -79,12 +79,12 @@ def test_rejected_operation_does_not_block_the_queue_and_is_kept(
     engine: SyncEngine, store: Store, server: FakeServer
 ) -> None:
     server.reject_activities = {"deleted-activity"}
-    store.save_answer("variables", "deleted-activity", {"text": "lost?"})
-    store.save_answer("variables", "text-1", {"text": "after it"})
+    store.outbox.save_answer("variables", "deleted-activity", {"text": "lost?"})
+    store.outbox.save_answer("variables", "text-1", {"text": "after it"})
     report = engine.sync_once()
     assert [r.activity_id for r in report.rejected] == ["deleted-activity"]
-    assert store.pending_count() == 0
-    assert store.rejected_operations()[0].payload == {"state": {"text": "lost?"}}
+    assert store.outbox.pending_count() == 0
+    assert store.outbox.rejected_operations()[0].payload == {"state": {"text": "lost?"}}
     assert server.current(3, "variables", "text-1") is not None
 
 
@@ -93,42 +93,42 @@ def test_batch_refused_as_a_whole_is_split_until_the_bad_operation_is_found(
 ) -> None:
     server.poison_activities = {"poison"}
     for i in range(6):
-        store.save_answer("variables", "text-1", {"text": str(i)})
-    store.save_answer("variables", "poison", {"text": "bad"})
+        store.outbox.save_answer("variables", "text-1", {"text": str(i)})
+    store.outbox.save_answer("variables", "poison", {"text": "bad"})
     for i in range(3):
-        store.save_answer("variables", "code-1", {"code": str(i)})
+        store.outbox.save_answer("variables", "code-1", {"code": str(i)})
     report = engine.push_outbox()
     assert report.pushed == 9
-    assert [r.activity_id for r in store.rejected_operations()] == ["poison"]
-    assert store.pending_count() == 0
+    assert [r.activity_id for r in store.outbox.rejected_operations()] == ["poison"]
+    assert store.outbox.pending_count() == 0
 
 
 def test_server_that_acknowledges_nothing_does_not_hang_the_engine(
     engine: SyncEngine, store: Store, server: FakeServer
 ) -> None:
     server.drop_results = True
-    store.save_answer("variables", "text-1", {"text": "x"})
+    store.outbox.save_answer("variables", "text-1", {"text": "x"})
     report = engine.push_outbox()
     assert report.problems
-    assert store.pending_count() == 1
+    assert store.outbox.pending_count() == 1
 
 
 def test_expired_session_keeps_the_queue(engine: SyncEngine, store: Store, server: FakeServer) -> None:
-    store.save_answer("variables", "text-1", {"text": "keep me"})
+    store.outbox.save_answer("variables", "text-1", {"text": "keep me"})
     server.sessions.clear()
     with pytest.raises(SessionExpiredError):
         engine.sync_once()
-    assert store.pending_count() == 1
+    assert store.outbox.pending_count() == 1
 
 
 def test_outdated_protocol_is_reported_and_queue_kept(
     engine: SyncEngine, store: Store, server: FakeServer
 ) -> None:
-    store.save_answer("variables", "text-1", {"text": "x"})
+    store.outbox.save_answer("variables", "text-1", {"text": "x"})
     server.failures.append(426)
     with pytest.raises(ProtocolOutdatedError, match="update"):
         engine.sync_once()
-    assert store.pending_count() == 1
+    assert store.outbox.pending_count() == 1
 
 
 def test_pull_brings_marks_and_the_current_answer_from_another_device(
@@ -137,11 +137,11 @@ def test_pull_brings_marks_and_the_current_answer_from_another_device(
     other_laptop = ApiClient("http://fake.test", transport=server.transport())
     other_laptop.login("pupil", "correct-horse")
     other_store = Store.open(store.path.with_name("other.sqlite3"))
-    other_store.save_answer("variables", "text-1", {"text": "written on laptop B"})
+    other_store.outbox.save_answer("variables", "text-1", {"text": "written on laptop B"})
     SyncEngine(other_store, other_laptop).sync_once()
     server.set_mark(3, "variables", "text-1", 1.0, "Nice")
     report = engine.sync_once()
-    answer = store.answer("variables", "text-1")
+    answer = store.outbox.answer("variables", "text-1")
     assert answer is not None
     assert answer.state == {"text": "written on laptop B"}
     assert [m.feedback for m in report.new_marks] == ["Nice"]
@@ -158,11 +158,11 @@ def test_conflict_follows_the_servers_rule_after_pull(
     other = ApiClient("http://fake.test", transport=server.transport())
     other.login("pupil", "correct-horse")
     other_store = Store.open(store.path.with_name("b.sqlite3"))
-    other_store.save_answer("variables", "text-1", {"text": "later on B"}, now=later)
+    other_store.outbox.save_answer("variables", "text-1", {"text": "later on B"}, now=later)
     SyncEngine(other_store, other).sync_once()
-    store.save_answer("variables", "text-1", {"text": "earlier on A"})  # pushed after, but older
+    store.outbox.save_answer("variables", "text-1", {"text": "earlier on A"})  # pushed after, but older
     engine.sync_once()
-    answer = store.answer("variables", "text-1")
+    answer = store.outbox.answer("variables", "text-1")
     assert answer is not None
     assert answer.state == {"text": "later on B"}
     assert len(server.all_revisions(3)) == 2
@@ -175,9 +175,9 @@ def test_pull_cursor_advances_and_repeated_pull_applies_nothing_new(
 ) -> None:
     server.set_mark(3, "variables", "text-1", 1.0, "First")
     engine.pull_changes()
-    cursor = store.pull_cursor()
+    cursor = store.pull.cursor()
     report = engine.pull_changes()
-    assert store.pull_cursor() == cursor
+    assert store.pull.cursor() == cursor
     assert report.new_marks == []
 
 
@@ -193,7 +193,7 @@ def test_pull_pages_until_the_server_has_no_more(
 def test_lessons_are_cached_for_offline_use(engine: SyncEngine, store: Store, server: FakeServer) -> None:
     engine.sync_once()
     server.offline = True
-    lesson = store.lesson("variables")
+    lesson = store.lessons.get("variables")
     assert lesson is not None
     assert lesson.pupil_view
 
@@ -214,7 +214,7 @@ def test_unreadable_lesson_keeps_the_cached_copy(
     report = engine.refresh_lessons()
     assert report.problems
     assert "keeping the copy" in report.problems[0]
-    cached = store.lesson("variables")
+    cached = store.lessons.get("variables")
     assert cached is not None
     assert cached.version == "v1"
 
@@ -239,7 +239,7 @@ def test_loop_goes_offline_backs_off_and_comes_back(
 ) -> None:
     listener = RecordingListener()
     loop = SyncLoop(engine, listener, interval=60, backoff=Backoff(rng=lambda low, high: high))
-    store.save_answer("variables", "text-1", {"text": "x"})
+    store.outbox.save_answer("variables", "text-1", {"text": "x"})
     server.offline = True
     assert loop.run_once() == 1
     assert loop.run_once() == 2
@@ -264,16 +264,16 @@ def test_loop_pauses_on_expired_session_until_resumed(
 ) -> None:
     listener = RecordingListener()
     loop = SyncLoop(engine, listener)
-    store.save_answer("variables", "text-1", {"text": "x"})
+    store.outbox.save_answer("variables", "text-1", {"text": "x"})
     server.sessions.clear()
     assert loop.run_once() is None
     assert listener.statuses[-1].state == "session_expired"
     assert loop.run_once() is None  # stays paused, queue untouched
-    assert store.pending_count() == 1
+    assert store.outbox.pending_count() == 1
     client.login("pupil", "correct-horse")
     loop.resume()
     assert loop.run_once() == loop.interval
-    assert store.pending_count() == 0
+    assert store.outbox.pending_count() == 0
 
 
 def test_loop_survives_server_errors_and_garbage(engine: SyncEngine, server: FakeServer) -> None:

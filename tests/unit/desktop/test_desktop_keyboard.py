@@ -80,16 +80,16 @@ def test_indenting_and_taking_it_back_or_moving_focus_saves_no_version(qtbot, le
     text.editor.setFocus(Qt.FocusReason.TabFocusReason)
     editor.setFocus(Qt.FocusReason.TabFocusReason)
     assert lesson_window.lesson_view.flush()
-    assert store.answer("variables", code.activity.id) is None
-    assert store.pending_count() == 0
+    assert store.outbox.answer("variables", code.activity.id) is None
+    assert store.outbox.pending_count() == 0
     assert code.save_state.text() == "Not answered yet"
 
     qtbot.keyClick(editor, Qt.Key.Key_Return)
     qtbot.keyClicks(editor, "print(135 // 60)")
     assert code.save_now()
     assert code.save_now()  # saving again with nothing new adds nothing
-    assert store.pending_count() == 1
-    assert "print(135 // 60)" in store.answer("variables", code.activity.id).state["code"]
+    assert store.outbox.pending_count() == 1
+    assert "print(135 // 60)" in store.outbox.answer("variables", code.activity.id).state["code"]
 
 
 def test_arrow_keys_in_the_lesson_list_open_the_highlighted_lesson(qtbot, lesson_window) -> None:

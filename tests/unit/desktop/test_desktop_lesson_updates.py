@@ -34,8 +34,8 @@ def _without(lesson: Lesson, activity_id: str, version: str) -> Lesson:
 
 
 def _cache(store: Store, lesson: Lesson) -> None:
-    store.save_lesson_index([lesson.to_summary()])
-    store.save_lesson(lesson)
+    store.lessons.save_index([lesson.to_summary()])
+    store.lessons.save(lesson)
 
 
 # -- the store --------------------------------------------------------------------------------------
@@ -46,18 +46,18 @@ def test_answer_to_an_activity_a_new_version_drops_is_kept_as_archived(
 ) -> None:
     first = make_lesson()
     _cache(store, first)
-    store.save_answer("variables", "code-1", {"code": "print(3)"})
-    store.save_answer("variables", "text-1", {"text": "because"})
-    assert store.archived_answers() == []
+    store.outbox.save_answer("variables", "code-1", {"code": "print(3)"})
+    store.outbox.save_answer("variables", "text-1", {"text": "because"})
+    assert store.lessons.archived_answers() == []
 
     second = _without(first, "text-1", "v2")
-    store.save_lesson_index([second.to_summary()])
-    store.save_lesson(second)
+    store.lessons.save_index([second.to_summary()])
+    store.lessons.save(second)
 
-    cached = store.lesson("variables")
+    cached = store.lessons.get("variables")
     assert cached is not None
     assert cached.version == "v2"
-    [archived] = store.archived_answers("variables")
+    [archived] = store.lessons.archived_answers("variables")
     assert (archived.activity_id, archived.state, archived.lesson_removed) == (
         "text-1",
         {"text": "because"},
@@ -66,7 +66,7 @@ def test_answer_to_an_activity_a_new_version_drops_is_kept_as_archived(
     assert isinstance(archived.activity, TextActivity)
     assert archived.title == "Explain"  # the question as it was last served
     assert archived.pending  # its save still waits to be sent: the server decides
-    kept = store.answer("variables", "code-1")
+    kept = store.outbox.answer("variables", "code-1")
     assert kept is not None
     assert kept.state == {"code": "print(3)"}
 
@@ -74,12 +74,12 @@ def test_answer_to_an_activity_a_new_version_drops_is_kept_as_archived(
 def test_activity_that_comes_back_takes_its_answer_back(store: Store, make_lesson: LessonFactory) -> None:
     first = make_lesson()
     _cache(store, first)
-    store.save_answer("variables", "text-1", {"text": "because"})
+    store.outbox.save_answer("variables", "text-1", {"text": "because"})
     _cache(store, _without(first, "text-1", "v2"))
-    assert [a.activity_id for a in store.archived_answers()] == ["text-1"]
+    assert [a.activity_id for a in store.lessons.archived_answers()] == ["text-1"]
     _cache(store, msgspec.structs.replace(first, version="v3"))
-    assert store.archived_answers() == []
-    answer = store.answer("variables", "text-1")
+    assert store.lessons.archived_answers() == []
+    answer = store.outbox.answer("variables", "text-1")
     assert answer is not None
     assert answer.state == {"text": "because"}
 
@@ -89,39 +89,41 @@ def test_removed_lesson_keeps_its_content_and_answers_as_archived(
 ) -> None:
     lesson = make_lesson()
     _cache(store, lesson)
-    store.save_answer("variables", "choice-1", {"selected": [1]})
-    store.apply_pull(
+    store.outbox.save_answer("variables", "choice-1", {"selected": [1]})
+    store.pull.apply(
         [LessonEvent(cursor="1", lesson_id="variables", version="v1", removed=True)], next_cursor="1"
     )
-    assert store.lesson_summaries() == []
-    assert store.lesson_removed("variables")
-    [archived] = store.archived_answers()
+    assert store.lessons.summaries() == []
+    assert store.lessons.removed("variables")
+    [archived] = store.lessons.archived_answers()
     assert archived.lesson_removed
     assert archived.lesson_title == "Lesson variables"
     assert archived.activity is not None
     assert archived.activity.title == "Pick"
     assert archived.state == {"selected": [1]}
     # Not fetched again while it is gone; back in the list, it is live again with its answer.
-    assert store.save_lesson_index([]) == []
-    assert store.stale_lessons() == []
-    store.save_lesson_index([lesson.to_summary()])
-    assert store.archived_answers() == []
-    assert not store.lesson_removed("variables")
+    assert store.lessons.save_index([]) == []
+    assert store.lessons.stale() == []
+    store.lessons.save_index([lesson.to_summary()])
+    assert store.lessons.archived_answers() == []
+    assert not store.lessons.removed("variables")
 
 
 def test_answer_to_a_lesson_the_list_no_longer_has_is_archived(
     store: Store, make_lesson: LessonFactory
 ) -> None:
     _cache(store, make_lesson())
-    store.save_answer("variables", "text-1", {"text": "kept"})
-    store.save_lesson_index([make_lesson("other").to_summary()])
-    assert [(a.lesson_id, a.lesson_removed) for a in store.archived_answers()] == [("variables", True)]
-    assert [s.id for s in store.lesson_summaries()] == ["other"]
+    store.outbox.save_answer("variables", "text-1", {"text": "kept"})
+    store.lessons.save_index([make_lesson("other").to_summary()])
+    assert [(a.lesson_id, a.lesson_removed) for a in store.lessons.archived_answers()] == [
+        ("variables", True)
+    ]
+    assert [s.id for s in store.lessons.summaries()] == ["other"]
 
 
 def test_answers_are_not_archived_before_the_lesson_list_has_arrived(store: Store) -> None:
-    store.save_answer("variables", "text-1", {"text": "early"})
-    assert store.archived_answers() == []
+    store.outbox.save_answer("variables", "text-1", {"text": "early"})
+    assert store.lessons.archived_answers() == []
 
 
 def test_schema_1_database_is_migrated_and_keeps_its_lessons_and_answers(
@@ -151,8 +153,8 @@ def test_schema_1_database_is_migrated_and_keeps_its_lessons_and_answers(
     store = Store.open(path)
     try:
         assert store.schema_version() == SCHEMA_VERSION
-        assert [s.id for s in store.lesson_summaries()] == ["variables"]
-        answer = store.answer("variables", "text-1")
+        assert [s.id for s in store.lessons.summaries()] == ["variables"]
+        answer = store.outbox.answer("variables", "text-1")
         assert answer is not None
         assert answer.state == {"text": "old"}
     finally:
@@ -166,8 +168,8 @@ def test_new_lesson_version_reaches_the_cache_at_the_next_sync_and_archives_drop
     engine: SyncEngine, store: Store, server: FakeServer, make_lesson: LessonFactory
 ) -> None:
     engine.sync_once()
-    store.save_answer("variables", "code-1", {"code": "print(3)"})
-    store.save_answer("variables", "text-1", {"text": "because"})
+    store.outbox.save_answer("variables", "code-1", {"code": "print(3)"})
+    store.outbox.save_answer("variables", "text-1", {"text": "because"})
     engine.sync_once()
 
     server.lessons["variables"] = _without(make_lesson(), "text-1", "v2")
@@ -176,13 +178,13 @@ def test_new_lesson_version_reaches_the_cache_at_the_next_sync_and_archives_drop
 
     assert report.answers_archived == [("variables", "text-1")]
     assert "variables" in report.lessons_updated
-    cached = store.lesson("variables")
+    cached = store.lessons.get("variables")
     assert cached is not None
     assert (cached.version, cached.title) == ("v2", "Lesson variables (revised)")
-    kept = store.answer("variables", "code-1")
+    kept = store.outbox.answer("variables", "code-1")
     assert kept is not None
     assert (kept.state, kept.pending) == ({"code": "print(3)"}, False)
-    [archived] = store.archived_answers()
+    [archived] = store.lessons.archived_answers()
     assert (archived.activity_id, archived.state, archived.revision) == ("text-1", {"text": "because"}, 1)
     assert engine.sync_once().answers_archived == []  # reported once
 
@@ -192,7 +194,7 @@ def test_queued_answer_to_a_removed_activity_is_refused_and_kept_as_archived(
 ) -> None:
     engine.sync_once()
     server.offline = True
-    store.save_answer("variables", "text-1", {"text": "written offline"})
+    store.outbox.save_answer("variables", "text-1", {"text": "written offline"})
     server.offline = False
     server.lessons["variables"] = _without(make_lesson(), "text-1", "v2")
     server.reject_activities = {"text-1"}
@@ -201,19 +203,19 @@ def test_queued_answer_to_a_removed_activity_is_refused_and_kept_as_archived(
     report = engine.sync_once()
 
     assert [r.activity_id for r in report.rejected] == ["text-1"]
-    assert store.pending_count() == 0
-    [archived] = store.archived_answers("variables")
+    assert store.outbox.pending_count() == 0
+    [archived] = store.lessons.archived_answers("variables")
     assert archived.state == {"text": "written offline"}
     assert archived.rejected_reason == "That activity no longer exists."
     assert not archived.pending
-    assert [r.payload for r in store.rejected_operations()] == [{"state": {"text": "written offline"}}]
+    assert [r.payload for r in store.outbox.rejected_operations()] == [{"state": {"text": "written offline"}}]
 
 
 def test_lesson_removed_from_the_manifest_keeps_its_answers_as_archived(
     engine: SyncEngine, store: Store, server: FakeServer
 ) -> None:
     engine.sync_once()
-    store.save_answer("variables", "choice-1", {"selected": [0]})
+    store.outbox.save_answer("variables", "choice-1", {"selected": [0]})
     engine.sync_once()
     del server.lessons["variables"]
     server.add_event({"type": "lesson", "lesson_id": "variables", "version": "v1", "removed": True})
@@ -222,8 +224,8 @@ def test_lesson_removed_from_the_manifest_keeps_its_answers_as_archived(
 
     assert report.lessons_removed == ["variables"]
     assert report.answers_archived == [("variables", "choice-1")]
-    assert store.lesson_summaries() == []
-    [archived] = store.archived_answers()
+    assert store.lessons.summaries() == []
+    [archived] = store.lessons.archived_answers()
     assert archived.lesson_removed
     assert archived.state == {"selected": [0]}
-    assert store.lesson("variables") is not None  # its questions can still be shown
+    assert store.lessons.get("variables") is not None  # its questions can still be shown

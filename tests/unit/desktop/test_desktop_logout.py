@@ -31,7 +31,7 @@ def answer_and_leave_it_queued(window) -> TextActivityWidget:  # type: ignore[no
     )
     widget.editor.setPlainText(ANSWER)
     assert widget.save_now()
-    assert window.session.store.pending_count() == 1
+    assert window.session.store.outbox.pending_count() == 1
     return widget
 
 
@@ -75,7 +75,7 @@ def test_logout_with_queued_changes_warns_and_offers_to_sync_first(qtbot, make_w
     )
     assert "could not be sent" in window.logout_prompt.informativeText()
     assert not window.logged_out_by_user  # still logged in, the work still queued
-    assert window.session.store.pending_count() == 1
+    assert window.session.store.outbox.pending_count() == 1
     window.logout_prompt.reject()
     assert window.isVisible()
     assert window.lesson_model.rowCount() == 3

@@ -45,7 +45,7 @@ def panel(qtbot, teacher_session) -> MarkingPanel:
 
 
 def column(session, activity_id: str) -> Column:  # type: ignore[no-untyped-def]
-    summary = next(s for s in session.store.lesson_summaries() if s.id == "variables")
+    summary = next(s for s in session.store.lessons.summaries() if s.id == "variables")
     activity = next(a for a in summary.activities if a.id == activity_id)
     return Column("variables", summary.title, activity)
 
@@ -67,13 +67,13 @@ def test_a_score_above_the_maximum_is_refused_with_a_message_not_saved_as_zero(
         assert panel.score_error.isVisible()
         assert reason in panel.score_error.text()
         assert "give 0 to 2. The mark was not saved." in panel.score_error.text()
-        assert store.mark(PUPIL.id, "variables", "why-casting") is None
-        assert store.pending_count() == 0
+        assert store.marks.get(PUPIL.id, "variables", "why-casting") is None
+        assert store.outbox.pending_count() == 0
 
     panel.score.setText("1,5")  # a decimal comma is a decimal point
     panel.save_button.click()
     assert not panel.score_error.isVisible()
-    assert store.mark(PUPIL.id, "variables", "why-casting").score == 1.5
+    assert store.marks.get(PUPIL.id, "variables", "why-casting").score == 1.5
     assert panel.state_label.text() == "Mark saved here · waiting to sync"
 
 
@@ -103,7 +103,7 @@ def test_code_answers_and_the_model_answer_are_shown_as_code(qtbot, panel, teach
 
 def test_the_pupil_never_receives_the_mark_scheme(make_window) -> None:
     window = make_window("pupil")
-    lesson = window.session.store.lesson("variables")
+    lesson = window.session.store.lessons.get("variables")
     assert all(getattr(a, "model_answer", None) is None for a in lesson.activities)
     assert all(getattr(a, "correct", None) is None for a in lesson.activities)
     assert all(getattr(a, "mark_scheme", None) is None for a in lesson.activities)
@@ -147,7 +147,7 @@ def test_a_zero_mark_is_never_green_in_the_grid_or_for_the_pupil(qtbot, teacher_
     assert is_greenish(grid.data(grid.index(0, full_column), Qt.ItemDataRole.BackgroundRole))
 
     window = make_window("pupil")
-    window.session.store.replace_marks([mark("pick-type", 0, 1)])
+    window.session.store.marks.replace([mark("pick-type", 0, 1)])
     window.open_lesson(0)
     choice = next(
         w for w in window.lesson_view.activity_widgets.values() if isinstance(w, ChoiceActivityWidget)

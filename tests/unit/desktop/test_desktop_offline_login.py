@@ -31,7 +31,7 @@ def test_pupil_who_logged_in_here_before_logs_in_offline_to_their_own_work(
     manager: SessionManager, server: FakeServer, vault: TokenVault
 ) -> None:
     first = manager.login(URL, "pupil", PASSWORD)
-    first.store.save_answer("variables", "text-1", {"text": "written before the Wi-Fi went"})
+    first.store.outbox.save_answer("variables", "text-1", {"text": "written before the Wi-Fi went"})
     server.offline = True
     manager.logout(first)
     assert vault.get(URL, "pupil") is None
@@ -39,8 +39,8 @@ def test_pupil_who_logged_in_here_before_logs_in_offline_to_their_own_work(
     again = manager.login(URL, "pupil", PASSWORD)
     assert again.verified is False
     assert again.user.username == "pupil"
-    assert again.store.answer("variables", "text-1").state == {"text": "written before the Wi-Fi went"}
-    assert again.store.pending_count() == 1  # still queued, sent after a real login
+    assert again.store.outbox.answer("variables", "text-1").state == {"text": "written before the Wi-Fi went"}
+    assert again.store.outbox.pending_count() == 1  # still queued, sent after a real login
     again.close()
 
 
@@ -74,16 +74,16 @@ def test_the_password_is_kept_only_as_a_salted_slow_hash(manager: SessionManager
 
 def test_each_pupil_offline_opens_only_their_own_store(manager: SessionManager, server: FakeServer) -> None:
     one = manager.login(URL, "pupil", PASSWORD)
-    one.store.save_answer("variables", "text-1", {"text": "pupil one"})
+    one.store.outbox.save_answer("variables", "text-1", {"text": "pupil one"})
     manager.logout(one)
     two = manager.login(URL, "pupil2", PASSWORD)
-    two.store.save_answer("variables", "text-1", {"text": "pupil two"})
+    two.store.outbox.save_answer("variables", "text-1", {"text": "pupil two"})
     server.offline = True
     manager.logout(two)
 
     back = manager.login(URL, "pupil2", PASSWORD)
-    assert back.store.answer("variables", "text-1").state == {"text": "pupil two"}
-    assert back.store.pending_count() == 1
+    assert back.store.outbox.answer("variables", "text-1").state == {"text": "pupil two"}
+    assert back.store.outbox.pending_count() == 1
     back.close()
 
 

@@ -38,7 +38,7 @@ def test_lesson_list_counts_answered_and_marked_activities(qtbot, make_window) -
         marker="teacher",
         marked_at=datetime.now(UTC),
     )
-    window.session.store.replace_marks([mark])
+    window.session.store.marks.replace([mark])
     from desktop.core.engine import SyncReport
 
     window.sync.sync_finished.emit(SyncReport(new_marks=[mark]))

@@ -83,11 +83,11 @@ def test_app_opens_and_quits_five_times_without_a_crash(tmp_path: Path) -> None:
     for username in ("pupil", "teacher"):
         session = laptop.session(username)
         if username == "teacher":
-            session.store.cache_put("teacher:classes", [TeacherClass(id=1, name="12C", pupil_count=0)])
-            session.store.cache_put(
+            session.store.cache.put("teacher:classes", [TeacherClass(id=1, name="12C", pupil_count=0)])
+            session.store.cache.put(
                 "teacher:progress:1", ClassProgress(class_id=1, name="12C", pupils=[], cells=[])
             )
-        session.store.save_answer("variables", "why-casting", {"text": "queued, never sent"})
+        session.store.outbox.save_answer("variables", "why-casting", {"text": "queued, never sent"})
         session.close()
         vault.set(UNREACHABLE, username, f"stored-token-{username}")
     for run, username in enumerate(("pupil", "teacher", "pupil", "teacher", "pupil"), start=1):

@@ -25,21 +25,21 @@ def test_second_pupil_on_the_same_laptop_never_sees_or_sends_the_first_ones_queu
 ) -> None:
     manager = _manager(settings, server, vault)
     first = manager.login(URL, "pupil", PASSWORD)
-    first.store.save_answer("variables", "text-1", {"text": "pupil one's answer"})
+    first.store.outbox.save_answer("variables", "text-1", {"text": "pupil one's answer"})
     server.offline = True
     manager.logout(first)
     server.offline = False
 
     second = manager.login(URL, "pupil2", PASSWORD)
-    assert second.store.pending_count() == 0
-    assert second.store.answer("variables", "text-1") is None
+    assert second.store.outbox.pending_count() == 0
+    assert second.store.outbox.answer("variables", "text-1") is None
     second.engine.sync_once()
     assert server.all_revisions(3) == []  # nothing of pupil one was sent under pupil two
     assert server.all_revisions(4) == []
     second.close()
 
     again = manager.login(URL, "pupil", PASSWORD)
-    assert again.store.pending_count() == 1
+    assert again.store.outbox.pending_count() == 1
     again.engine.sync_once()
     assert server.current(3, "variables", "text-1")["state"] == {"text": "pupil one's answer"}
     again.close()
@@ -50,16 +50,16 @@ def test_expired_session_keeps_the_queue_until_the_same_user_logs_in(
 ) -> None:
     manager = _manager(settings, server, vault)
     session = manager.login(URL, "pupil", PASSWORD)
-    session.store.save_answer("variables", "text-1", {"text": "offline work"})
+    session.store.outbox.save_answer("variables", "text-1", {"text": "offline work"})
     server.sessions.clear()
     with pytest.raises(SessionExpiredError):
         session.engine.sync_once()
     session.close()
     assert manager.resume(URL, "pupil") is None  # must log in again
     session = manager.login(URL, "pupil", PASSWORD)
-    assert session.store.pending_count() == 1
+    assert session.store.outbox.pending_count() == 1
     session.engine.sync_once()
-    assert session.store.pending_count() == 0
+    assert session.store.outbox.pending_count() == 0
     session.close()
 
 

@@ -49,7 +49,7 @@ def test_an_expired_token_found_at_start_asks_the_same_user_to_log_in_and_keeps_
 ) -> None:
     manager = _manager(settings, server, vault)
     session = manager.login(URL, "pupil", PASSWORD)
-    session.store.save_answer("variables", "text-1", {"text": "written yesterday"})
+    session.store.outbox.save_answer("variables", "text-1", {"text": "written yesterday"})
     session.close()
     server.sessions.clear()  # the token expired overnight
 
@@ -57,7 +57,7 @@ def test_an_expired_token_found_at_start_asks_the_same_user_to_log_in_and_keeps_
     assert session is not None
     with pytest.raises(SessionExpiredError):
         session.engine.sync_once()
-    assert session.store.pending_count() == 1
+    assert session.store.outbox.pending_count() == 1
     session.close()
 
 
@@ -100,7 +100,7 @@ def test_lesson_text_rendered_once_is_kept_in_the_users_store_and_a_mark_scheme_
     window = make_window("pupil")
     window.open_lesson(0)
     window.shutdown()
-    cached = window.session.store.cache_get(RENDERED_KEY)
+    cached = window.session.store.cache.get(RENDERED_KEY)
     assert cached is not None
     kept = msgspec.json.decode(cached[0], type=dict[str, str])
     assert any("Paragraph 1 of the explanation." in rendered for rendered in kept.values())

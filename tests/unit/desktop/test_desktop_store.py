@@ -28,7 +28,7 @@ def _applied(op_id: uuid.UUID, revision: int = 1) -> OperationResult:
 def test_saved_answer_is_on_disk_with_its_queued_operation(tmp_path: Path) -> None:
     path = tmp_path / "a.sqlite3"
     store = Store.open(path)
-    store.save_answer("variables", "code-1", {"code": "print(3)"})
+    store.outbox.save_answer("variables", "code-1", {"code": "print(3)"})
     # A different connection (another process would see the same) reads it back at once.
     conn = sqlite3.connect(path)
     assert conn.execute("SELECT state FROM answers").fetchone()[0] == '{"code": "print(3)"}'
@@ -49,70 +49,72 @@ def test_saved_answer_survives_the_process_being_killed(tmp_path: Path) -> None:
         "from pathlib import Path\n"
         "from desktop.core.store import Store\n"
         f"store = Store.open(Path({str(path)!r}))\n"
-        "store.save_answer('variables', 'text-1', {'text': 'kept'})\n"
+        "store.outbox.save_answer('variables', 'text-1', {'text': 'kept'})\n"
         "os._exit(9)\n"  # no close, no commit hooks, no atexit
     )
     subprocess.run([sys.executable, "-c", script], check=False, cwd=Path(__file__).parents[3])
     store = Store.open(path)
-    answer = store.answer("variables", "text-1")
+    answer = store.outbox.answer("variables", "text-1")
     assert answer is not None
     assert answer.state == {"text": "kept"}
-    assert store.pending_count() == 1
+    assert store.outbox.pending_count() == 1
     store.close()
 
 
 def test_answer_is_pending_until_acknowledged(store: Store) -> None:
-    op_id = store.save_answer("variables", "text-1", {"text": "hello"})
-    answer = store.answer("variables", "text-1")
+    op_id = store.outbox.save_answer("variables", "text-1", {"text": "hello"})
+    answer = store.outbox.answer("variables", "text-1")
     assert answer is not None
     assert answer.pending
-    summary = store.acknowledge([_applied(op_id, revision=4)])
+    summary = store.outbox.acknowledge([_applied(op_id, revision=4)])
     assert summary.acknowledged == 1
-    answer = store.answer("variables", "text-1")
+    answer = store.outbox.answer("variables", "text-1")
     assert answer is not None
     assert not answer.pending
     assert answer.revision == 4
-    assert store.pending_count() == 0
+    assert store.outbox.pending_count() == 0
 
 
 def test_operations_leave_the_outbox_only_for_their_own_acknowledgement(store: Store) -> None:
-    first = store.save_answer("variables", "text-1", {"text": "one"})
-    store.save_answer("variables", "text-1", {"text": "two"})
-    store.acknowledge([_applied(first)])
-    remaining = store.next_batch(10)
+    first = store.outbox.save_answer("variables", "text-1", {"text": "one"})
+    store.outbox.save_answer("variables", "text-1", {"text": "two"})
+    store.outbox.acknowledge([_applied(first)])
+    remaining = store.outbox.next_batch(10)
     assert [op.payload["state"]["text"] for op in remaining] == ["two"]
 
 
 def test_late_or_replayed_acknowledgement_changes_nothing(store: Store) -> None:
-    op_id = store.save_answer("variables", "text-1", {"text": "one"})
-    store.acknowledge([_applied(op_id)])
-    receipts_before = store.receipts()
-    store.save_answer("variables", "text-1", {"text": "two"})
-    summary = store.acknowledge([_applied(op_id), OperationResult(op_id=uuid.uuid4(), outcome="duplicate")])
+    op_id = store.outbox.save_answer("variables", "text-1", {"text": "one"})
+    store.outbox.acknowledge([_applied(op_id)])
+    receipts_before = store.outbox.receipts()
+    store.outbox.save_answer("variables", "text-1", {"text": "two"})
+    summary = store.outbox.acknowledge(
+        [_applied(op_id), OperationResult(op_id=uuid.uuid4(), outcome="duplicate")]
+    )
     assert summary.unknown == 2
     assert summary.acknowledged == 0
-    assert store.pending_count() == 1
-    assert store.receipts() == receipts_before
+    assert store.outbox.pending_count() == 1
+    assert store.outbox.receipts() == receipts_before
 
 
 def test_duplicate_acknowledgement_counts_as_delivered(store: Store) -> None:
-    op_id = store.save_answer("variables", "text-1", {"text": "one"})
-    store.acknowledge([OperationResult(op_id=op_id, outcome="duplicate", revision=1)])
-    assert store.pending_count() == 0
-    assert [r.outcome for r in store.receipts()] == ["duplicate"]
+    op_id = store.outbox.save_answer("variables", "text-1", {"text": "one"})
+    store.outbox.acknowledge([OperationResult(op_id=op_id, outcome="duplicate", revision=1)])
+    assert store.outbox.pending_count() == 0
+    assert [r.outcome for r in store.outbox.receipts()] == ["duplicate"]
 
 
 def test_rejected_operation_is_kept_with_its_reason(store: Store) -> None:
-    op_id = store.save_answer("variables", "gone", {"text": "my work"})
-    store.acknowledge(
+    op_id = store.outbox.save_answer("variables", "gone", {"text": "my work"})
+    store.outbox.acknowledge(
         [
             OperationResult(
                 op_id=op_id, outcome="rejected", reason="That activity no longer exists.", code="nf"
             )
         ]
     )
-    assert store.pending_count() == 0
-    [rejected] = store.rejected_operations()
+    assert store.outbox.pending_count() == 0
+    [rejected] = store.outbox.rejected_operations()
     assert rejected.op_id == op_id
     assert rejected.reason == "That activity no longer exists."
     assert rejected.payload == {"state": {"text": "my work"}}
@@ -121,9 +123,11 @@ def test_rejected_operation_is_kept_with_its_reason(store: Store) -> None:
 def test_receipt_records_time_saved_and_time_received(store: Store) -> None:
     saved_at = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
     received_at = saved_at + timedelta(minutes=5)
-    op_id = store.save_answer("variables", "text-1", {"text": "x"}, now=saved_at)
-    store.acknowledge([OperationResult(op_id=op_id, outcome="applied", revision=1, received_at=received_at)])
-    [receipt] = store.receipts()
+    op_id = store.outbox.save_answer("variables", "text-1", {"text": "x"}, now=saved_at)
+    store.outbox.acknowledge(
+        [OperationResult(op_id=op_id, outcome="applied", revision=1, received_at=received_at)]
+    )
+    [receipt] = store.outbox.receipts()
     assert (receipt.activity_id, receipt.client_time, receipt.received_at) == (
         "text-1",
         saved_at,
@@ -132,53 +136,53 @@ def test_receipt_records_time_saved_and_time_received(store: Store) -> None:
 
 
 def test_batches_come_out_oldest_first_and_bounded(store: Store) -> None:
-    ids = [store.save_answer("variables", "text-1", {"text": str(i)}) for i in range(7)]
-    assert [op.op_id for op in store.next_batch(5)] == ids[:5]
+    ids = [store.outbox.save_answer("variables", "text-1", {"text": str(i)}) for i in range(7)]
+    assert [op.op_id for op in store.outbox.next_batch(5)] == ids[:5]
 
 
 def test_server_revision_replaces_answer_when_nothing_is_queued(store: Store) -> None:
-    op_id = store.save_answer("variables", "text-1", {"text": "mine"})
-    store.acknowledge([_applied(op_id)])
+    op_id = store.outbox.save_answer("variables", "text-1", {"text": "mine"})
+    store.outbox.acknowledge([_applied(op_id)])
     event = _revision_event(pupil_id=3, state={"text": "from my other laptop"}, revision=2)
-    applied = store.apply_pull([event], "1")
+    applied = store.pull.apply([event], "1")
     assert applied.answers_replaced == [("variables", "text-1")]
-    answer = store.answer("variables", "text-1")
+    answer = store.outbox.answer("variables", "text-1")
     assert answer is not None
     assert answer.state == {"text": "from my other laptop"}
-    assert store.pull_cursor() == "1"
+    assert store.pull.cursor() == "1"
 
 
 def test_server_revision_never_overwrites_a_queued_local_change(store: Store) -> None:
-    store.save_answer("variables", "text-1", {"text": "typed offline"})
-    store.apply_pull([_revision_event(pupil_id=3, state={"text": "older"}, revision=1)], "1")
-    answer = store.answer("variables", "text-1")
+    store.outbox.save_answer("variables", "text-1", {"text": "typed offline"})
+    store.pull.apply([_revision_event(pupil_id=3, state={"text": "older"}, revision=1)], "1")
+    answer = store.outbox.answer("variables", "text-1")
     assert answer is not None
     assert answer.state == {"text": "typed offline"}
 
 
 def test_another_pupils_revision_never_touches_my_answers(store: Store) -> None:
-    store.apply_pull([_revision_event(pupil_id=99, state={"text": "theirs"}, revision=1)], "1")
-    assert store.answer("variables", "text-1") is None
-    assert store.revisions(99, "variables", "text-1")[0].state == {"text": "theirs"}
+    store.pull.apply([_revision_event(pupil_id=99, state={"text": "theirs"}, revision=1)], "1")
+    assert store.outbox.answer("variables", "text-1") is None
+    assert store.pull.revisions(99, "variables", "text-1")[0].state == {"text": "theirs"}
 
 
 def test_new_mark_is_reported_once(store: Store) -> None:
     mark = _mark(score=1.0)
-    first = store.apply_pull([MarkEvent(cursor="1", mark=mark)], "1")
-    again = store.apply_pull([MarkEvent(cursor="2", mark=mark)], "2")
+    first = store.pull.apply([MarkEvent(cursor="1", mark=mark)], "1")
+    again = store.pull.apply([MarkEvent(cursor="2", mark=mark)], "2")
     assert first.new_marks == [mark]
     assert again.new_marks == []
-    assert store.mark(3, "variables", "text-1") == mark
+    assert store.marks.get(3, "variables", "text-1") == mark
 
 
 def test_teacher_mark_is_queued_and_not_overwritten_until_sent(store: Store) -> None:
-    store.queue_mark(3, "variables", "text-1", score=2, max_score=3, feedback="Good")
-    store.apply_pull([MarkEvent(cursor="1", mark=_mark(score=0.0))], "1")
-    mark = store.mark(3, "variables", "text-1")
+    store.outbox.queue_mark(3, "variables", "text-1", score=2, max_score=3, feedback="Good")
+    store.pull.apply([MarkEvent(cursor="1", mark=_mark(score=0.0))], "1")
+    mark = store.marks.get(3, "variables", "text-1")
     assert mark is not None
     assert mark.score == 2
-    assert store.mark_pending(3, "variables", "text-1")
-    [operation] = store.next_batch(10)
+    assert store.marks.pending(3, "variables", "text-1")
+    [operation] = store.outbox.next_batch(10)
     assert (operation.kind, operation.pupil_id, operation.payload["feedback"]) == ("mark.set", 3, "Good")
 
 
@@ -186,14 +190,14 @@ def test_lesson_cache_opens_offline_and_reports_what_to_fetch(
     store: Store, make_lesson: LessonFactory
 ) -> None:
     lesson = make_lesson()
-    assert store.save_lesson_index([lesson.to_summary()]) == ["variables"]
-    store.save_lesson(lesson)
-    assert store.save_lesson_index([lesson.to_summary()]) == []
-    cached = store.lesson("variables")
+    assert store.lessons.save_index([lesson.to_summary()]) == ["variables"]
+    store.lessons.save(lesson)
+    assert store.lessons.save_index([lesson.to_summary()]) == []
+    cached = store.lessons.get("variables")
     assert cached is not None
     assert cached.activities[0].id == "code-1"
     newer = make_lesson(version="v2")
-    assert store.save_lesson_index([newer.to_summary()]) == ["variables"]
+    assert store.lessons.save_index([newer.to_summary()]) == ["variables"]
 
 
 def test_new_database_is_at_the_current_schema_version(store: Store) -> None:
@@ -218,16 +222,16 @@ def test_corrupt_database_is_moved_aside_and_replaced(tmp_path: Path) -> None:
     assert store.recovered_from is not None
     assert store.recovered_from.exists()
     assert store.recovered_from.read_bytes().startswith(b"this is not sqlite")
-    assert store.pending_count() == 0
-    store.save_answer("variables", "text-1", {"text": "works again"})
+    assert store.outbox.pending_count() == 0
+    store.outbox.save_answer("variables", "text-1", {"text": "works again"})
     store.close()
 
 
 def test_queue_is_salvaged_from_a_damaged_database(tmp_path: Path, make_lesson: LessonFactory) -> None:
     path = tmp_path / "damaged.sqlite3"
     store = Store.open(path)
-    store.save_lesson(make_lesson())
-    store.save_answer("variables", "text-1", {"text": "precious"})
+    store.lessons.save(make_lesson())
+    store.outbox.save_answer("variables", "text-1", {"text": "precious"})
     store._connection().execute("PRAGMA wal_checkpoint(TRUNCATE)")
     store.close()
     # Overwrite the lesson cache's root page with garbage; the outbox's pages stay readable.
@@ -247,14 +251,14 @@ def test_queue_is_salvaged_from_a_damaged_database(tmp_path: Path, make_lesson: 
 
 def test_full_disk_raises_a_plain_error_and_keeps_earlier_work(tmp_path: Path) -> None:
     store = Store.open(tmp_path / "full.sqlite3")
-    store.save_answer("variables", "text-1", {"text": "fits"})
+    store.outbox.save_answer("variables", "text-1", {"text": "fits"})
     conn = store._connection()
     pages = conn.execute("PRAGMA page_count").fetchone()[0]
     conn.execute(f"PRAGMA max_page_count = {pages}")
     with pytest.raises(StoreFullError, match="disk is full"):
-        store.save_answer("variables", "text-1", {"text": "x" * 200_000})
+        store.outbox.save_answer("variables", "text-1", {"text": "x" * 200_000})
     conn.execute("PRAGMA max_page_count = 1000000")
-    assert store.next_batch(1)[0].payload == {"state": {"text": "fits"}}
+    assert store.outbox.next_batch(1)[0].payload == {"state": {"text": "fits"}}
     store.close()
 
 

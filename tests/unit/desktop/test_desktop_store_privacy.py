@@ -37,7 +37,7 @@ def test_new_database_and_its_folder_are_private(tmp_path: Path, permissive_umas
     path = tmp_path / "data" / "users" / "server" / "pupil.sqlite3"
     store = Store.open(path)
     try:
-        store.save_answer(LESSON, "code-1", {"code": "print(1)"})
+        store.outbox.save_answer(LESSON, "code-1", {"code": "print(1)"})
         files = database_files(path)
         assert {p.name for p in files} >= {"pupil.sqlite3", "pupil.sqlite3-wal", "pupil.sqlite3-shm"}
         assert {p.name: mode(p) for p in files} == {p.name: 0o600 for p in files}
@@ -51,7 +51,7 @@ def test_older_install_with_readable_files_is_tightened_on_open(
 ) -> None:
     path = tmp_path / "users" / "server" / "pupil.sqlite3"
     store = Store.open(path)
-    store.save_answer(LESSON, "code-1", {"code": "print(1)"})
+    store.outbox.save_answer(LESSON, "code-1", {"code": "print(1)"})
     store.close()
     path.parent.chmod(0o755)
     for file in database_files(path):
@@ -59,7 +59,7 @@ def test_older_install_with_readable_files_is_tightened_on_open(
 
     store = Store.open(path)
     try:
-        assert store.answer(LESSON, "code-1") is not None
+        assert store.outbox.answer(LESSON, "code-1") is not None
         assert mode(path.parent) == 0o700
         assert {mode(p) for p in database_files(path)} == {0o600}
     finally:

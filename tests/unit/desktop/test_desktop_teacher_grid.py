@@ -145,11 +145,11 @@ def classroom(laptop):  # type: ignore[no-untyped-def]
         cell(SAM, "variables", "why-casting", 1),
         cell(SAM, "functions", "functions-q", 1),
     ]
-    store.cache_put("teacher:classes", [TeacherClass(id=1, name="12C", pupil_count=3)])
-    store.cache_put(
+    store.cache.put("teacher:classes", [TeacherClass(id=1, name="12C", pupil_count=3)])
+    store.cache.put(
         "teacher:progress:1", ClassProgress(class_id=1, name="12C", pupils=[ALEX, PAT, SAM], cells=cells)
     )
-    store.apply_pull(
+    store.pull.apply(
         [
             revision(PAT, "variables", "print-minutes", 1, {"code": "print(2)\n"}),
             revision(PAT, "variables", "print-minutes", 2, {"code": PUPIL_CODE}),
@@ -157,8 +157,8 @@ def classroom(laptop):  # type: ignore[no-untyped-def]
         ],
         "cursor-1",
     )
-    store.replace_marks([auto])
-    store.queue_mark(SAM.id, "variables", "why-casting", score=2, max_score=2, feedback="Spot on")
+    store.marks.replace([auto])
+    store.outbox.queue_mark(SAM.id, "variables", "why-casting", score=2, max_score=2, feedback="Spot on")
     session.close()
     return lessons
 

@@ -119,7 +119,7 @@ def test_refused_change_and_sync_log_name_the_activity_by_title(qtbot, make_wind
     window.sync.sync_finished.emit(SyncReport(rejected=[refused]))
     assert "“Why cast input?” (Variables and types)" in window.notifications.current.message
 
-    window.session.store.save_answer("variables", "why-casting", {"text": "Because it is text."})
+    window.session.store.outbox.save_answer("variables", "why-casting", {"text": "Because it is text."})
     window.show_sync_log()
     waiting = window.sync_log.waiting
     assert waiting.item(0, 0).text() == "“Why cast input?” (Variables and types)"
@@ -184,10 +184,10 @@ def test_sync_log_names_the_pupil_a_queued_mark_is_for(qtbot, make_window) -> No
 
     window = make_window("teacher")
     store = window.session.store
-    store.cache_put("teacher:classes", [TeacherClass(id=7, name="12C", pupil_count=1)])
+    store.cache.put("teacher:classes", [TeacherClass(id=7, name="12C", pupil_count=1)])
     pupil = User(id=3, username="pupil", display_name="Pat Pupil", role="pupil")
-    store.cache_put("teacher:progress:7", ClassProgress(class_id=7, name="12C", pupils=[pupil], cells=[]))
-    store.queue_mark(3, "variables", "pick-type", score=1, max_score=1, feedback="", marker="teacher")
+    store.cache.put("teacher:progress:7", ClassProgress(class_id=7, name="12C", pupils=[pupil], cells=[]))
+    store.outbox.queue_mark(3, "variables", "pick-type", score=1, max_score=1, feedback="", marker="teacher")
     window.show_sync_log()
     assert (
         window.sync_log.waiting.item(0, 0).text()
