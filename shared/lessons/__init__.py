@@ -49,6 +49,14 @@ from shared.lessons.model import (
     TextBlock,
     is_slug,
 )
+from shared.lessons.puzzles import (
+    GapsActivity,
+    ParsonsActivity,
+    completed_code,
+    mark_gaps,
+    mark_parsons,
+    puzzle_feedback,
+)
 from shared.lessons.render import activity_markdown, lesson_markdown
 from shared.lessons.scaffold import ScaffoldError, add_lesson
 
@@ -70,6 +78,7 @@ __all__ = [
     "CodeTest",
     "CompiledChecks",
     "Expectation",
+    "GapsActivity",
     "Lesson",
     "LessonFormatError",
     "LessonMeta",
@@ -77,6 +86,7 @@ __all__ = [
     "LessonSet",
     "LessonSummary",
     "ManifestSummary",
+    "ParsonsActivity",
     "ScaffoldError",
     "TestEvidence",
     "TestVerdict",
@@ -85,6 +95,7 @@ __all__ = [
     "activity_markdown",
     "add_lesson",
     "compile_checks",
+    "completed_code",
     "is_slug",
     "judge_test",
     "lesson_markdown",
@@ -92,7 +103,10 @@ __all__ = [
     "load_manifest",
     "mark_choice",
     "mark_code",
+    "mark_gaps",
+    "mark_parsons",
     "normalise_output",
     "parse_lesson",
+    "puzzle_feedback",
     "validate_lessons",
 ]

@@ -35,6 +35,7 @@ from shared.lessons.model import (
     TextBlock,
     is_slug,
 )
+from shared.lessons.puzzles import GapsActivity, ParsonsActivity, check_puzzle, prepare_puzzle
 
 __all__ = [
     "ACTIVITY_FENCE_INFO",
@@ -58,9 +59,18 @@ _ACTIVITY_TYPES: dict[str, type[Activity]] = {
     "code": CodeActivity,
     "choice": ChoiceActivity,
     "text": TextActivity,
+    "parsons": ParsonsActivity,
+    "gaps": GapsActivity,
 }
 # Optional in the Struct (so a pupil's copy can drop them) but required in a lesson file.
-_TEACHER_FIELDS: dict[str, str] = {"code": "model_answer", "choice": "correct", "text": "mark_scheme"}
+_TEACHER_FIELDS: dict[str, str] = {
+    "code": "model_answer",
+    "choice": "correct",
+    "text": "mark_scheme",
+    "parsons": "solution",
+    "gaps": "answers",
+}
+_KIND_LIST = ", ".join(f'"{kind}"' for kind in _ACTIVITY_TYPES)
 _FENCE = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})\s*(?P<info>[^\s`]*)[^`]*$")
 _TOML_POSITION = re.compile(r"\s*\(at line (?P<line>\d+), column (?P<column>\d+)\)$")
 _TOML_END = re.compile(r"\s*\(at end of document\)$")
@@ -445,12 +455,12 @@ def _parse_activity(text: str, file: str, problems: list[LessonProblem], first_l
     report = _Reporter(file, problems, first_line, KeyLines(text))
     kind = table.pop("kind", None)
     if kind is None:
-        report.add(first_line, 'the activity has no `kind` (one of "code", "choice", "text")')
+        report.add(first_line, f"the activity has no `kind` (one of {_KIND_LIST})")
         return None
     activity_type = _ACTIVITY_TYPES.get(kind) if isinstance(kind, str) else None
     if activity_type is None:
         hint = _did_you_mean(str(kind), list(_ACTIVITY_TYPES))
-        report.at(("kind",), f'unknown activity kind `{kind}`: use "code", "choice" or "text"{hint}')
+        report.at(("kind",), f"unknown activity kind `{kind}`: use one of {_KIND_LIST}{hint}")
         return None
     skip = {"tests"} if activity_type is CodeActivity else set()
     values = _convert_fields(table, activity_type, (), report, skip=skip)
@@ -468,6 +478,8 @@ def _parse_activity(text: str, file: str, problems: list[LessonProblem], first_l
         return None
     activity: Activity = activity_type(**values)
     _check_activity(activity, report)
+    if isinstance(activity, ParsonsActivity | GapsActivity):
+        activity = prepare_puzzle(activity)
     return None if report.count else activity
 
 
@@ -542,6 +554,8 @@ def _check_activity(activity: Activity, report: _Reporter) -> None:
         _check_code(activity, report)
     elif isinstance(activity, ChoiceActivity):
         _check_choice(activity, report)
+    elif isinstance(activity, ParsonsActivity | GapsActivity):
+        check_puzzle(activity, report.at)
     else:
         _check_text(activity, report)
 

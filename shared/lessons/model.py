@@ -1,8 +1,9 @@
 """The lesson format as msgspec Structs: what the validator produces and what server and desktop exchange.
 
 One set of types serves both audiences. Teacher-only fields (``model_answer``, ``wrong_answers``,
-``correct``, ``mark_scheme``) are ``None`` / empty in a lesson returned by :meth:`Lesson.for_pupil`,
-whose ``pupil_view`` flag is then true. Hidden code tests keep only their name for pupils.
+``correct``, ``mark_scheme``, and the answer keys of the kinds in puzzles.py) are ``None`` / empty in a
+lesson returned by :meth:`Lesson.for_pupil`, whose ``pupil_view`` flag is then true. Hidden code tests
+keep only their name for pupils.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import re
 from typing import Literal
 
 import msgspec
+
+from shared.lessons.puzzles import GapsActivity, ParsonsActivity, redact_puzzle
 
 __all__ = [
     "SLUG_PATTERN",
@@ -36,7 +39,7 @@ __all__ = [
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
 _SLUG = re.compile(SLUG_PATTERN)
 
-ActivityKind = Literal["code", "choice", "text"]
+ActivityKind = Literal["code", "choice", "text", "parsons", "gaps"]
 
 
 def is_slug(value: str) -> bool:
@@ -95,7 +98,7 @@ class TextActivity(_ActivityBase, tag="text"):
     max_length: int = 2000
 
 
-Activity = CodeActivity | ChoiceActivity | TextActivity
+Activity = CodeActivity | ChoiceActivity | TextActivity | ParsonsActivity | GapsActivity
 
 
 class TextBlock(msgspec.Struct, tag_field="type", tag="markdown"):
@@ -231,4 +234,6 @@ def _redact(activity: Activity) -> Activity:
         return msgspec.structs.replace(activity, model_answer=None, wrong_answers=[], tests=tests)
     if isinstance(activity, ChoiceActivity):
         return msgspec.structs.replace(activity, correct=None)
+    if isinstance(activity, ParsonsActivity | GapsActivity):
+        return redact_puzzle(activity)
     return msgspec.structs.replace(activity, mark_scheme=None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from shared.lessons.model import Activity, ActivityBlock, ChoiceActivity, CodeActivity, CodeTest, Lesson
+from shared.lessons.puzzles import GapsActivity, ParsonsActivity
 
 __all__ = ["activity_markdown", "fenced", "lesson_markdown"]
 
@@ -50,6 +51,20 @@ def activity_markdown(activity: Activity, *, number: int | None = None) -> str:
             lines.append(f"- {marker} {option}{tick}")
         hint = "Choose all that apply." if activity.multiple else "Choose one."
         parts += [hint, "\n".join(lines)]
+    elif isinstance(activity, ParsonsActivity):
+        parts += ["*Put these lines in order, each at its indentation.*", fenced("\n".join(activity.lines))]
+        if activity.solution is not None:
+            parts += ["**Solution** (teacher only)", fenced(activity.solution, "python")]
+            for alternative in activity.alternative_solutions:
+                parts += ["**Also accepted** (teacher only)", fenced(alternative, "python")]
+    elif isinstance(activity, GapsActivity):
+        parts += ["*Fill in the numbered gaps.*", fenced(activity.code, "python")]
+        if activity.answers is not None:
+            accepted = [
+                f"- gap {number}: " + " or ".join(f"`{answer}`" for answer in answers)
+                for number, answers in enumerate(activity.answers, 1)
+            ]
+            parts += ["**Accepted answers** (teacher only)", "\n".join(accepted)]
     else:
         parts.append(f"*Answer in at most {activity.max_length} characters.*")
         if activity.mark_scheme is not None:

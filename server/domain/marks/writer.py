@@ -1,8 +1,8 @@
 """Writing a mark, and the marks the server gives by itself.
 
 Kept apart from server.domain.marks.services (a teacher's mark: access, audit, replays) so that the
-answer path (server.domain.sync.answers) can mark a multiple-choice answer the moment it is stored
-without importing the teacher's side.
+answer path (server.domain.sync.answers) can mark an answer from an answer key (multiple choice, Parsons
+problems, fill-the-gaps code) the moment it is stored without importing the teacher's side.
 
 Automatic marks come from the server's own copy of the lesson — the answer key never leaves the server
 for a pupil's laptop — and belong to the revision they marked. A teacher's mark is never overwritten by
@@ -26,7 +26,16 @@ from server.db.engine import upsert_for
 from server.db.models import Mark, SyncEvent
 from server.domain.lessons.services import LessonLibrary
 from server.lib.metrics import MARKS_SET
-from shared.lessons import ChoiceActivity, mark_choice
+from shared.lessons import (
+    Activity,
+    ChoiceActivity,
+    GapsActivity,
+    ParsonsActivity,
+    mark_choice,
+    mark_gaps,
+    mark_parsons,
+    puzzle_feedback,
+)
 
 
 async def write_mark(
@@ -156,17 +165,23 @@ SELECT count(*) FROM announced
 """
 
 
-async def mark_choice_answers(
+def is_marked_from_a_key(activity: Activity | None) -> bool:
+    """Kinds the server marks by itself the moment an answer is stored, from its own answer key."""
+    return isinstance(activity, ChoiceActivity | ParsonsActivity | GapsActivity)
+
+
+async def mark_answers_from_keys(
     db: AsyncSession,
     library: LessonLibrary,
     pupil_id: int,
     answers: Mapping[tuple[str, str], StoredAnswer],
     direct: DirectDatabase | None = None,
 ) -> int:
-    """Mark the multiple-choice answers among `answers` (each activity's current answer, just stored)
-    and return how many marks were written through `db` (the caller commits). With `direct`
-    (PostgreSQL) they are written at once, in one autocommit statement, and 0 is returned."""
-    marks = _choice_marks(library, answers)
+    """Mark the answers among `answers` (each activity's current answer, just stored) whose activity has
+    an answer key (see `is_marked_from_a_key`) and return how many marks were written through `db` (the
+    caller commits). With `direct` (PostgreSQL) they are written at once, in one autocommit statement,
+    and 0 is returned."""
+    marks = _key_marks(library, answers)
     if not marks:
         return 0
     if direct is not None:
@@ -194,26 +209,24 @@ async def mark_choice_answers(
     return len(marks)
 
 
-def _choice_marks(library: LessonLibrary, answers: Mapping[tuple[str, str], StoredAnswer]) -> list[AutoMark]:
+def _key_marks(library: LessonLibrary, answers: Mapping[tuple[str, str], StoredAnswer]) -> list[AutoMark]:
     marks: list[AutoMark] = []
     for (lesson_id, activity_id), answer in answers.items():
         activity = library.activity(lesson_id, activity_id)
-        if not isinstance(activity, ChoiceActivity) or activity.correct is None:
-            continue
-        selected = answer.state.get("selected")
-        if not isinstance(selected, list):
-            continue
         try:
-            score = mark_choice(activity, [int(index) for index in selected])
+            marked = _score_from_key(activity, answer.state)
         except (ValueError, TypeError):
-            continue  # the answer path checked the options already; a lesson update may have changed them
+            continue  # the answer path checked the answer already; a lesson update may have changed it
+        if marked is None or activity is None:
+            continue
+        score, feedback = marked
         marks.append(
             AutoMark(
                 lesson_id=lesson_id,
                 activity_id=activity_id,
                 score=score,
                 max_score=activity.max_score,
-                feedback=choice_feedback(activity, score),
+                feedback=feedback,
                 client_time=answer.client_time,
                 revision=answer.revision,
             )
@@ -221,4 +234,34 @@ def _choice_marks(library: LessonLibrary, answers: Mapping[tuple[str, str], Stor
     return marks
 
 
-__all__ = ["AutoMark", "StoredAnswer", "choice_feedback", "mark_choice_answers", "write_mark"]
+def _score_from_key(activity: Activity | None, state: dict[str, object]) -> tuple[float, str] | None:
+    """(score, feedback) for an answer to an activity with an answer key; None for other kinds."""
+    if isinstance(activity, ChoiceActivity) and activity.correct is not None:
+        selected = state.get("selected")
+        if not isinstance(selected, list):
+            return None
+        score = mark_choice(activity, [int(index) for index in selected])
+        return score, choice_feedback(activity, score)
+    if isinstance(activity, ParsonsActivity) and activity.solution is not None:
+        order, indents = state.get("order"), state.get("indents")
+        if not isinstance(order, list) or not isinstance(indents, list):
+            return None
+        score = mark_parsons(activity, [int(i) for i in order], [int(level) for level in indents])
+        return score, puzzle_feedback(activity, score)
+    if isinstance(activity, GapsActivity) and activity.answers is not None:
+        filled = state.get("gaps")
+        if not isinstance(filled, list):
+            return None
+        score = mark_gaps(activity, [str(text) for text in filled])
+        return score, puzzle_feedback(activity, score)
+    return None
+
+
+__all__ = [
+    "AutoMark",
+    "StoredAnswer",
+    "choice_feedback",
+    "is_marked_from_a_key",
+    "mark_answers_from_keys",
+    "write_mark",
+]

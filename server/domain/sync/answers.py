@@ -34,7 +34,7 @@ from server.db.direct import DirectDatabase
 from server.db.engine import dialect_name, insert_for
 from server.db.models import ActivityRevision, ActivityState, SyncEvent, SyncOperation
 from server.domain.lessons.services import LessonLibrary
-from server.domain.marks.writer import mark_choice_answers
+from server.domain.marks.writer import is_marked_from_a_key, mark_answers_from_keys
 from server.domain.sync.ledger import (
     answered_before,
     claim_statement,
@@ -42,7 +42,8 @@ from server.domain.sync.ledger import (
 )
 from server.domain.sync.pg_saves import BatchSave, claim_rejected, save_batch
 from server.lib.metrics import SYNC_OPERATIONS
-from shared.lessons import ChoiceActivity, CodeActivity, TextActivity
+from shared.lessons import ChoiceActivity, CodeActivity, GapsActivity, ParsonsActivity, TextActivity
+from shared.lessons.puzzles import MAX_GAP_ANSWER, MAX_INDENT, gap_numbers
 from shared.wire.sync import OperationResult
 
 log = logging.getLogger("post16.sync")
@@ -145,6 +146,35 @@ def check_state(
             raise Rejected("validation_error", "state.text: a written answer needs text")
         if len(text) > activity.max_length:
             raise Rejected("validation_error", f"state.text: at most {activity.max_length} characters")
+    elif isinstance(activity, ParsonsActivity):
+        _check_parsons_state(activity, state)
+    elif isinstance(activity, GapsActivity):
+        _check_gaps_state(activity, state)
+
+
+def _check_parsons_state(activity: ParsonsActivity, state: dict[str, Any]) -> None:
+    order, indents = state.get("order"), state.get("indents")
+    if not isinstance(order, list) or not all(type(i) is int for i in order):
+        raise Rejected("validation_error", "state.order: a Parsons answer needs a list of line numbers")
+    if not isinstance(indents, list) or len(indents) != len(order):
+        raise Rejected("validation_error", "state.indents: one indentation level for each placed line")
+    if any(i < 0 or i >= len(activity.lines) for i in order) or len(set(order)) != len(order):
+        raise Rejected(
+            "validation_error", f"state.order: lines are numbered 0 to {len(activity.lines) - 1}, each once"
+        )
+    if not all(type(level) is int and 0 <= level <= MAX_INDENT for level in indents):
+        raise Rejected("validation_error", f"state.indents: levels are 0 to {MAX_INDENT}")
+
+
+def _check_gaps_state(activity: GapsActivity, state: dict[str, Any]) -> None:
+    filled = state.get("gaps")
+    count = len(gap_numbers(activity.code))
+    if not isinstance(filled, list) or not all(isinstance(text, str) for text in filled):
+        raise Rejected("validation_error", "state.gaps: a fill-the-gaps answer needs a list of texts")
+    if len(filled) != count:
+        raise Rejected("validation_error", f"state.gaps: this code has {count} gaps")
+    if any(len(text) > MAX_GAP_ANSWER for text in filled):
+        raise Rejected("validation_error", f"state.gaps: at most {MAX_GAP_ANSWER} characters a gap")
 
 
 @dataclass(slots=True)
@@ -195,8 +225,9 @@ async def _mark_automatically(
     outcome: SaveOutcome,
     direct: DirectDatabase | None,
 ) -> None:
-    """A multiple-choice answer that became the current one in this batch is marked at once, from the
-    server's answer key, as the mark of that revision (a save that lost to a later one changes nothing)."""
+    """An answer with an answer key (multiple choice, Parsons, fill the gaps) that became the current one
+    in this batch is marked at once, from the server's copy of the lesson, as the mark of that revision
+    (a save that lost to a later one changes nothing)."""
     applied = {
         (save.lesson_id, save.activity_id, result.revision)
         for save, result in zip(saves, outcome.results, strict=True)
@@ -205,9 +236,9 @@ async def _mark_automatically(
     now_current = {
         key: current
         for key, current in outcome.current.items()
-        if (*key, current.revision) in applied and isinstance(library.activity(*key), ChoiceActivity)
+        if (*key, current.revision) in applied and is_marked_from_a_key(library.activity(*key))
     }
-    if now_current and await mark_choice_answers(db, library, pupil_id, now_current, direct):
+    if now_current and await mark_answers_from_keys(db, library, pupil_id, now_current, direct):
         await db.commit()
 
 
