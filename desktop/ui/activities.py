@@ -6,13 +6,14 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from desktop.core.errors import DesktopError, OfflineError, StoreError
+from desktop.core.errors import DesktopError, OfflineError
 from desktop.core.local_check import LocalCheck, check_locally
 from desktop.ui.background import run_in_background
 from desktop.ui.code_editor import CodeEditor
 from desktop.ui.console import ProgramConsole, output_view
 from desktop.ui.context import UiContext
 from desktop.ui.markdown import render_markdown
+from desktop.ui.operations import CollectionOp, StoreChanges
 from desktop.ui.palette import MARK_BACKGROUNDS
 from desktop.ui.qt import (
     QButtonGroup,
@@ -132,11 +133,18 @@ class ActivityWidget(QFrame):
             self._dirty = False
             self.refresh(replace_answer=False)
             return True
-        try:
-            self.ctx.store.outbox.save_answer(self.lesson.id, self.activity.id, self.state())
-        except StoreError as error:
-            self.save_state.setText("Not saved!")
-            self.ctx.notify("error", str(error))
+        state = self.state()
+        saved = (
+            CollectionOp(
+                self.ctx,
+                lambda store: store.outbox.save_answer(self.lesson.id, self.activity.id, state),
+                StoreChanges(answers=True, outbox=True),
+                what="Saving your answer",
+            )
+            .failure(lambda _error: self.save_state.setText("Not saved!"))
+            .run()  # committed when it returns: only then does the widget say "saved" (invariant 1)
+        )
+        if not saved:
             return False
         self._dirty = False
         self._saved_state = self.state()
@@ -479,7 +487,15 @@ class CodeActivityWidget(ActivityWidget):
     def _queue_check(self, code: str, provisional: str, because: str = "") -> None:
         """Offline (or the server cannot check now): the check goes into the outbox after the save
         holding this code; the server marks that version when it can, and the mark comes back by pull."""
-        self.ctx.store.outbox.queue_check(self.lesson.id, self.activity.id, code)
+        queued = CollectionOp(
+            self.ctx,
+            lambda store: store.outbox.queue_check(self.lesson.id, self.activity.id, code),
+            StoreChanges(outbox=True),
+            what="Queueing the check",
+        ).run()
+        if not queued:
+            self._set_busy(False, provisional + "\n\nThe check could not be queued (see the message above).")
+            return
         self._awaiting_check = provisional
         when = f"when it can (just now: {because})" if because else "when this computer is back online"
         self._set_busy(

@@ -1,5 +1,6 @@
 """What every view needs from the running app: the session (store, client, engine), the sync thread,
-and a way to show a non-blocking notification."""
+a way to show a non-blocking notification, and the signal that says what the UI's writes changed
+(`events`, see desktop/ui/operations.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from desktop.core.school_settings import cached_school_settings
 from desktop.core.session import Session
 from desktop.core.store import Store
 from desktop.ui.background import SyncController
+from desktop.ui.operations import StoreEvents
 
 __all__ = ["UiContext"]
 
@@ -21,6 +23,8 @@ class UiContext:
     sync: SyncController | None
     notify: Callable[[str, str], None]  # (level: "info" | "warning" | "error", message)
     status: SyncStatus | None = None
+    #: `changed(StoreChanges)` after each write made through a `CollectionOp`; views subscribe.
+    events: StoreEvents = dataclasses.field(default_factory=StoreEvents)
 
     @property
     def store(self) -> Store:
