@@ -134,11 +134,13 @@ class ActivityWidget(QFrame):
             self.refresh(replace_answer=False)
             return True
         state = self.state()
+        answer = (None, self.lesson.id, self.activity.id)
+        changes = StoreChanges(answers=True, outbox=True, activities=(answer,))
         saved = (
             CollectionOp(
                 self.ctx,
                 lambda store: store.outbox.save_answer(self.lesson.id, self.activity.id, state),
-                StoreChanges(answers=True, outbox=True),
+                changes,
                 what="Saving your answer",
             )
             .failure(lambda _error: self.save_state.setText("Not saved!"))

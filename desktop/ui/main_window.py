@@ -23,6 +23,7 @@ from desktop.ui.lesson_view import ARCHIVE_ID, LessonListModel, LessonView
 from desktop.ui.login import LoginDialog
 from desktop.ui.markdown import forget_rendered, load_rendered, take_rendered
 from desktop.ui.navigation import LessonNavigator, SearchHit, SearchIndex, lesson_progress
+from desktop.ui.operations import StoreChanges
 from desktop.ui.qt import (
     QAction,
     QApplication,
@@ -127,7 +128,7 @@ class MainWindow(QMainWindow):
         )
         self.lesson_view = LessonView(self.ctx)
         self.lesson_view.history_requested.connect(self.show_history)
-        self.lesson_view.answer_saved.connect(lambda _lesson, _activity: self.update_progress())
+        self.ctx.events.changed.connect(self._store_changed)
         self.lesson_view.next_requested.connect(self.next_lesson)
         self.navigator = LessonNavigator(self.lesson_list)
         self.navigator.hit_chosen.connect(self.open_search_hit)
@@ -298,6 +299,12 @@ class MainWindow(QMainWindow):
             row = self.lesson_model.row_of(current)
             if row >= 0:
                 self.lesson_list.setCurrentIndex(self.lesson_model.index(row))
+
+    def _store_changed(self, changes: StoreChanges) -> None:
+        """A write the UI made (desktop/ui/operations.py): the lesson list's counts follow answers and
+        marks saved here."""
+        if changes.answers or changes.marks:
+            self.update_progress()
 
     def update_progress(self) -> None:
         """Answered / marked counts in the lesson list (after a save, a sync, a new lesson list)."""

@@ -46,6 +46,8 @@ class StoreChanges:
     marks: bool = False
     #: The lesson list or a lesson's content.
     lessons: bool = False
+    #: Which answers or marks: (pupil id, or None for the user's own, lesson id, activity id).
+    activities: tuple[tuple[int | None, str, str], ...] = ()
 
     def __or__(self, other: StoreChanges) -> StoreChanges:
         return StoreChanges(
@@ -53,6 +55,7 @@ class StoreChanges:
             outbox=self.outbox or other.outbox,
             marks=self.marks or other.marks,
             lessons=self.lessons or other.lessons,
+            activities=self.activities + other.activities,
         )
 
 

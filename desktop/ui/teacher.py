@@ -18,12 +18,13 @@ from desktop.core.class_progress import (
     load_snapshot,
     with_mark,
 )
-from desktop.core.errors import StoreError, SyncError
+from desktop.core.errors import SyncError
 from desktop.ui.background import run_in_background
 from desktop.ui.code_editor import CodeEditor
 from desktop.ui.context import UiContext
 from desktop.ui.history import describe_state, when
 from desktop.ui.markdown import render_markdown
+from desktop.ui.operations import CollectionOp, QueryOp, StoreChanges
 from desktop.ui.qt import (
     QAbstractItemView,
     QAbstractTableModel,
@@ -145,7 +146,6 @@ class ProgressGridModel(QAbstractTableModel):
         if progress is None:
             self.set_snapshot(None, None)
             return
-        store = self.ctx.store
 
         def built(snapshot: GridSnapshot) -> None:
             if generation == self._generation:
@@ -157,7 +157,8 @@ class ProgressGridModel(QAbstractTableModel):
             if generation == self._generation:  # not after a logout, nor when a newer refresh is on its way
                 self.ctx.notify("error", f"The class grid could not be refreshed: {error}")
 
-        run_in_background(lambda: load_snapshot(store, progress), built, failed)
+        read = QueryOp(self.ctx, lambda store: load_snapshot(store, progress), what="Refreshing the grid")
+        read.success(built).failure(failed).run_in_background()
 
     def set_snapshot(self, snapshot: GridSnapshot | None, progress: ClassProgress | None) -> None:
         self.beginResetModel()
@@ -410,7 +411,6 @@ class PupilHeader(QHeaderView):
 class MarkingPanel(QWidget):
     """Mark one pupil's answer; Alt+Down / Alt+Up move to the next / previous pupil."""
 
-    mark_saved = Signal()
     move_requested = Signal(int)  # +1 next pupil, -1 previous
 
     def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
@@ -909,22 +909,26 @@ class MarkingPanel(QWidget):
         score = self.score_value()
         if score is None:
             return
-        try:
-            self.ctx.store.outbox.queue_mark(
+        feedback = self.feedback.toPlainText()
+        cell = (pupil.id, column.lesson_id, column.activity.id)
+        saved = CollectionOp(
+            self.ctx,
+            lambda store: store.outbox.queue_mark(
                 pupil.id,
                 column.lesson_id,
                 column.activity.id,
                 score=score,
                 max_score=column.activity.max_score,
-                feedback=self.feedback.toPlainText(),
+                feedback=feedback,
                 marker=self.ctx.session.username,
-            )
-        except StoreError as error:
-            self.ctx.notify("error", str(error))
+            ),
+            StoreChanges(marks=True, outbox=True, activities=(cell,)),
+            what="Saving the mark",
+        ).run()
+        if not saved:
             return
         self.last_saved = self.ctx.store.marks.get(pupil.id, column.lesson_id, column.activity.id)
         self._update_state_label()
-        self.mark_saved.emit()
         self.ctx.sync_now()
 
 
@@ -1017,7 +1021,7 @@ class TeacherView(QWidget):
         middle_layout.addWidget(legend)
         self.marking = MarkingPanel(ctx)
         self.marking.move_requested.connect(self.move_pupil)
-        self.marking.mark_saved.connect(self._mark_saved)
+        ctx.events.changed.connect(self._store_changed)
         splitter.addWidget(left)
         splitter.addWidget(middle)
         # The marking panel scrolls rather than pushing the window past a small screen's edge.
@@ -1176,10 +1180,16 @@ class TeacherView(QWidget):
         if 0 <= row < self.grid_model.rowCount():
             self.open_cell(row, index.column())
 
-    def _mark_saved(self) -> None:
-        saved = self.marking.last_saved
-        if saved is not None:
-            self.grid_model.show_mark(saved, pending=True)
+    def _store_changed(self, changes: StoreChanges) -> None:
+        """A mark saved here (by the marking panel or anything else): its cell and the pupil's totals
+        change at once, without rebuilding the grid."""
+        if not changes.marks:
+            return
+        marks = self.ctx.store.marks
+        for pupil_id, lesson_id, activity_id in changes.activities:
+            mark = None if pupil_id is None else marks.get(pupil_id, lesson_id, activity_id)
+            if mark is not None:
+                self.grid_model.show_mark(mark, pending=marks.pending(pupil_id, lesson_id, activity_id))
 
 
 class ArchivedAnswersDialog(QDialog):
