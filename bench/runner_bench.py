@@ -1,6 +1,6 @@
 """Class burst through the runner service: 30 pupils press Check together on a 4-test activity.
 
-    .venv/bin/python bench/runner_bench.py [--pupils 30] [--bursts 3]
+    .venv/bin/python bench/runner_bench.py [--pupils 30] [--bursts 3] [--pool 32] [--concurrency 4]
 
 In one run, on this machine: real `post16-sandbox serve` processes (tests/support/runners.py), first one
 runner (first Docker engine), then two (one per engine; scripts/provision.sh docker2), reached through
@@ -10,7 +10,8 @@ full. Prints per layout:
   - where a check's time goes, from the runners' own histograms: waiting for a fair-share slot
     (queueing), waiting for a warm container, inside the container (the interpreters: one per test), and,
     off the check's path, creating/starting and removing containers;
-  - CPU seconds per check: the runner processes, the Docker engines (dockerd, containerd, shims, runc)
+  - CPU seconds per check: inside the containers (the tests' interpreters and the bootstrap, as each
+    container reports it), the runner processes, the Docker engines (dockerd, containerd, shims, runc)
     and the whole machine (from /proc).
 Timing on shared machines is noisy: compare the numbers of one run; the load average is printed.
 """
@@ -44,6 +45,7 @@ STEPS = (
     ("create+start a container (background)", "tlac_sandbox_container_start_seconds"),
     ("remove a container (background)", "tlac_sandbox_container_remove_seconds"),
 )
+CONTAINER_CPU = "tlac_sandbox_container_cpu_seconds"
 ENGINE_PROCESSES = {"dockerd", "containerd", "containerd-shim", "containerd-shim-runc-v2", "runc"}
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -156,11 +158,18 @@ async def burst(runners: list[RunnerProcess], pupils: int, bursts: int) -> None:
         mean = total / count * 1000 if count else 0.0
         print(f"    {label:<40} {mean:7.0f} ms  (n={count:.0f}, {total:.1f} s in all)")
     used = {key: after_cpu[key] - before_cpu[key] for key in after_cpu}
+    used["containers"] = sum(
+        after.get(CONTAINER_CPU, (0.0, 0.0))[0] - before.get(CONTAINER_CPU, (0.0, 0.0))[0]
+        for before, after in zip(before_steps, after_steps, strict=True)
+    )
+    rest = used["machine"] - used["runner"] - used["engine"] - used["containers"]
     print(
         "  CPU seconds per check: "
-        + ", ".join(f"{key} {value / checks:.3f}" for key, value in used.items())
-        + f" (the rest of the machine's: containers' interpreters, this client, others' work: "
-        f"{(used['machine'] - used['runner'] - used['engine']) / checks:.3f})"
+        + ", ".join(
+            f"{key} {used[key] / checks:.3f}" for key in ("containers", "runner", "engine", "machine")
+        )
+        + f" (the rest of the machine's: this client, the kernel's share of container churn, others' "
+        f"work: {rest / checks:.3f})"
     )
 
 
@@ -170,6 +179,9 @@ async def main() -> None:
     )
     parser.add_argument("--pupils", type=int, default=30)
     parser.add_argument("--bursts", type=int, default=3)
+    parser.add_argument("--pool", type=int, default=4, help="warm containers per runner")
+    parser.add_argument("--concurrency", type=int, default=4, help="runs at once per runner")
+    parser.add_argument("--one-runner-only", action="store_true", help="skip the two-runner layout")
     args = parser.parse_args()
     problem = start_second_engine()
     if problem is not None:
@@ -177,7 +189,11 @@ async def main() -> None:
     print(
         f"load average at start: {' '.join(f'{value:.2f}' for value in os.getloadavg())}; {os.cpu_count()} CPUs"
     )
-    settings = {"POST16_SANDBOX_POOL_SIZE": "4", "POST16_SANDBOX_CONCURRENCY": "4"}
+    settings = {
+        "POST16_SANDBOX_POOL_SIZE": str(args.pool),
+        "POST16_SANDBOX_CONCURRENCY": str(args.concurrency),
+    }
+    shape = f"pool {args.pool}, concurrency {args.concurrency}"
     with tempfile.TemporaryDirectory(prefix="runner-bench-") as scratch:
         first = RunnerProcess(Path(scratch), engine=ENGINE, **settings)
         second = RunnerProcess(Path(scratch), engine=ENGINE2, **settings)
@@ -186,10 +202,11 @@ async def main() -> None:
                 runner.launch()
             for runner in (first, second):
                 runner.wait_ready()
-            print("one runner (pool 4, concurrency 4):")
+            print(f"one runner ({shape}):")
             await burst([first], args.pupils, args.bursts)
-            print("two runners, one per Docker engine (each pool 4, concurrency 4):")
-            await burst([first, second], args.pupils, args.bursts)
+            if not args.one_runner_only:
+                print(f"two runners, one per Docker engine (each {shape}):")
+                await burst([first, second], args.pupils, args.bursts)
         finally:
             first.stop()
             second.stop()

@@ -41,6 +41,12 @@ EXCHANGE = Histogram(
     "Time inside the container: job sent to result read (the interpreter(s) and the bootstrap).",
     buckets=_STEP_BUCKETS,
 )
+CONTAINER_CPU = Histogram(
+    "tlac_sandbox_container_cpu_seconds",
+    "CPU seconds a run used inside its container (the program or the tests' interpreters, and the "
+    "bootstrap handling the job), as the container reports it.",
+    buckets=_STEP_BUCKETS,
+)
 CONTAINER_START = Histogram(
     "tlac_sandbox_container_start_seconds",
     "Creating, attaching and starting a warm container until its bootstrap is ready (off the run's path).",
@@ -55,6 +61,7 @@ for _status in RUN_STATUSES:
     RUNS.labels(status=_status)  # every status is exported from the start, at zero
 
 __all__ = [
+    "CONTAINER_CPU",
     "CONTAINER_REMOVE",
     "CONTAINER_START",
     "EXCHANGE",

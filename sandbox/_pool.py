@@ -3,6 +3,15 @@
 Each container serves exactly one run and is then removed (in the background, off the caller's path).
 The pool also tracks the engine's health: when Docker is down or the image is missing, takers are told
 at once (the runner answers `unavailable`) and the pool keeps re-checking with back-off.
+
+Bursts: creating, starting and removing a container costs the Docker engine about 0.1 CPU seconds,
+more than the interpreters of a whole 4-test check (docs/performance.md, "Runner service: a class
+burst"). When a class presses Check together, that churn would compete for the same cores as the checks
+themselves. So, while runs are in flight, the pool only creates what the running slots need next
+(`low_water`: a container for every slot, or a caller already waiting) and leaves containers that
+finished cleanly (their PID 1 exited, so nothing of the pupil's runs on) for removal once the engine
+has been idle for `IDLE_GRACE_SECONDS`. A pool sized for a class (`POST16_SANDBOX_POOL_SIZE`, e.g. 32)
+then serves the whole burst from warm containers, and the churn happens in the quiet after it.
 """
 
 from __future__ import annotations
@@ -23,6 +32,11 @@ log = logging.getLogger("sandbox.pool")
 T = TypeVar("T")
 
 MAX_PARALLEL_CREATES = 3
+# Maintenance (refilling above the low-water mark, removing finished containers) waits until no run has
+# been in flight on this engine for this long, so it does not compete with a burst for the CPU.
+IDLE_GRACE_SECONDS = 0.25
+# Finished containers left for later removal, at most: beyond this they are removed at once.
+MAX_DEFERRED_REMOVALS = 64
 RECHECK_MIN_SECONDS = 0.5
 RECHECK_MAX_SECONDS = 5.0
 
@@ -46,6 +60,8 @@ class EnginePool:
         self._closed = False
         self._retry_at = 0.0
         self._create_backoff = RECHECK_MIN_SECONDS
+        self._finished: list[WarmContainer] = []
+        self._busy_until = 0.0
 
     @property
     def healthy(self) -> bool:
@@ -57,7 +73,24 @@ class EnginePool:
 
     @property
     def busy_removing(self) -> int:
-        return len(self._background)
+        return len(self._background) + len(self._finished)
+
+    @property
+    def low_water(self) -> int:
+        """Warm containers kept ready even during a burst: one for each running slot."""
+        return min(self.pool_size, self.concurrency)
+
+    def run_started(self) -> None:
+        self.active_runs += 1
+
+    def run_finished(self) -> None:
+        self.active_runs -= 1
+        self._busy_until = time.monotonic() + IDLE_GRACE_SECONDS
+        self._wake.set()
+
+    def _quiet(self) -> bool:
+        """No run in flight, and none for `IDLE_GRACE_SECONDS`: time for maintenance."""
+        return self.active_runs == 0 and time.monotonic() >= self._busy_until
 
     async def _call(self, function: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
@@ -124,10 +157,23 @@ class EnginePool:
                 self._takers.remove(waiter)
 
     def discard(self, warm: WarmContainer, *, counted: bool = False) -> None:
-        """Remove a used (or unusable) container in the background."""
+        """Remove a used (or unusable) container in the background, now."""
         if counted:
             POOL_READY.dec()
         self._track(asyncio.ensure_future(self._call(self._timed_discard, warm)))
+
+    def retire(self, warm: WarmContainer) -> None:
+        """A container whose run ended cleanly (its PID 1 wrote the result and exited, taking the
+        pupil's processes with it): removed when the engine is quiet, so removal does not compete with
+        the runs of a burst."""
+        self._finished.append(warm)
+        if len(self._finished) > MAX_DEFERRED_REMOVALS:
+            self.discard(self._finished.pop(0))
+        self._wake.set()
+
+    def _remove_finished(self) -> None:
+        while self._finished:
+            self.discard(self._finished.pop())
 
     def _timed_discard(self, warm: WarmContainer) -> None:
         with CONTAINER_REMOVE.time():
@@ -150,8 +196,11 @@ class EnginePool:
                 waiter.set_result(None)
 
     def _wanted(self) -> int:
+        """Containers to start now: up to the pool size when quiet; during runs, only what waiting
+        callers and the low-water mark need."""
         waiting = sum(1 for waiter in self._takers if not waiter.done())
-        return self.pool_size + waiting - len(self._ready) - self._creating
+        target = self.pool_size if self._quiet() else self.low_water
+        return max(target, 0) + waiting - len(self._ready) - self._creating
 
     async def _refill_loop(self) -> None:
         backoff = RECHECK_MIN_SECONDS
@@ -175,10 +224,17 @@ class EnginePool:
                     await asyncio.wait_for(self._wake.wait(), pause)
                 self._wake.clear()
                 continue
+            if self._quiet():
+                self._remove_finished()
             while self._wanted() > 0 and self._creating < MAX_PARALLEL_CREATES and self.healthy:
                 self._creating += 1
                 self._track(asyncio.ensure_future(self._create_one()))
-            await self._wake.wait()
+            maintenance_due = self._busy_until - time.monotonic()
+            if self.active_runs == 0 and maintenance_due > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), maintenance_due)
+            else:
+                await self._wake.wait()
             self._wake.clear()
 
     async def _create_one(self) -> None:
@@ -211,6 +267,7 @@ class EnginePool:
     def is_idle(self) -> bool:
         return (
             not self._background
+            and not self._finished
             and self._creating == 0
             and self.active_runs == 0
             and (len(self._ready) >= self.pool_size or not self.healthy)
@@ -226,6 +283,7 @@ class EnginePool:
                 await self._refill_task
         while self._ready:
             self.discard(self._ready.popleft(), counted=True)
+        self._remove_finished()
         deadline = time.monotonic() + 30
         while self._background and time.monotonic() < deadline:
             await asyncio.wait(set(self._background), timeout=max(deadline - time.monotonic(), 0.01))

@@ -31,7 +31,7 @@ from sandbox._marking import (
     judge_check,
     max_result_bytes,
 )
-from sandbox._metrics import EXCHANGE, POOL_WAIT, QUEUE_DEPTH, QUEUE_WAIT, RUN_DURATION, RUNS
+from sandbox._metrics import CONTAINER_CPU, EXCHANGE, POOL_WAIT, QUEUE_DEPTH, QUEUE_WAIT, RUN_DURATION, RUNS
 from sandbox._pool import EnginePool
 from sandbox._scheduler import FairScheduler
 from shared.lessons import PROBE_SHIM_SOURCE
@@ -82,6 +82,23 @@ class _BootstrapResult(msgspec.Struct):
     stderr_truncated: bool = False
     duration_ms: float = 0.0
     message: str = ""
+
+
+class _ReportedCpu(msgspec.Struct):
+    cpu_seconds: float = 0.0
+
+
+_REPORTED_CPU = msgspec.json.Decoder(_ReportedCpu)
+
+
+def _observe_container_cpu(line: bytes) -> None:
+    """The container's own CPU account of a run, for the metrics only (a bad value is ignored)."""
+    try:
+        reported = _REPORTED_CPU.decode(line).cpu_seconds
+    except msgspec.DecodeError:
+        return
+    if 0 <= reported < 3600:
+        CONTAINER_CPU.observe(reported)
 
 
 class _Job(msgspec.Struct):
@@ -278,7 +295,7 @@ class SandboxRunner:
             pool = self._choose_pool()
             if pool is None:
                 break
-            pool.active_runs += 1
+            pool.run_started()
             try:
                 waiting_since = time.monotonic()
                 warm = await pool.take(self.limits.pool_wait_seconds)
@@ -304,13 +321,14 @@ class SandboxRunner:
                     continue
                 EXCHANGE.observe(exchange.seconds)
                 if exchange.outcome == "line":
-                    pool.discard(warm)
+                    _observe_container_cpu(exchange.line)
+                    pool.retire(warm)
                     return exchange.line, _unavailable("")
                 failure = await self._no_line(pool, warm, exchange, time_limit, max_line)
                 pool.discard(warm)
                 return None, failure
             finally:
-                pool.active_runs -= 1
+                pool.run_finished()
         return None, _unavailable(self.status().message or "no sandbox container became available")
 
     def _choose_pool(self) -> EnginePool | None:

@@ -23,6 +23,7 @@ import base64
 import contextlib
 import json
 import os
+import resource
 import selectors
 import shutil
 import signal
@@ -351,6 +352,14 @@ def check(job: dict[str, Any]) -> dict[str, Any]:
     return {"status": "success", "tests": results}
 
 
+def cpu_seconds() -> float:
+    """CPU used so far by this process and the children it waited for: reported with each result so the
+    runner's metrics can tell container work from its own and the engine's (never part of a verdict)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def _empty_work_folder() -> None:
     """Remove everything in the work folder without following a link (the program may have planted some)."""
     for entry in os.listdir(WORK):
@@ -376,7 +385,9 @@ def main() -> None:
     out.flush()
     try:
         job = read_job(sys.stdin.buffer)
+        cpu_before = cpu_seconds()
         result = check(job) if job.get("mode") == "check" else run(job)
+        result["cpu_seconds"] = round(cpu_seconds() - cpu_before, 6)
     except Exception as error:
         result = {
             "status": "error",
