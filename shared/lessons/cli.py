@@ -3,6 +3,7 @@
     post16-lessons validate [DIR]
     post16-lessons preview LESSON_FILE_OR_ID [--dir DIR] [--pupil] [-o OUT.html]
     post16-lessons new ID --title TITLE [DIR]
+    post16-lessons curriculum [DIR]
 
 DIR defaults to $POST16_LESSONS_DIR, else ./lessons.
 """
@@ -17,6 +18,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
+from shared.lessons.curriculum import curriculum_markdown
 from shared.lessons.errors import LessonFormatError
 from shared.lessons.loader import load_lesson, load_manifest, validate_lessons
 from shared.lessons.model import Lesson
@@ -54,6 +56,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     new.add_argument("--title", required=True)
     new.add_argument("dir", nargs="?", default=None, help="lessons folder")
 
+    curriculum = commands.add_parser(
+        "curriculum", help="print the specification-point table (docs/curriculum.md) as Markdown"
+    )
+    curriculum.add_argument("dir", nargs="?", default=None, help="lessons folder")
+
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["new"]:
         # DIR may follow --title; plain parse_args cannot take a positional on both sides of an option.
@@ -64,6 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _validate(Path(args.dir or _default_dir()))
     if args.command == "preview":
         return _preview(args.lesson, Path(args.dir or _default_dir()), args.pupil, args.output)
+    if args.command == "curriculum":
+        return _curriculum(Path(args.dir or _default_dir()))
     return _new(Path(args.dir or _default_dir()), args.id, args.title)
 
 
@@ -80,6 +89,17 @@ def _validate(lessons_dir: Path) -> int:
     detail = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
     counted = f"{_plural(len(lessons), 'lesson')}, {_plural(kinds.total(), 'activity', 'activities')}"
     print(f"{lessons_dir}: {counted} ({detail}): all valid")
+    return EXIT_OK
+
+
+def _curriculum(lessons_dir: Path) -> int:
+    try:
+        lessons = load_manifest(lessons_dir)
+    except LessonFormatError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_PROBLEMS
+    sys.stdout.write(curriculum_markdown(lessons))
     return EXIT_OK
 
 

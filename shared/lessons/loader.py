@@ -36,6 +36,7 @@ from shared.lessons.model import (
     is_slug,
 )
 from shared.lessons.puzzles import GapsActivity, ParsonsActivity, check_puzzle, prepare_puzzle
+from shared.lessons.specpoints import spec_points_problems
 
 __all__ = [
     "ACTIVITY_FENCE_INFO",
@@ -71,6 +72,8 @@ _TEACHER_FIELDS: dict[str, str] = {
     "gaps": "answers",
 }
 _KIND_LIST = ", ".join(f'"{kind}"' for kind in _ACTIVITY_TYPES)
+# A lesson entry in the manifest; `spec` (optional) names specification points (specpoints.py).
+_ENTRY_FIELDS = ["id", "file", "spec"]
 _FENCE = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})\s*(?P<info>[^\s`]*)[^`]*$")
 _TOML_POSITION = re.compile(r"\s*\(at line (?P<line>\d+), column (?P<column>\d+)\)$")
 _TOML_END = re.compile(r"\s*\(at end of document\)$")
@@ -188,8 +191,12 @@ def _load_set(lessons_dir: Path, problems: list[LessonProblem]) -> LessonSet | N
             found = _line_containing(manifest_text, json.dumps(file_name), seen_files[file_name])
             file_line = found or line
         for key in entry:
-            if key not in {"id", "file"}:
-                report(line, f"unknown field `{key}` in lesson entry{_did_you_mean(key, ['id', 'file'])}")
+            if key not in _ENTRY_FIELDS:
+                report(line, f"unknown field `{key}` in lesson entry{_did_you_mean(key, _ENTRY_FIELDS)}")
+        spec_problems = spec_points_problems(entry["spec"]) if "spec" in entry else []
+        for message in spec_problems:
+            report(line, message)
+        spec: list[str] = [] if spec_problems else list(entry.get("spec", []))
         if not isinstance(lesson_id, str) or not is_slug(lesson_id):
             report(line, f"lesson id {json.dumps(lesson_id)} must be a slug: lowercase letters, digits, '-'")
             lesson_id = None
@@ -224,7 +231,7 @@ def _load_set(lessons_dir: Path, problems: list[LessonProblem]) -> LessonSet | N
                 )
             )
         seen_orders[lesson.order] = lesson.id
-        lessons.append(lesson)
+        lessons.append(msgspec.structs.replace(lesson, spec=spec) if spec else lesson)
 
     if problems or not isinstance(title, str):
         return None

@@ -166,6 +166,8 @@ class Lesson(msgspec.Struct, kw_only=True):
     blocks: list[Block]
     activities: list[Activity]
     pupil_view: bool = False
+    spec: list[str] = []
+    """Specification points the lesson covers, from its manifest entry (specpoints.py)."""
 
     def activity(self, activity_id: str) -> Activity:
         """The activity with this id; KeyError when the lesson has none."""
@@ -200,6 +202,7 @@ class ManifestEntry(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     id: str
     file: str
+    spec: list[str] = []
 
 
 class LessonSet(msgspec.Struct, kw_only=True):
