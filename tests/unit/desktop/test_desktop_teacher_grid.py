@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from desktop_windows import USERS, course
 
+from desktop.core.errors import StoreFullError
 from desktop.ui.qt import QApplication, Qt
 from desktop.ui.teacher import LESSON_ROLE, TOTALS_ROLE, ArchivedAnswersDialog
 from shared.lessons.model import CodeActivity, CodeTest, Lesson, TextActivity
@@ -275,6 +276,26 @@ def test_a_mark_saved_changes_its_cell_and_the_pupils_total_at_once(qtbot, teach
     assert model.cell_state(row, column)[0] == "pending"
     assert model.data(model.index(row, column)) == "↻ 2/2"
     assert shown_totals(view)["Pat Pupil"] == "3.67/7 · 4/5"
+
+
+def test_a_mark_the_store_cannot_save_is_reported_and_its_cell_stays_as_it_was(
+    qtbot, teacher, monkeypatch
+) -> None:
+    window, view = teacher()
+    model = view.grid_model
+    qtbot.waitUntil(lambda: model.rowCount() == 3)
+    row, column = model.row_of(PAT.id), model.column_of("variables", "why-casting")
+    before = (model.cell_state(row, column), shown_totals(view)["Pat Pupil"])
+
+    def disk_full(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        raise StoreFullError("Not saved: the disk is full. Free some space; your answer is still on screen.")
+
+    monkeypatch.setattr(window.session.store.outbox, "queue_mark", disk_full)
+    view.open_cell(row, column)
+    view.marking.score.setText("2")
+    view.marking.save_button.click()
+    assert window.notifications.message.toolTip().startswith("Not saved: the disk is full.")
+    assert (model.cell_state(row, column), shown_totals(view)["Pat Pupil"]) == before
 
 
 def test_marking_code_shows_the_servers_check_and_the_visible_tests_by_name(qtbot, teacher) -> None:
