@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from support.databases import libpq, with_database
-from support.servers import ServerProcess
+from support.servers import ServerProcess, server_env
 
 REPO = Path(__file__).resolve().parent.parent
 LESSONS_DIR = REPO / "lessons"
@@ -96,22 +96,6 @@ def make_pg_url(pg_template: str) -> Iterator[Callable[[], str]]:
 def pg_url(make_pg_url: Callable[[], str]) -> str:
     """A fresh, migrated PostgreSQL database for this test."""
     return make_pg_url()
-
-
-def server_env(database_url: str, data_dir: Path, **overrides: str) -> dict[str, str]:
-    env = {
-        "POST16_DATABASE_URL": database_url,
-        "POST16_DATA_DIR": str(data_dir),
-        "POST16_LESSONS_DIR": str(LESSONS_DIR),
-        "POST16_COOKIE_SECURE": "false",
-        "POST16_LOG_JSON": "false",
-        "POST16_LOG_LEVEL": "WARNING",
-        "POST16_LESSONS_RELOAD_SECONDS": "0",
-        "POST16_SANDBOX_ENABLED": "false",
-        "POST16_METRICS_TOKEN": "test-metrics-token",
-    }
-    env.update(overrides)
-    return env
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -162,6 +163,28 @@ class RunnerProcess:
                 api.close()
 
 
+@contextlib.contextmanager
+def runners_on_two_engines(log_dir: Path, *, wait: bool = True, **env: str) -> Iterator[list[RunnerProcess]]:
+    """Two runner processes, one on the default Docker engine and one on the second engine of
+    scripts/provision.sh docker2 (started here if it is not running), ready unless `wait` is false (then
+    the caller calls `wait_ready`); stopped on exit. Raises RuntimeError saying why when the second
+    engine cannot be started."""
+    problem = start_second_engine()
+    if problem is not None:
+        raise RuntimeError(f"a second Docker engine could not be started: {problem}")
+    started = [RunnerProcess(log_dir, engine=engine, **env) for engine in (ENGINE, ENGINE2)]
+    try:
+        for runner in started:
+            runner.launch()
+        if wait:
+            for runner in started:
+                runner.wait_ready()
+        yield started
+    finally:
+        for runner in started:
+            runner.stop()
+
+
 __all__ = [
     "ENGINE",
     "ENGINE2",
@@ -170,6 +193,7 @@ __all__ = [
     "RunnerProcess",
     "free_port",
     "runner_env",
+    "runners_on_two_engines",
     "serve_command",
     "start_second_engine",
 ]

@@ -16,7 +16,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-__all__ = ["REPO", "ServerProcess", "free_port"]
+__all__ = ["REPO", "ServerProcess", "free_port", "server_env"]
 
 REPO = Path(__file__).resolve().parents[2]
 #: A server process keeps its own metrics folder; one inherited from the caller would be shared.
@@ -27,6 +27,23 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def server_env(database_url: str, data_dir: Path, **overrides: str) -> dict[str, str]:
+    """The suite's server settings (the lessons in lessons/, no sandbox, quiet logs), then `overrides`."""
+    env = {
+        "POST16_DATABASE_URL": database_url,
+        "POST16_DATA_DIR": str(data_dir),
+        "POST16_LESSONS_DIR": str(REPO / "lessons"),
+        "POST16_COOKIE_SECURE": "false",
+        "POST16_LOG_JSON": "false",
+        "POST16_LOG_LEVEL": "WARNING",
+        "POST16_LESSONS_RELOAD_SECONDS": "0",
+        "POST16_SANDBOX_ENABLED": "false",
+        "POST16_METRICS_TOKEN": "test-metrics-token",
+    }
+    env.update(overrides)
+    return env
 
 
 class ServerProcess:
@@ -47,6 +64,10 @@ class ServerProcess:
     def start(self, timeout: float = 60.0, **extra_env: str) -> ServerProcess:
         """Start (again, on the same port) and wait until it answers; `extra_env` holds until the next
         start. Raises RuntimeError with the end of the log if it exits or does not answer in time."""
+        return self.launch(**extra_env).wait_ready(timeout)
+
+    def launch(self, **extra_env: str) -> ServerProcess:
+        """Start the process without waiting (launch several, then `wait_ready` each)."""
         self.extra_env = dict(extra_env)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         inherited = {key: value for key, value in os.environ.items() if key not in _NOT_INHERITED}
@@ -61,6 +82,11 @@ class ServerProcess:
                 start_new_session=True,
             )
         self.starts += 1
+        return self
+
+    def wait_ready(self, timeout: float = 60.0) -> ServerProcess:
+        """Wait until it answers `/api/health`; stops it and raises RuntimeError if it does not."""
+        assert self.process is not None, "launch() first"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

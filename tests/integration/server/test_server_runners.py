@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from server_helpers import bearer, login, now_iso, pull_until, push, save_op
-from support.runners import ENGINE, ENGINE2, RUNNER_SECRET, RunnerProcess, start_second_engine
+from support.runners import RUNNER_SECRET, RunnerProcess, runners_on_two_engines
 
 pytestmark = [pytest.mark.docker, pytest.mark.postgres]
 
@@ -32,19 +32,8 @@ def runs_done(runner: RunnerProcess) -> float:
 @pytest.fixture
 def runners(sandbox_image: str, tmp_path: Path) -> Iterator[list[RunnerProcess]]:
     """Two runner processes, one per Docker engine (the second from scripts/provision.sh docker2)."""
-    problem = start_second_engine()
-    if problem is not None:
-        pytest.fail(f"a second Docker engine could not be started: {problem}", pytrace=False)
-    started = [RunnerProcess(tmp_path / "runners", engine=engine) for engine in (ENGINE, ENGINE2)]
-    try:
-        for runner in started:
-            runner.launch()
-        for runner in started:
-            runner.wait_ready()
+    with runners_on_two_engines(tmp_path / "runners") as started:
         yield started
-    finally:
-        for runner in started:
-            runner.stop()
 
 
 @pytest.fixture
