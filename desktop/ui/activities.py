@@ -31,6 +31,7 @@ from desktop.ui.qt import (
     Signal,
 )
 from shared.lessons.model import Activity, ChoiceActivity, CodeActivity, Lesson, TextActivity
+from shared.lessons.puzzles import GapsActivity, ParsonsActivity
 
 __all__ = [
     "ActivityWidget",
@@ -558,6 +559,14 @@ def make_activity_widget(ctx: UiContext, lesson: Lesson, activity: Activity) -> 
         widget = CodeActivityWidget(ctx, lesson, activity)
     elif isinstance(activity, ChoiceActivity):
         widget = ChoiceActivityWidget(ctx, lesson, activity)
+    elif isinstance(activity, ParsonsActivity | GapsActivity):
+        from desktop.ui.puzzle_activities import GapsActivityWidget, ParsonsActivityWidget
+
+        widget = (
+            ParsonsActivityWidget(ctx, lesson, activity)
+            if isinstance(activity, ParsonsActivity)
+            else GapsActivityWidget(ctx, lesson, activity)
+        )
     else:
         widget = TextActivityWidget(ctx, lesson, activity)
     order_focus(widget)

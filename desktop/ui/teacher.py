@@ -25,6 +25,7 @@ from desktop.ui.context import UiContext
 from desktop.ui.history import describe_state, when
 from desktop.ui.markdown import render_markdown
 from desktop.ui.operations import CollectionOp, QueryOp, StoreChanges
+from desktop.ui.puzzle_activities import describe_puzzle_answer, puzzle_scheme
 from desktop.ui.qt import (
     QAbstractItemView,
     QAbstractTableModel,
@@ -60,6 +61,7 @@ from desktop.ui.qt import (
     Signal,
 )
 from shared.lessons.model import Activity, ChoiceActivity, CodeActivity, TextActivity
+from shared.lessons.puzzles import GapsActivity, ParsonsActivity
 from shared.wire.auth import User
 from shared.wire.marks import Mark
 from shared.wire.teaching import ClassProgress, TeacherClass
@@ -749,7 +751,8 @@ class MarkingPanel(QWidget):
         self._show_scheme(column, activity)
         self._activity = activity
         is_code = column.activity.kind == "code"
-        self.answer_stack.setCurrentWidget(self.code_answer if is_code else self.answer)
+        as_code = is_code or isinstance(activity, ParsonsActivity | GapsActivity)
+        self.answer_stack.setCurrentWidget(self.code_answer if as_code else self.answer)
         self.out_of.setText(f"out of {column.activity.max_score:g}")
         self.score_error.hide()
         mark = self.ctx.store.marks.get(pupil.id, column.lesson_id, column.activity.id)
@@ -801,7 +804,11 @@ class MarkingPanel(QWidget):
 
     def _show_revision(self, row: int) -> None:
         if 0 <= row < len(self._revisions):
-            text = describe_state(self._revisions[row][1], self._options)
+            state = self._revisions[row][1]
+            if isinstance(self._activity, ParsonsActivity | GapsActivity):
+                text = describe_puzzle_answer(self._activity, state)
+            else:
+                text = describe_state(state, self._options)
             self.answer.setPlainText(text)
             self.code_answer.setPlainText(text)
             self._show_test_results()
@@ -853,6 +860,9 @@ class MarkingPanel(QWidget):
                 parts.append(f"Tests: {names}")
             model = activity.model_answer
             parts.append("Model answer:" if model else "<i>No model answer for this question.</i>")
+        elif isinstance(activity, ParsonsActivity | GapsActivity):
+            scheme, model = puzzle_scheme(activity)
+            parts += scheme
         elif activity is None:
             parts.append("<i>This lesson is not downloaded on this computer yet.</i>")
         self.scheme.setText("<br>".join(parts))
@@ -896,7 +906,8 @@ class MarkingPanel(QWidget):
             self.state_label.setText("Mark saved here · waiting to sync")
         elif mark is not None and mark.source == "auto":
             version = f" of version {mark.revision}" if mark.revision is not None else ""
-            self.state_label.setText(f"Automatic mark{version} (the server's sandbox) · yours replaces it")
+            marker = "the server's sandbox" if column.activity.kind == "code" else "the server's answer key"
+            self.state_label.setText(f"Automatic mark{version} ({marker}) · yours replaces it")
         elif mark is not None:
             self.state_label.setText("Mark synced")
         else:

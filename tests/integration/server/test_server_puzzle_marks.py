@@ -1,0 +1,125 @@
+"""Parsons problems and fill-the-gaps code are marked by the server the moment an answer is stored, from
+the server's copy of the lesson: a pupil's copy carries the shuffled lines or the code with its gaps,
+never the solution or the accepted answers, and the feedback never gives them away. Run on PostgreSQL
+(the one-statement save path) and on the embedded SQLite default (the generic path).
+
+The activities are the real ones in lessons/: iteration/order-the-loop and functions/complete-the-function.
+"""
+
+from __future__ import annotations
+
+import pytest
+from server_helpers import bearer, login, push, save_op
+
+PARSONS_LESSON, PARSONS = "iteration", "order-the-loop"  # 6 solution lines + 1 distractor; 2 marks
+GAPS_LESSON, GAPS = "functions", "complete-the-function"  # gaps: def, number, return; 3 marks
+SOLUTION = [
+    ("n = int(input())", 0),
+    ("total = 0", 0),
+    ("for number in range(1, n + 1):", 0),
+    ("if number % 2 == 0:", 1),
+    ("total = total + number", 2),
+    ("print(total)", 0),
+]
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def settings(request, make_settings, tmp_path):  # type: ignore[no-untyped-def]
+    """The suite's `client` and `users` fixtures, on each backend in turn."""
+    from server.db import migrate
+
+    if request.param == "postgresql":
+        return make_settings()
+    settings = make_settings(POST16_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'embedded.db'}")
+    migrate.upgrade(settings)
+    return settings
+
+
+def activity_json(client, token: str, lesson: str, activity: str) -> dict:  # type: ignore[no-untyped-def]
+    response = client.get(f"/api/lessons/{lesson}", headers=bearer(token))
+    assert response.status_code == 200, response.text
+    return next(a for a in response.json()["activities"] if a["id"] == activity)
+
+
+def mark_of(client, token: str, activity: str) -> dict:  # type: ignore[no-untyped-def]
+    response = client.get("/api/marks", headers=bearer(token))
+    assert response.status_code == 200, response.text
+    return next(mark for mark in response.json() if mark["activity_id"] == activity)
+
+
+def arrangement(lines: list[str], program: list[tuple[str, int]]) -> dict[str, list[int]]:
+    return {
+        "order": [lines.index(text) for text, _ in program],
+        "indents": [level for _, level in program],
+    }
+
+
+def test_pupils_copy_has_shuffled_lines_and_no_solution_teachers_copy_has_it(client, users):
+    users.add("alice", "pupil")
+    users.add("teach", "teacher")
+    pupil = activity_json(client, login(client, "alice"), PARSONS_LESSON, PARSONS)
+    teacher = activity_json(client, login(client, "teach"), PARSONS_LESSON, PARSONS)
+    assert pupil["lines"] == teacher["lines"]
+    assert pupil["lines"] != [text for text, _ in SOLUTION]
+    assert (pupil["solution"], pupil["distractors"]) == (None, [])
+    assert "    if number % 2 == 0:" in teacher["solution"]
+    gaps_pupil = activity_json(client, login(client, "alice"), GAPS_LESSON, GAPS)
+    assert gaps_pupil["answers"] is None
+    assert "{{1}} largest(numbers):" in gaps_pupil["code"]
+    assert activity_json(client, login(client, "teach"), GAPS_LESSON, GAPS)["answers"][0] == ["def"]
+
+
+def test_the_right_arrangement_is_marked_full_automatically(client, users):
+    users.add("alice", "pupil")
+    alice = login(client, "alice")
+    lines = activity_json(client, alice, PARSONS_LESSON, PARSONS)["lines"]
+    operation = save_op(arrangement(lines, SOLUTION), lesson=PARSONS_LESSON, activity=PARSONS)
+    [result] = push(client, alice, [operation]).json()["results"]
+    assert result["outcome"] == "applied"
+    mark = mark_of(client, alice, PARSONS)
+    assert (mark["score"], mark["max_score"], mark["source"], mark["revision"]) == (2, 2, "auto", 1)
+    assert mark["feedback"].startswith("Right")
+
+
+def test_a_wrong_indentation_with_the_distractor_earns_part_and_the_feedback_names_no_line(client, users):
+    users.add("alice", "pupil")
+    alice = login(client, "alice")
+    lines = activity_json(client, alice, PARSONS_LESSON, PARSONS)["lines"]
+    wrong = [*SOLUTION[:4], ("total = total + number", 1), ("total = total + 1", 0), SOLUTION[5]]
+    push(client, alice, [save_op(arrangement(lines, wrong), lesson=PARSONS_LESSON, activity=PARSONS)])
+    mark = mark_of(client, alice, PARSONS)
+    assert mark["score"] == pytest.approx(2 * 5 / 7, abs=0.01)  # 5 lines in common, 7 placed
+    assert mark["feedback"].startswith("Partly right")
+    for text, _ in SOLUTION:
+        assert text not in mark["feedback"]
+
+
+def test_a_parsons_answer_naming_a_line_twice_is_refused(client, users):
+    users.add("alice", "pupil")
+    alice = login(client, "alice")
+    state = {"order": [0, 0], "indents": [0, 0]}
+    [result] = push(client, alice, [save_op(state, lesson=PARSONS_LESSON, activity=PARSONS)]).json()[
+        "results"
+    ]
+    assert result["outcome"] == "rejected"
+    assert "state.order" in result["reason"]
+
+
+def test_filled_gaps_are_marked_per_gap_with_whitespace_ignored(client, users):
+    users.add("alice", "pupil")
+    alice = login(client, "alice")
+    state = {"gaps": ["def", " number ", "print"]}
+    [result] = push(client, alice, [save_op(state, lesson=GAPS_LESSON, activity=GAPS)]).json()["results"]
+    assert result["outcome"] == "applied"
+    mark = mark_of(client, alice, GAPS)
+    assert (mark["score"], mark["max_score"], mark["source"]) == (2, 3, "auto")
+    assert "return" not in mark["feedback"]
+
+
+def test_gaps_answer_with_the_wrong_number_of_gaps_is_refused(client, users):
+    users.add("alice", "pupil")
+    alice = login(client, "alice")
+    operation = save_op({"gaps": ["def"]}, lesson=GAPS_LESSON, activity=GAPS)
+    [result] = push(client, alice, [operation]).json()["results"]
+    assert result["outcome"] == "rejected"
+    assert "3 gaps" in result["reason"]
