@@ -11,6 +11,9 @@ Endpoints (JSON, msgspec):
     GET  /capacity    RunnerCapacity: free slots, queue depth, warm containers
     POST /run         RunnerRun   -> RunResult
     POST /check       RunnerCheck -> CheckResult
+    GET  /check/{id}  the result of a check this runner had under that request id (waiting for it if it
+                      is still running), 404 if it never had it: the API asks before it resends a check
+                      whose first sender died, so the check does not run a second time elsewhere
     GET  /metrics     Prometheus text: tlac_runner_* and the pool's tlac_sandbox_*
 
 Every endpoint but /health needs `Authorization: Bearer <POST16_RUNNER_SECRET>` (compared in constant
@@ -26,6 +29,7 @@ import contextlib
 import hmac
 import logging
 import os
+import re
 import socket
 import time
 from collections import OrderedDict
@@ -36,9 +40,9 @@ from typing import Any, TypeVar
 from litestar import Litestar, MediaType, Request, Response, get, post
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
-from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException, ValidationException
 from litestar.handlers.base import BaseRouteHandler
-from litestar.params import JSONBody
+from litestar.params import FromPath, JSONBody
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -48,6 +52,7 @@ from sandbox._limits import SandboxLimits, engines_from_env
 from sandbox._runner import SandboxRunner
 from shared.wire.run import RUN_STATUSES, CheckResult, RunResult
 from shared.wire.runner import (
+    REQUEST_ID_PATTERN,
     RUNNER_MAX_BODY_BYTES,
     RefusalCode,
     RunnerCapacity,
@@ -61,10 +66,11 @@ log = logging.getLogger("sandbox.service")
 T = TypeVar("T")
 
 SECRET_VARIABLE = "POST16_RUNNER_SECRET"  # noqa: S105 (a variable name, not a secret)
-# Results kept for repeated request ids: a repeat comes within the API's timeout (90 s by default), and
-# each result may hold two capped output streams (128 KiB), so keep few and briefly (at most ~64 MiB).
+# Results kept for repeated request ids: a repeat comes within the API's timeout (90 s by default), or,
+# for a queued check whose API process died, after the API's POST16_CHECK_STALE_SECONDS (300 by
+# default); each result may hold two capped output streams (128 KiB), so keep few (at most ~64 MiB).
 RECENT_REQUESTS = 512
-RECENT_SECONDS = 180.0
+RECENT_SECONDS = 600.0
 _PUBLIC = "public"
 
 REQUESTS = Counter(
@@ -115,24 +121,26 @@ class RunnerUnusable(Exception):
 
 class _Once:
     """Remembers recent request ids: a request seen again waits for, and answers with, the first one's
-    result instead of running the program a second time. A refused request (busy, bad input) is
-    forgotten, so sending it again later runs it. Entries go after `keep_seconds` or when more than
-    `keep` are held, oldest first."""
+    result instead of running the program a second time. A refused request (busy, bad input), and one
+    whose result says it could not run (`unavailable`), is forgotten, so sending it again later runs it.
+    Entries go after `keep_seconds` or when more than `keep` are held, oldest first."""
 
     def __init__(self, keep: int = RECENT_REQUESTS, keep_seconds: float = RECENT_SECONDS) -> None:
         self.keep = keep
         self.keep_seconds = keep_seconds
         self._tasks: OrderedDict[str, tuple[asyncio.Future[Any], float]] = OrderedDict()
 
-    async def run(self, key: str, make: Callable[[], Awaitable[T]]) -> tuple[T, bool]:
-        """(result, whether it was a repeat)."""
+    async def run(
+        self, key: str, make: Callable[[], Awaitable[T]], ran: Callable[[T], bool] = lambda _result: True
+    ) -> tuple[T, bool]:
+        """(result, whether it was a repeat); a result for which `ran` is false is not remembered."""
         self._forget_old()
         held = self._tasks.get(key)
         repeat = held is not None
         task: asyncio.Future[Any]
         if held is None:
             task = asyncio.ensure_future(make())
-            task.add_done_callback(lambda done: self._settled(key, done))
+            task.add_done_callback(lambda done: self._settled(key, done, ran))
             self._tasks[key] = (task, time.monotonic())
             while len(self._tasks) > self.keep:
                 self._tasks.popitem(last=False)
@@ -142,6 +150,16 @@ class _Once:
         result: T = await asyncio.shield(task)
         return result, repeat
 
+    async def result(self, key: str) -> Any | None:
+        """The result held for `key` (waiting for it while it runs), or None if there is none."""
+        self._forget_old()
+        held = self._tasks.get(key)
+        if held is None:
+            return None
+        with contextlib.suppress(Exception):
+            return await asyncio.shield(held[0])
+        return None  # it failed (busy, bad input): it never ran
+
     def _forget_old(self) -> None:
         horizon = time.monotonic() - self.keep_seconds
         while self._tasks:
@@ -150,8 +168,8 @@ class _Once:
                 return
             self._tasks.popitem(last=False)
 
-    def _settled(self, key: str, task: asyncio.Future[Any]) -> None:
-        failed = task.cancelled() or task.exception() is not None
+    def _settled(self, key: str, task: asyncio.Future[Any], ran: Callable[[Any], bool]) -> None:
+        failed = task.cancelled() or task.exception() is not None or not ran(task.result())
         held = self._tasks.get(key)
         if failed and held is not None and held[0] is task:
             del self._tasks[key]
@@ -223,7 +241,9 @@ class RunnerService:
         self._require_engine()
         with REQUEST_DURATION.labels(kind="run").time():
             result, repeat = await self._once.run(
-                f"run:{body.request_id}", lambda: self.runner.run(body.request, owner=body.owner)
+                f"run:{body.request_id}",
+                lambda: self.runner.run(body.request, owner=body.owner),
+                lambda result: result.status != "unavailable",
             )
         if not repeat:
             RESULTS.labels(kind="run", status=result.status).inc()
@@ -236,10 +256,20 @@ class RunnerService:
             result, repeat = await self._once.run(
                 f"check:{body.request_id}",
                 lambda: self.runner.check(body.code, body.tests, owner=body.owner, max_score=body.max_score),
+                lambda result: result.run_status != "unavailable",
             )
         if not repeat:
             RESULTS.labels(kind="check", status=result.run_status).inc()
+            log.info(
+                "check %s for %s: %s, score %g", body.request_id, body.owner, result.run_status, result.score
+            )
         REQUESTS.labels(endpoint="check", outcome="repeat" if repeat else "ok").inc()
+        return result
+
+    async def check_result(self, request_id: str) -> CheckResult | None:
+        """The result of a check this runner had under `request_id` (None if it never had one)."""
+        result: CheckResult | None = await self._once.result(f"check:{request_id}")
+        REQUESTS.labels(endpoint="check", outcome="found" if result is not None else "not_found").inc()
         return result
 
     def metrics(self) -> bytes:
@@ -281,6 +311,16 @@ async def run(data: JSONBody[RunnerRun], state: State) -> RunResult:
 @post("/check", status_code=200)
 async def check(data: JSONBody[RunnerCheck], state: State) -> CheckResult:
     return await _service(state).check(data)
+
+
+@get("/check/{request_id:str}")
+async def check_result(request_id: FromPath[str], state: State) -> CheckResult:
+    if not re.fullmatch(REQUEST_ID_PATTERN, request_id):
+        raise ValidationException("request_id: not a request id")
+    result = await _service(state).check_result(request_id)
+    if result is None:
+        raise NotFoundException(f"no check {request_id} here")
+    return result
 
 
 @get("/metrics", sync_to_thread=False)
@@ -368,7 +408,7 @@ def create_runner_app(
             await sandbox_runner.close()
 
     return Litestar(
-        route_handlers=[health, capacity, run, check, metrics],
+        route_handlers=[health, capacity, run, check, check_result, metrics],
         guards=[_require_secret],
         state=State({"service": service}),
         lifespan=[lifespan],

@@ -8,7 +8,10 @@ transaction writes the automatic mark of that revision (announced to the pupil's
 marks the check done.
 A check whose run was `unavailable` (Docker down, the runner busy) goes back to the queue and is tried
 again later; a check left `running` by a process that died is claimed again after `stale_after`
-(POST16_CHECK_STALE_SECONDS, longer than the longest check).
+(POST16_CHECK_STALE_SECONDS, longer than the longest check). The runners know each check by its own id
+(its op id), so one taken over from a dead process is answered with the result of the run that process
+started, not run twice; and a worker writes the mark only while the claim is still its own (a claim
+taken over while its first holder was merely slow is marked once, by the last claimer).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from server.db.engine import dialect_name
 from server.db.models import ActivityRevision, CodeCheck
 from server.domain.lessons.services import LessonLibrary
 from server.domain.marks.writer import write_mark
-from server.domain.python.runners import CodeRunner
+from server.domain.python.runners import CodeRunner, check_once
 from server.lib import audit
 from shared.lessons import CodeActivity
 
@@ -126,6 +129,7 @@ class CheckWorker:
             check = await db.get(CodeCheck, check_id)
             if check is None or check.status != "running":
                 return 0
+            claim = check.attempts  # each claim counts one more: a later claimer holds a larger number
             revision = (
                 await db.execute(
                     select(ActivityRevision).where(
@@ -142,16 +146,29 @@ class CheckWorker:
                 await self._finish(db, check, None, "the activity or the answer is gone")
                 return 1
             try:
-                result = await self.runner.check(
-                    code, activity.tests, owner=str(check.pupil_id), max_score=activity.max_score
+                result = await check_once(
+                    self.runner,
+                    code,
+                    activity.tests,
+                    owner=str(check.pupil_id),
+                    max_score=activity.max_score,
+                    request_id=check.op_id.hex,
+                    again=claim > 1,
                 )
             except SandboxBusy:
-                return await self._requeue(db, check, "the sandbox is busy")
+                result = None
+                why = "the sandbox is busy"
             except SandboxInputError as error:
-                await self._finish(db, check, None, f"the check could not run: {error}")
+                if await self._still_ours(db, check, claim):
+                    await self._finish(db, check, None, f"the check could not run: {error}")
                 return 1
-            if result.run_status == "unavailable":
-                return await self._requeue(db, check, result.message)
+            if result is None or result.run_status == "unavailable":
+                if not await self._still_ours(db, check, claim):
+                    return 0
+                return await self._requeue(db, check, why if result is None else result.message)
+            if not await self._still_ours(db, check, claim):
+                log.info("check %s was taken over by another worker; it writes the mark", check.op_id)
+                return 0
             passed = sum(1 for test in result.tests if test.passed)
             await write_mark(
                 db,
@@ -182,6 +199,13 @@ class CheckWorker:
             )
             await self._finish(db, check, result.score, "")
             return 1
+
+    @staticmethod
+    async def _still_ours(db: AsyncSession, check: CodeCheck, claim: int) -> bool:
+        """Lock the check's row (until this transaction ends) and say whether this worker's claim on it
+        still holds: running, and not claimed again since."""
+        await db.refresh(check, with_for_update=True)
+        return check.status == "running" and check.attempts == claim
 
     async def _finish(self, db: AsyncSession, check: CodeCheck, score: float | None, why: str) -> None:
         check.status = "done" if score is not None else "failed"

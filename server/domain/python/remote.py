@@ -11,6 +11,9 @@ Failures, and what the caller sees:
 - The runner died, or stopped answering, after the request was sent: a `unavailable` result (the
   desktop and the check worker retry those), never a second attempt elsewhere — the program may have
   run, so a check is never executed twice for one request. Nothing waits past `timeout_seconds`.
+- A check sent again under the same request id (the check worker uses the check's own id, and sends it
+  again when the process that first sent it died): with `ask_first`, every runner is asked for that id's
+  result first (`GET /check/{id}`, waiting while it still runs), and only if none had it is it sent.
 
 Connections are not kept alive between requests: every request opens its own, so a refused
 connection always means "never started", never a stale pooled socket.
@@ -207,8 +210,22 @@ class RemoteRunners:
         return await self._send("/run", msgspec.json.encode(body), RunResult, _unavailable_run)
 
     async def check(
-        self, code: str, tests: Sequence[CodeTestSpec], *, owner: str, max_score: float = 1.0
+        self,
+        code: str,
+        tests: Sequence[CodeTestSpec],
+        *,
+        owner: str,
+        max_score: float = 1.0,
+        request_id: str | None = None,
+        ask_first: bool = False,
     ) -> CheckResult:
+        """Mark `code` on a runner. `request_id` (default: a new one) names the request to the runners;
+        with `ask_first`, a runner that already ran (or is running) that request answers with its result
+        and nothing runs again."""
+        if request_id is not None and ask_first:
+            found = await self._find_check(request_id)
+            if found is not None:
+                return found
         wire_tests = [
             CodeTest(
                 name=test.name,
@@ -220,7 +237,11 @@ class RemoteRunners:
             for test in tests
         ]
         body = RunnerCheck(
-            request_id=uuid.uuid4().hex, owner=owner, code=code, tests=wire_tests, max_score=max_score
+            request_id=request_id or uuid.uuid4().hex,
+            owner=owner,
+            code=code,
+            tests=wire_tests,
+            max_score=max_score,
         )
 
         def unavailable(message: str) -> CheckResult:
@@ -229,6 +250,27 @@ class RemoteRunners:
             )
 
         return await self._send("/check", msgspec.json.encode(body), CheckResult, unavailable)
+
+    async def _find_check(self, request_id: str) -> CheckResult | None:
+        """The result of check `request_id` from whichever runner had it (None when none did, or it
+        could not run there: then it is sent again)."""
+
+        async def ask(node: RunnerNode) -> CheckResult | None:
+            try:
+                response = await self._client.get(f"{node.url}/check/{request_id}")
+                if response.status_code != 200:
+                    return None
+                result = msgspec.json.decode(response.content, type=CheckResult)
+            except (httpx.HTTPError, msgspec.DecodeError):
+                return None  # down or gone: what it ran died with it
+            if result.run_status == "unavailable":
+                return None
+            RUNNER_CALLS.labels(runner=node.url, result="found").inc()
+            log.info("check %s was already marked by runner %s", request_id, node.url)
+            return result
+
+        answers = await asyncio.gather(*(ask(node) for node in self.nodes))
+        return next((answer for answer in answers if answer is not None), None)
 
     def _candidates(self) -> list[RunnerNode]:
         """Usable runners, most free capacity first (ties in turn); then the ones last seen down (they may

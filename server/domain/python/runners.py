@@ -32,6 +32,27 @@ class CodeRunner(Protocol):
     ) -> CheckResult: ...
 
 
+async def check_once(
+    runner: CodeRunner,
+    code: str,
+    tests: Sequence[CodeTestSpec],
+    *,
+    owner: str,
+    max_score: float,
+    request_id: str,
+    again: bool,
+) -> CheckResult:
+    """A check under a request id the caller keeps (the check worker: the check's own id). Runner
+    services remember it, so a check sent `again` after the process that first sent it died is answered
+    with the first run's result wherever it ran, instead of running twice. The in-process sandbox has
+    no such memory, nor needs one: a process that died took its runs with it."""
+    if isinstance(runner, RemoteRunners):
+        return await runner.check(
+            code, tests, owner=owner, max_score=max_score, request_id=request_id, ask_first=again
+        )
+    return await runner.check(code, tests, owner=owner, max_score=max_score)
+
+
 def make_code_runner(settings: Settings) -> CodeRunner:
     """Remote runners when `POST16_RUNNER_URLS` names any, else the in-process sandbox."""
     if settings.runner_urls:
@@ -41,4 +62,4 @@ def make_code_runner(settings: Settings) -> CodeRunner:
     return SandboxRunner(SandboxLimits.from_env())
 
 
-__all__ = ["CodeRunner", "make_code_runner"]
+__all__ = ["CodeRunner", "check_once", "make_code_runner"]

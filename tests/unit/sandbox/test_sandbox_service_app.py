@@ -104,3 +104,43 @@ async def test_a_request_id_runs_once_a_refused_one_runs_again_and_old_ones_are_
     expiring = _Once(keep=2, keep_seconds=0)
     assert await expiring.run("run:c", slow_run) == ("result 4", False)
     assert await expiring.run("run:c", slow_run) == ("result 5", False)  # expired: a new run
+
+
+async def test_a_result_that_could_not_run_is_forgotten_and_a_held_one_can_be_asked_for() -> None:
+    import asyncio
+
+    from sandbox._service import _Once
+
+    calls: list[str] = []
+    release = asyncio.Event()
+
+    async def unavailable() -> str:
+        calls.append("unavailable")
+        return "unavailable"
+
+    async def slow_run() -> str:
+        calls.append("run")
+        await release.wait()
+        return "marked"
+
+    once = _Once(keep=8, keep_seconds=3600)
+    ran = lambda result: result != "unavailable"  # noqa: E731
+    assert await once.run("check:a", unavailable, ran) == ("unavailable", False)
+    assert await once.run("check:a", unavailable, ran) == ("unavailable", False)  # ran again
+    assert await once.result("check:a") is None
+    running = asyncio.ensure_future(once.run("check:b", slow_run, ran))
+    await asyncio.sleep(0)
+    asked = asyncio.ensure_future(once.result("check:b"))  # waits for the run, does not start one
+    await asyncio.sleep(0)
+    release.set()
+    assert await asked == "marked"
+    assert await running == ("marked", False)
+    assert await once.result("check:never") is None
+    assert calls == ["unavailable", "unavailable", "run"]
+
+
+def test_asking_for_a_check_the_runner_never_had_is_not_found(client: TestClient[Any]) -> None:
+    assert client.get("/check/abcdefgh12").status_code == 401
+    response = client.get("/check/abcdefgh12", headers=AUTH)
+    assert (response.status_code, response.json()["code"]) == (404, "not_found")
+    assert client.get("/check/no!", headers=AUTH).status_code == 400

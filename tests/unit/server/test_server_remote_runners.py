@@ -54,9 +54,15 @@ def success(request: httpx.Request) -> httpx.Response:
 class Runners:
     """Scripted runners: capacity per host and what /run and /check do; records every request."""
 
-    def __init__(self, free: dict[str, int], behaviour: dict[str, Behaviour]) -> None:
+    def __init__(
+        self,
+        free: dict[str, int],
+        behaviour: dict[str, Behaviour],
+        known: dict[str, dict[str, dict[str, object]]] | None = None,
+    ) -> None:
         self.free = free
         self.behaviour = behaviour
+        self.known = known or {}  # host -> request id -> the check result it holds
         self.calls: list[tuple[str, str, str]] = []  # (host, path, request id)
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
@@ -66,6 +72,15 @@ class Runners:
             if self.free.get(host) is None:
                 raise httpx.ConnectError("connection refused", request=request)
             return capacity(self.free[host])
+        if request.method == "GET" and request.url.path.startswith("/check/"):
+            request_id = request.url.path.rpartition("/")[2]
+            self.calls.append((host, "GET /check", request_id))
+            if self.free.get(host) is None:
+                raise httpx.ConnectError("connection refused", request=request)
+            held = self.known.get(host, {}).get(request_id)
+            if held is None:
+                return httpx.Response(404, json={"code": "not_found", "message": "no such check here"})
+            return httpx.Response(200, json=held)
         request_id = msgspec.json.decode(request.content)["request_id"]
         self.calls.append((host, request.url.path, request_id))
         return self.behaviour.get(host, success)(request)
@@ -228,5 +243,38 @@ async def test_a_runner_without_a_usable_engine_passes_the_run_on_and_alone_is_u
         result = await remote.run(RunRequest(code="x"), owner="ada")
         assert result.status == "unavailable"
         assert "is not reachable" in result.message
+    finally:
+        await remote.close()
+
+
+CHECK_ID = "0123456789abcdef0123456789abcdef"
+TESTS = [CodeTest(name="t", assert_code="assert f() == 1", hidden=True)]
+
+
+async def test_a_check_sent_again_is_answered_by_the_runner_that_ran_it_and_runs_nowhere_else() -> None:
+    marked = {"score": 3.0, "max_score": 3.0, "tests": [], "run_status": "success"}
+    runners = Runners({A: 4, B: 1}, {}, known={B: {CHECK_ID: marked}})
+    remote = await started(runners)
+    try:
+        result = await remote.check(
+            "def f(): return 1", TESTS, owner="ada", max_score=3, request_id=CHECK_ID, ask_first=True
+        )
+        assert (result.run_status, result.score) == ("success", 3.0)
+        assert sorted(runners.calls) == [(A, "GET /check", CHECK_ID), (B, "GET /check", CHECK_ID)]
+    finally:
+        await remote.close()
+
+
+async def test_a_check_no_runner_has_a_result_for_is_sent_once_under_its_own_request_id() -> None:
+    could_not_run = {"score": 0.0, "max_score": 3.0, "tests": [], "run_status": "unavailable"}
+    runners = Runners({A: 4, B: 1}, {}, known={B: {CHECK_ID: could_not_run}})
+    remote = await started(runners)
+    try:
+        result = await remote.check(
+            "def f(): return 1", TESTS, owner="ada", max_score=3, request_id=CHECK_ID, ask_first=True
+        )
+        assert result.run_status == "success"
+        posts = [(host, request_id) for host, path, request_id in runners.calls if path == "/check"]
+        assert posts == [(A, CHECK_ID)]
     finally:
         await remote.close()
