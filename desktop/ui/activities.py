@@ -31,7 +31,7 @@ from desktop.ui.qt import (
     Signal,
 )
 from shared.lessons.model import Activity, ChoiceActivity, CodeActivity, Lesson, TextActivity
-from shared.lessons.puzzles import GapsActivity, ParsonsActivity
+from shared.lessons.puzzles import GapsActivity, ParsonsActivity, PredictActivity
 
 __all__ = [
     "ActivityWidget",
@@ -559,14 +559,15 @@ def make_activity_widget(ctx: UiContext, lesson: Lesson, activity: Activity) -> 
         widget = CodeActivityWidget(ctx, lesson, activity)
     elif isinstance(activity, ChoiceActivity):
         widget = ChoiceActivityWidget(ctx, lesson, activity)
-    elif isinstance(activity, ParsonsActivity | GapsActivity):
-        from desktop.ui.puzzle_activities import GapsActivityWidget, ParsonsActivityWidget
+    elif isinstance(activity, ParsonsActivity | GapsActivity | PredictActivity):
+        from desktop.ui import puzzle_activities as puzzles
 
-        widget = (
-            ParsonsActivityWidget(ctx, lesson, activity)
-            if isinstance(activity, ParsonsActivity)
-            else GapsActivityWidget(ctx, lesson, activity)
-        )
+        if isinstance(activity, ParsonsActivity):
+            widget = puzzles.ParsonsActivityWidget(ctx, lesson, activity)
+        elif isinstance(activity, GapsActivity):
+            widget = puzzles.GapsActivityWidget(ctx, lesson, activity)
+        else:
+            widget = puzzles.PredictActivityWidget(ctx, lesson, activity)
     else:
         widget = TextActivityWidget(ctx, lesson, activity)
     order_focus(widget)

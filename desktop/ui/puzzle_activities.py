@@ -1,9 +1,9 @@
-"""Views of the activity kinds marked from an answer key (shared/lessons/puzzles.py): a Parsons problem
-and fill-the-gaps code, for the pupil (answering with the keyboard alone) and, in the teacher's marking
-panel, the pupil's answer read as code beside the mark scheme.
+"""Views of the activity kinds marked from an answer key (shared/lessons/puzzles.py): a Parsons problem,
+fill-the-gaps code and predict-the-output, for the pupil (answering with the keyboard alone) and, in
+the teacher's marking panel, the pupil's answer read as code beside the mark scheme.
 
-Neither kind is marked on the laptop: the pupil's copy of the lesson has no solution and no accepted
-answers (a local mark would need them, and would give them away), so the mark comes from the server
+None is marked on the laptop: the pupil's copy of the lesson has no solution, no accepted answers and
+no recorded output (a local mark would need them, and would give them away), so the mark comes from the server
 when the answer reaches it, as for multiple choice.
 """
 
@@ -22,6 +22,7 @@ from desktop.ui.qt import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QPlainTextEdit,
     QPushButton,
     Qt,
     QWidget,
@@ -31,8 +32,11 @@ from shared.lessons.puzzles import (
     INDENT_WIDTH,
     MAX_GAP_ANSWER,
     MAX_INDENT,
+    MAX_PREDICTION,
     GapsActivity,
     ParsonsActivity,
+    PredictActivity,
+    Puzzle,
     completed_code,
     gap_numbers,
 )
@@ -40,6 +44,7 @@ from shared.lessons.puzzles import (
 __all__ = [
     "GapsActivityWidget",
     "ParsonsActivityWidget",
+    "PredictActivityWidget",
     "describe_puzzle_answer",
     "puzzle_scheme",
 ]
@@ -252,6 +257,53 @@ class GapsActivityWidget(ActivityWidget):
         _say_when_marked(self)
 
 
+class PredictActivityWidget(ActivityWidget):
+    """A snippet to read (and the input it is run with), and a box for the output the pupil predicts.
+    The answer is ``{"output": the predicted output}``."""
+
+    activity: PredictActivity
+
+    def __init__(
+        self, ctx: UiContext, lesson: Lesson, activity: PredictActivity, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(ctx, lesson, activity, parent)
+        self.code = CodeEditor()
+        self.code.setReadOnly(True)
+        self.code.setTabChangesFocus(True)
+        self.code.setAccessibleName(f"Program for {activity.title}")
+        self.code.setPlainText(activity.code.rstrip("\n"))
+        lines = activity.code.count("\n") + 1
+        self.code.setFixedHeight(self.code.fontMetrics().lineSpacing() * lines + 16)
+        self.body.addWidget(self.code)
+        if activity.stdin:
+            given = QLabel(f"Run with this input: <code>{html.escape(activity.stdin.strip())}</code>")
+            given.setAccessibleName("Input the program is run with")
+            self.body.addWidget(given)
+        label = QLabel("Your &prediction of what it prints:")
+        self.prediction = QPlainTextEdit()
+        self.prediction.setTabChangesFocus(True)
+        self.prediction.setAccessibleName(f"Your prediction of the output of {activity.title}")
+        self.prediction.setPlaceholderText("Type the output, one line per printed line")
+        self.prediction.setFont(self.code.font())
+        self.prediction.setFixedHeight(self.code.fontMetrics().lineSpacing() * 6 + 16)
+        label.setBuddy(self.prediction)
+        self.prediction.textChanged.connect(self.changed)
+        self.body.addWidget(label)
+        self.body.addWidget(self.prediction)
+
+    def state(self) -> dict[str, Any]:
+        return {"output": self.prediction.toPlainText()[:MAX_PREDICTION]}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        output = state.get("output")
+        if isinstance(output, str) and output != self.prediction.toPlainText():
+            self.prediction.setPlainText(output)
+
+    def refresh(self, *, replace_answer: bool = True) -> None:
+        super().refresh(replace_answer=replace_answer)
+        _say_when_marked(self)
+
+
 def _say_when_marked(widget: ActivityWidget) -> None:
     answer = widget.ctx.store.outbox.answer(widget.lesson.id, widget.activity.id)
     if not widget.dirty and answer is not None and answer.pending:
@@ -261,9 +313,12 @@ def _say_when_marked(widget: ActivityWidget) -> None:
 # --- the teacher's marking panel --------------------------------------------------------------------
 
 
-def describe_puzzle_answer(activity: ParsonsActivity | GapsActivity, state: dict[str, Any]) -> str:
-    """A pupil's answer as the teacher reads it: the arranged program (and the lines left out), or the
-    code with the pupil's text in each gap (and each gap on its own)."""
+def describe_puzzle_answer(activity: Puzzle, state: dict[str, Any]) -> str:
+    """A pupil's answer as the teacher reads it: the arranged program (and the lines left out), the
+    code with the pupil's text in each gap (and each gap on its own), or the predicted output."""
+    if isinstance(activity, PredictActivity):
+        output = state.get("output")
+        return output if isinstance(output, str) else "(no prediction)"
     if isinstance(activity, ParsonsActivity):
         order, indents = state.get("order"), state.get("indents")
         if not isinstance(order, list) or not isinstance(indents, list):
@@ -287,9 +342,18 @@ def describe_puzzle_answer(activity: ParsonsActivity | GapsActivity, state: dict
     return completed_code(activity, texts).rstrip("\n") + "\n\n" + gaps
 
 
-def puzzle_scheme(activity: ParsonsActivity | GapsActivity) -> tuple[list[str], str | None]:
-    """The mark scheme for the teachers' panel: lines of HTML and the code shown under them (the
-    solution, or the code with the first accepted answers)."""
+def puzzle_scheme(activity: Puzzle) -> tuple[list[str], str | None]:
+    """The mark scheme for the teachers' panel: lines of HTML and the text shown under them (the
+    solution, the code with the first accepted answers, or the snippet's real output)."""
+    if isinstance(activity, PredictActivity):
+        if activity.expected_output is None:
+            return ["<i>No recorded output for this snippet.</i>"], None
+        given = f" with input <code>{html.escape(activity.stdin.strip())}</code>" if activity.stdin else ""
+        return [
+            "Marked automatically: full marks when the prediction equals the output the snippet printed"
+            f" when it was run{given} (trailing spaces and blank lines at the end ignored), else 0",
+            "Real output of the snippet:",
+        ], activity.expected_output
     if isinstance(activity, ParsonsActivity):
         if activity.solution is None:
             return ["<i>No solution recorded for this problem.</i>"], None

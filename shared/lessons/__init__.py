@@ -49,12 +49,15 @@ from shared.lessons.model import (
     TextBlock,
     is_slug,
 )
+from shared.lessons.outputs import OUTPUTS_FILE, SnippetError, record_outputs, run_snippet
 from shared.lessons.puzzles import (
     GapsActivity,
     ParsonsActivity,
+    PredictActivity,
     completed_code,
     mark_gaps,
     mark_parsons,
+    mark_predict,
     puzzle_feedback,
 )
 from shared.lessons.render import activity_markdown, lesson_markdown
@@ -65,6 +68,7 @@ PROBE_SHIM_SOURCE = resources.files(__name__).joinpath("probe_shim.py").read_tex
 
 __all__ = [
     "MANIFEST_FILE",
+    "OUTPUTS_FILE",
     "PROBE_SHIM_SOURCE",
     "SLUG_PATTERN",
     "Activity",
@@ -87,7 +91,9 @@ __all__ = [
     "LessonSummary",
     "ManifestSummary",
     "ParsonsActivity",
+    "PredictActivity",
     "ScaffoldError",
+    "SnippetError",
     "TestEvidence",
     "TestVerdict",
     "TextActivity",
@@ -105,8 +111,11 @@ __all__ = [
     "mark_code",
     "mark_gaps",
     "mark_parsons",
+    "mark_predict",
     "normalise_output",
     "parse_lesson",
     "puzzle_feedback",
+    "record_outputs",
+    "run_snippet",
     "validate_lessons",
 ]

@@ -22,6 +22,7 @@ from shared.lessons.curriculum import curriculum_markdown
 from shared.lessons.errors import LessonFormatError
 from shared.lessons.loader import load_lesson, load_manifest, validate_lessons
 from shared.lessons.model import Lesson
+from shared.lessons.outputs import SnippetError, record_outputs
 from shared.lessons.render import lesson_markdown
 from shared.lessons.scaffold import ScaffoldError, add_lesson
 
@@ -61,6 +62,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     curriculum.add_argument("dir", nargs="?", default=None, help="lessons folder")
 
+    record = commands.add_parser(
+        "record-outputs", help="run every predict-the-output snippet and record its output (outputs.json)"
+    )
+    record.add_argument("dir", nargs="?", default=None, help="lessons folder")
+
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["new"]:
         # DIR may follow --title; plain parse_args cannot take a positional on both sides of an option.
@@ -73,6 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _preview(args.lesson, Path(args.dir or _default_dir()), args.pupil, args.output)
     if args.command == "curriculum":
         return _curriculum(Path(args.dir or _default_dir()))
+    if args.command == "record-outputs":
+        return _record_outputs(Path(args.dir or _default_dir()))
     return _new(Path(args.dir or _default_dir()), args.id, args.title)
 
 
@@ -89,6 +97,20 @@ def _validate(lessons_dir: Path) -> int:
     detail = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
     counted = f"{_plural(len(lessons), 'lesson')}, {_plural(kinds.total(), 'activity', 'activities')}"
     print(f"{lessons_dir}: {counted} ({detail}): all valid")
+    return EXIT_OK
+
+
+def _record_outputs(lessons_dir: Path) -> int:
+    try:
+        path, count = record_outputs(lessons_dir)
+    except LessonFormatError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_PROBLEMS
+    except (SnippetError, OSError, ValueError) as error:
+        print(error, file=sys.stderr)
+        return EXIT_PROBLEMS
+    print(f"{path}: the outputs of {_plural(count, 'snippet')}")
     return EXIT_OK
 
 

@@ -35,7 +35,14 @@ from shared.lessons.model import (
     TextBlock,
     is_slug,
 )
-from shared.lessons.puzzles import GapsActivity, ParsonsActivity, check_puzzle, prepare_puzzle
+from shared.lessons.outputs import attach_outputs
+from shared.lessons.puzzles import (
+    GapsActivity,
+    ParsonsActivity,
+    PredictActivity,
+    check_puzzle,
+    prepare_puzzle,
+)
 from shared.lessons.specpoints import spec_points_problems
 
 __all__ = [
@@ -62,6 +69,7 @@ _ACTIVITY_TYPES: dict[str, type[Activity]] = {
     "text": TextActivity,
     "parsons": ParsonsActivity,
     "gaps": GapsActivity,
+    "predict": PredictActivity,
 }
 # Optional in the Struct (so a pupil's copy can drop them) but required in a lesson file.
 _TEACHER_FIELDS: dict[str, str] = {
@@ -236,9 +244,13 @@ def _load_set(lessons_dir: Path, problems: list[LessonProblem]) -> LessonSet | N
     if problems or not isinstance(title, str):
         return None
     lessons.sort(key=lambda lesson: lesson.order)
+    lessons, outputs_bytes = attach_outputs(lessons_dir, lessons, problems)
+    if problems:
+        return None
     digest = hashlib.sha256(manifest_bytes)
     for lesson in lessons:
         digest.update(lesson.version.encode("ascii"))
+    digest.update(outputs_bytes)  # empty without predict activities: the version stays as it was
     return LessonSet(title=title, version=digest.hexdigest(), lessons=lessons)
 
 
@@ -471,8 +483,8 @@ def _parse_activity(text: str, file: str, problems: list[LessonProblem], first_l
         return None
     skip = {"tests"} if activity_type is CodeActivity else set()
     values = _convert_fields(table, activity_type, (), report, skip=skip)
-    teacher_field = _TEACHER_FIELDS[kind]
-    if values is not None and teacher_field not in table:
+    teacher_field = _TEACHER_FIELDS.get(kind)  # a predict activity's answer comes from a run, not a field
+    if values is not None and teacher_field is not None and teacher_field not in table:
         report.add(first_line, f"missing required field `{teacher_field}`")
         values = None
     if activity_type is CodeActivity:
@@ -485,7 +497,7 @@ def _parse_activity(text: str, file: str, problems: list[LessonProblem], first_l
         return None
     activity: Activity = activity_type(**values)
     _check_activity(activity, report)
-    if isinstance(activity, ParsonsActivity | GapsActivity):
+    if isinstance(activity, ParsonsActivity | GapsActivity | PredictActivity):
         activity = prepare_puzzle(activity)
     return None if report.count else activity
 
@@ -561,7 +573,7 @@ def _check_activity(activity: Activity, report: _Reporter) -> None:
         _check_code(activity, report)
     elif isinstance(activity, ChoiceActivity):
         _check_choice(activity, report)
-    elif isinstance(activity, ParsonsActivity | GapsActivity):
+    elif isinstance(activity, ParsonsActivity | GapsActivity | PredictActivity):
         check_puzzle(activity, report.at)
     else:
         _check_text(activity, report)

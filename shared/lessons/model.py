@@ -13,7 +13,7 @@ from typing import Literal
 
 import msgspec
 
-from shared.lessons.puzzles import GapsActivity, ParsonsActivity, redact_puzzle
+from shared.lessons.puzzles import GapsActivity, ParsonsActivity, PredictActivity, redact_puzzle
 
 __all__ = [
     "SLUG_PATTERN",
@@ -39,7 +39,7 @@ __all__ = [
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
 _SLUG = re.compile(SLUG_PATTERN)
 
-ActivityKind = Literal["code", "choice", "text", "parsons", "gaps"]
+ActivityKind = Literal["code", "choice", "text", "parsons", "gaps", "predict"]
 
 
 def is_slug(value: str) -> bool:
@@ -98,7 +98,7 @@ class TextActivity(_ActivityBase, tag="text"):
     max_length: int = 2000
 
 
-Activity = CodeActivity | ChoiceActivity | TextActivity | ParsonsActivity | GapsActivity
+Activity = CodeActivity | ChoiceActivity | TextActivity | ParsonsActivity | GapsActivity | PredictActivity
 
 
 class TextBlock(msgspec.Struct, tag_field="type", tag="markdown"):
@@ -237,6 +237,6 @@ def _redact(activity: Activity) -> Activity:
         return msgspec.structs.replace(activity, model_answer=None, wrong_answers=[], tests=tests)
     if isinstance(activity, ChoiceActivity):
         return msgspec.structs.replace(activity, correct=None)
-    if isinstance(activity, ParsonsActivity | GapsActivity):
+    if isinstance(activity, ParsonsActivity | GapsActivity | PredictActivity):
         return redact_puzzle(activity)
     return msgspec.structs.replace(activity, mark_scheme=None)

@@ -1,5 +1,5 @@
-"""Activity kinds marked from an answer key the pupil never receives: Parsons problems and fill-the-gaps
-code (docs/lesson-format.md, "`parsons`" and "`gaps`").
+"""Activity kinds marked from an answer key the pupil never receives: Parsons problems, fill-the-gaps
+code and predict-the-output (docs/lesson-format.md, "`parsons`", "`gaps`" and "`predict`").
 
 Kept apart from model.py (which only lists them in the ``Activity`` union) so that the format, the
 pupil's copy, the validator's checks and the marking rule of each kind read in one place. Like a
@@ -22,13 +22,17 @@ __all__ = [
     "INDENT_WIDTH",
     "MAX_GAP_ANSWER",
     "MAX_INDENT",
+    "MAX_PREDICTION",
     "GapsActivity",
     "ParsonsActivity",
+    "PredictActivity",
+    "Puzzle",
     "check_puzzle",
     "completed_code",
     "gap_numbers",
     "mark_gaps",
     "mark_parsons",
+    "mark_predict",
     "normalise_gap",
     "parsons_lines",
     "prepare_puzzle",
@@ -56,8 +60,8 @@ class _PuzzleBase(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, tag_
     max_score: float = 1.0
 
     @property
-    def kind(self) -> Literal["parsons", "gaps"]:
-        tag: Literal["parsons", "gaps"] = type(self).__struct_config__.tag  # type: ignore[assignment]
+    def kind(self) -> Literal["parsons", "gaps", "predict"]:
+        tag: Literal["parsons", "gaps", "predict"] = type(self).__struct_config__.tag  # type: ignore[assignment]
         return tag
 
 
@@ -87,6 +91,54 @@ class GapsActivity(_PuzzleBase, tag="gaps"):
 
     code: str
     answers: list[list[str]] | None = None
+
+
+class PredictActivity(_PuzzleBase, tag="predict"):
+    """Read a snippet (run with ``stdin``) and type the output it prints.
+
+    ``expected_output`` is never written by the author: it is what the snippet really printed when
+    ``post16-lessons record-outputs`` ran it, kept beside the lessons in ``outputs.json`` by the hash of
+    the snippet and its input (outputs.py), and filled in when the lesson folder is loaded. Teacher only.
+    """
+
+    code: str
+    stdin: str = ""
+    expected_output: str | None = None
+
+
+MAX_PREDICTION = 10_000
+
+
+def mark_predict(activity: PredictActivity, prediction: str) -> float:
+    """``max_score`` when the prediction equals the snippet's real output, both compared as code output
+    is (trailing spaces on each line and trailing blank lines ignored), otherwise 0.
+    Raises ValueError for a pupil's copy or a snippet whose output was never recorded."""
+    if activity.expected_output is None:
+        raise ValueError(f"activity `{activity.id}` has no recorded output: mark it with the teacher's copy")
+    return (
+        activity.max_score
+        if _normalise_output(prediction) == _normalise_output(activity.expected_output)
+        else 0.0
+    )
+
+
+def _normalise_output(text: str) -> str:
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]
+    while lines and not lines[-1]:
+        lines.pop()
+    return "\n".join(lines)
+
+
+def _check_predict(activity: PredictActivity, report: Report) -> None:
+    if activity.expected_output is not None:
+        report(("expected_output",), "`expected_output` comes from running the snippet: do not write it")
+    if not activity.code.strip():
+        report(("code",), "`code` must not be empty")
+        return
+    try:
+        compile(activity.code, "code", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as error:
+        report(("code",), f"`code` is not valid Python: {getattr(error, 'msg', error)}")
 
 
 # --- Parsons ---------------------------------------------------------------------------------------
@@ -267,31 +319,42 @@ def _check_gaps(activity: GapsActivity, report: Report) -> None:
 # --- both ------------------------------------------------------------------------------------------
 
 
-def check_puzzle(activity: ParsonsActivity | GapsActivity, report: Report) -> None:
+Puzzle = ParsonsActivity | GapsActivity | PredictActivity
+
+
+def check_puzzle(activity: Puzzle, report: Report) -> None:
     """The validator's checks of one activity of these kinds (the loader's common checks come first)."""
     if isinstance(activity, ParsonsActivity):
         _check_parsons(activity, report)
-    else:
+    elif isinstance(activity, GapsActivity):
         _check_gaps(activity, report)
+    else:
+        _check_predict(activity, report)
 
 
-def prepare_puzzle(activity: ParsonsActivity | GapsActivity) -> ParsonsActivity | GapsActivity:
+def prepare_puzzle(activity: Puzzle) -> Puzzle:
     """What the loader stores: a Parsons problem gets its shuffled ``lines``."""
     if isinstance(activity, ParsonsActivity):
         return msgspec.structs.replace(activity, lines=parsons_lines(activity))
     return activity
 
 
-def redact_puzzle(activity: ParsonsActivity | GapsActivity) -> ParsonsActivity | GapsActivity:
-    """The pupil's copy: the shuffled lines, or the code with its gaps, and nothing of the answers."""
+def redact_puzzle(activity: Puzzle) -> Puzzle:
+    """The pupil's copy: the shuffled lines, the code with its gaps, the snippet; nothing of the answers."""
     if isinstance(activity, ParsonsActivity):
         return msgspec.structs.replace(activity, solution=None, alternative_solutions=[], distractors=[])
-    return msgspec.structs.replace(activity, answers=None)
+    if isinstance(activity, GapsActivity):
+        return msgspec.structs.replace(activity, answers=None)
+    return msgspec.structs.replace(activity, expected_output=None)
 
 
-def puzzle_feedback(activity: ParsonsActivity | GapsActivity, score: float) -> str:
+def puzzle_feedback(activity: Puzzle, score: float) -> str:
     """Plain words that say how the answer did, never what the right answer is."""
-    source = "the solution" if isinstance(activity, ParsonsActivity) else "the accepted answers"
+    source = {
+        "parsons": "the solution",
+        "gaps": "the accepted answers",
+        "predict": "the snippet's real output",
+    }[activity.kind]
     if score >= activity.max_score:
         return f"Right. Marked automatically against {source}."
     if score > 0:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from shared.lessons.model import Activity, ActivityBlock, ChoiceActivity, CodeActivity, CodeTest, Lesson
-from shared.lessons.puzzles import GapsActivity, ParsonsActivity
+from shared.lessons.puzzles import GapsActivity, ParsonsActivity, PredictActivity
 
 __all__ = ["activity_markdown", "fenced", "lesson_markdown"]
 
@@ -65,6 +65,12 @@ def activity_markdown(activity: Activity, *, number: int | None = None) -> str:
                 for number, answers in enumerate(activity.answers, 1)
             ]
             parts += ["**Accepted answers** (teacher only)", "\n".join(accepted)]
+    elif isinstance(activity, PredictActivity):
+        parts += ["*What does this print?*", fenced(activity.code, "python")]
+        if activity.stdin:
+            parts += ["*with this input:*", fenced(activity.stdin, "text")]
+        if activity.expected_output is not None:
+            parts += ["**Output** (teacher only; from a real run)", fenced(activity.expected_output, "text")]
     else:
         parts.append(f"*Answer in at most {activity.max_length} characters.*")
         if activity.mark_scheme is not None:

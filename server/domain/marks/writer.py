@@ -2,7 +2,8 @@
 
 Kept apart from server.domain.marks.services (a teacher's mark: access, audit, replays) so that the
 answer path (server.domain.sync.answers) can mark an answer from an answer key (multiple choice, Parsons
-problems, fill-the-gaps code) the moment it is stored without importing the teacher's side.
+problems, fill-the-gaps code, predict-the-output against the snippet's recorded real output) the moment
+it is stored without importing the teacher's side.
 
 Automatic marks come from the server's own copy of the lesson — the answer key never leaves the server
 for a pupil's laptop — and belong to the revision they marked. A teacher's mark is never overwritten by
@@ -31,9 +32,11 @@ from shared.lessons import (
     ChoiceActivity,
     GapsActivity,
     ParsonsActivity,
+    PredictActivity,
     mark_choice,
     mark_gaps,
     mark_parsons,
+    mark_predict,
     puzzle_feedback,
 )
 
@@ -167,7 +170,7 @@ SELECT count(*) FROM announced
 
 def is_marked_from_a_key(activity: Activity | None) -> bool:
     """Kinds the server marks by itself the moment an answer is stored, from its own answer key."""
-    return isinstance(activity, ChoiceActivity | ParsonsActivity | GapsActivity)
+    return isinstance(activity, ChoiceActivity | ParsonsActivity | GapsActivity | PredictActivity)
 
 
 async def mark_answers_from_keys(
@@ -253,6 +256,12 @@ def _score_from_key(activity: Activity | None, state: dict[str, object]) -> tupl
         if not isinstance(filled, list):
             return None
         score = mark_gaps(activity, [str(text) for text in filled])
+        return score, puzzle_feedback(activity, score)
+    if isinstance(activity, PredictActivity) and activity.expected_output is not None:
+        prediction = state.get("output")
+        if not isinstance(prediction, str):
+            return None
+        score = mark_predict(activity, prediction)
         return score, puzzle_feedback(activity, score)
     return None
 

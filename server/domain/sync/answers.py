@@ -42,8 +42,15 @@ from server.domain.sync.ledger import (
 )
 from server.domain.sync.pg_saves import BatchSave, claim_rejected, save_batch
 from server.lib.metrics import SYNC_OPERATIONS
-from shared.lessons import ChoiceActivity, CodeActivity, GapsActivity, ParsonsActivity, TextActivity
-from shared.lessons.puzzles import MAX_GAP_ANSWER, MAX_INDENT, gap_numbers
+from shared.lessons import (
+    ChoiceActivity,
+    CodeActivity,
+    GapsActivity,
+    ParsonsActivity,
+    PredictActivity,
+    TextActivity,
+)
+from shared.lessons.puzzles import MAX_GAP_ANSWER, MAX_INDENT, MAX_PREDICTION, gap_numbers
 from shared.wire.sync import OperationResult
 
 log = logging.getLogger("post16.sync")
@@ -150,6 +157,12 @@ def check_state(
         _check_parsons_state(activity, state)
     elif isinstance(activity, GapsActivity):
         _check_gaps_state(activity, state)
+    elif isinstance(activity, PredictActivity):
+        output = state.get("output")
+        if not isinstance(output, str):
+            raise Rejected("validation_error", "state.output: a prediction needs the output as text")
+        if len(output) > MAX_PREDICTION:
+            raise Rejected("validation_error", f"state.output: at most {MAX_PREDICTION} characters")
 
 
 def _check_parsons_state(activity: ParsonsActivity, state: dict[str, Any]) -> None:
@@ -225,9 +238,9 @@ async def _mark_automatically(
     outcome: SaveOutcome,
     direct: DirectDatabase | None,
 ) -> None:
-    """An answer with an answer key (multiple choice, Parsons, fill the gaps) that became the current one
-    in this batch is marked at once, from the server's copy of the lesson, as the mark of that revision
-    (a save that lost to a later one changes nothing)."""
+    """An answer with an answer key (multiple choice, Parsons, fill the gaps, predict) that became the
+    current one in this batch is marked at once, from the server's copy of the lesson, as the mark of
+    that revision (a save that lost to a later one changes nothing)."""
     applied = {
         (save.lesson_id, save.activity_id, result.revision)
         for save, result in zip(saves, outcome.results, strict=True)

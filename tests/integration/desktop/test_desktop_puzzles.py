@@ -1,7 +1,8 @@
-"""A Parsons problem and fill-the-gaps code on the real stack (Qt offscreen, a server process on
-PostgreSQL): the pupil answers with the keyboard alone, the answer syncs through the outbox, the server
-marks it from its own copy of the lesson and the mark comes back by pull; the teacher's marking panel
-shows the pupil's answer as code beside the mark scheme (solution, accepted answers).
+"""A Parsons problem, fill-the-gaps code and predict-the-output on the real stack (Qt offscreen, a
+server process on PostgreSQL): the pupil answers with the keyboard alone, the answer syncs through the
+outbox, the server marks it from its own copy of the lesson and the mark comes back by pull; the
+teacher's marking panel shows the pupil's answer as code beside the mark scheme (solution, accepted
+answers, real output).
 
 Set POST16_DESKTOP_SCREENSHOTS=docs/screenshots to (re)write the screenshots of docs/desktop.md."""
 
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.ui.puzzle_activities import GapsActivityWidget, ParsonsActivityWidget
+from desktop.ui.puzzle_activities import GapsActivityWidget, ParsonsActivityWidget, PredictActivityWidget
 from desktop.ui.qt import Qt
 
 pytestmark = [pytest.mark.qt, pytest.mark.postgres]
@@ -116,3 +117,27 @@ def test_gaps_typed_in_are_marked_per_gap_by_the_server_and_shown_to_the_teacher
     assert "# gap 2: 'numbers'" in marking.code_answer.toPlainText()
     assert "gap 2: <code>number</code>" in marking.scheme.text()
     screenshot(teacher.teacher_view, "teacher-gaps")
+
+
+def test_prediction_typed_in_is_marked_against_the_real_output_and_shown_to_the_teacher(qtbot, open_app):
+    pupil = open_app("pupil")
+    pupil.open_lesson_by_id("selection")
+    predict = pupil.lesson_view.activity_widgets["predict-the-branch"]
+    assert isinstance(predict, PredictActivityWidget)
+    assert predict.activity.expected_output is None  # the pupil's copy: the snippet only
+    predict.prediction.setFocus()
+    for line in ("B", "odd"):
+        qtbot.keyClicks(predict.prediction, line)
+        qtbot.keyClick(predict.prediction, Qt.Key.Key_Return)
+    qtbot.keyClicks(predict.prediction, "done")
+    assert predict.save_now()
+    qtbot.waitUntil(lambda: "Mark: 1 / 1" in predict.mark_label.text(), timeout=30_000)
+    assert "real output" in predict.mark_label.text()
+    screenshot(predict, "pupil-predict")
+
+    teacher = open_app("teacher", laptop="teacher-laptop")
+    marking = open_marking(qtbot, teacher, "selection", "predict-the-branch")
+    qtbot.waitUntil(lambda: marking.code_answer.toPlainText() == "B\nodd\ndone", timeout=20_000)
+    assert "Real output of the snippet:" in marking.scheme.text()
+    assert marking.model_answer.toPlainText() == "B\nodd\ndone\n"
+    screenshot(teacher.teacher_view, "teacher-predict")

@@ -12,7 +12,8 @@ import pytest_asyncio
 from sandbox_helpers import ENGINE, TEST_LIMITS
 
 from sandbox import SandboxRunner
-from shared.lessons import CodeActivity, load_manifest
+from shared.lessons import CodeActivity, PredictActivity, load_manifest
+from shared.wire.run import RunRequest
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
 
@@ -85,3 +86,27 @@ async def test_starters_and_known_wrong_answers_lose_marks_in_the_sandbox(
     ]
     assert full_marks == []
     assert all(result.run_status == "success" for result in results)
+
+
+async def test_every_recorded_prediction_is_what_the_snippet_prints_in_the_sandbox(
+    marking_runner: SandboxRunner,
+) -> None:
+    """Predict-the-output answers are marked against lessons/outputs.json, recorded by
+    `post16-lessons record-outputs` with a local python3: the sandbox must print exactly the same."""
+    snippets = [
+        (f"{lesson.id}/{activity.id}", activity)
+        for lesson in load_manifest(LESSONS_DIR).lessons
+        for activity in lesson.activities
+        if isinstance(activity, PredictActivity)
+    ]
+    assert snippets, "no predict-the-output activities found"
+    results = await asyncio.gather(
+        *(
+            marking_runner.run(RunRequest(code=activity.code, stdin=activity.stdin), owner=name)
+            for name, activity in snippets
+        )
+    )
+    printed = {
+        name: (result.status, result.stdout) for (name, _), result in zip(snippets, results, strict=True)
+    }
+    assert printed == {name: ("success", activity.expected_output) for name, activity in snippets}

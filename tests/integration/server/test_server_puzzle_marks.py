@@ -1,9 +1,11 @@
-"""Parsons problems and fill-the-gaps code are marked by the server the moment an answer is stored, from
-the server's copy of the lesson: a pupil's copy carries the shuffled lines or the code with its gaps,
-never the solution or the accepted answers, and the feedback never gives them away. Run on PostgreSQL
+"""Parsons problems, fill-the-gaps code and predict-the-output are marked by the server the moment an
+answer is stored, from the server's copy of the lesson: a pupil's copy carries the shuffled lines, the
+code with its gaps or the snippet, never the solution, the accepted answers or the snippet's recorded
+real output, and the feedback never gives them away. Run on PostgreSQL
 (the one-statement save path) and on the embedded SQLite default (the generic path).
 
-The activities are the real ones in lessons/: iteration/order-the-loop and functions/complete-the-function.
+The activities are the real ones in lessons/: iteration/order-the-loop, functions/complete-the-function
+and selection/predict-the-branch (its output recorded in lessons/outputs.json).
 """
 
 from __future__ import annotations
@@ -123,3 +125,24 @@ def test_gaps_answer_with_the_wrong_number_of_gaps_is_refused(client, users):
     [result] = push(client, alice, [operation]).json()["results"]
     assert result["outcome"] == "rejected"
     assert "3 gaps" in result["reason"]
+
+
+PREDICT_LESSON, PREDICT = "selection", "predict-the-branch"  # prints B, odd, done; 1 mark
+
+
+def test_a_prediction_is_marked_against_the_snippets_recorded_real_output(client, users):
+    users.add("alice", "pupil")
+    users.add("teach", "teacher")
+    alice = login(client, "alice")
+    assert activity_json(client, alice, PREDICT_LESSON, PREDICT)["expected_output"] is None
+    teacher_copy = activity_json(client, login(client, "teach"), PREDICT_LESSON, PREDICT)
+    assert teacher_copy["expected_output"] == "B\nodd\ndone\n"
+    push(client, alice, [save_op({"output": "B\ndone"}, lesson=PREDICT_LESSON, activity=PREDICT)])
+    mark = mark_of(client, alice, PREDICT)
+    assert (mark["score"], mark["max_score"], mark["source"]) == (0, 1, "auto")
+    assert "odd" not in mark["feedback"]
+    right = save_op({"output": "B  \nodd\ndone\n\n"}, lesson=PREDICT_LESSON, activity=PREDICT)
+    push(client, alice, [right])
+    mark = mark_of(client, alice, PREDICT)
+    assert (mark["score"], mark["revision"]) == (1, 2)
+    assert mark["feedback"].startswith("Right")

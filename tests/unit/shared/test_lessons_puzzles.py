@@ -1,5 +1,5 @@
-"""Parsons problems and fill-the-gaps code: the format, what the validator refuses, the pupil's copy
-(which never carries the answer key) and the marking rules."""
+"""Parsons problems, fill-the-gaps code and predict-the-output: the format, what the validator refuses,
+the pupil's copy (which never carries the answer key), the recorded real outputs and the marking rules."""
 
 from __future__ import annotations
 
@@ -12,11 +12,17 @@ from shared.lessons import (
     Lesson,
     LessonFormatError,
     ParsonsActivity,
+    PredictActivity,
+    SnippetError,
     completed_code,
+    load_manifest,
     mark_gaps,
     mark_parsons,
+    mark_predict,
     parse_lesson,
     puzzle_feedback,
+    record_outputs,
+    validate_lessons,
 )
 
 PARSONS = """```activity
@@ -202,3 +208,66 @@ def test_feedback_never_gives_the_answer():
         feedback = puzzle_feedback(activity, score)
         assert "def" not in feedback
         assert "*" not in feedback
+
+
+PREDICT = """```activity
+id = "guess"
+kind = "predict"
+title = "Guess"
+prompt = "What does it print?"
+stdin = "3"
+code = '''
+n = int(input())
+for i in range(n):
+    print(i * i)
+print("end")
+'''
+```
+"""
+
+
+def test_recorded_output_is_the_real_run_and_reaches_only_the_teachers_copy(lesson_folder):
+    folder = lesson_folder({"01-sample.md": lesson_text(activities=PREDICT)})
+    path, count = record_outputs(folder)
+    assert (path.name, count) == ("outputs.json", 1)
+    lesson = load_manifest(folder).lesson("sample")
+    activity = lesson.activity("guess")
+    assert isinstance(activity, PredictActivity)
+    assert activity.expected_output == "0\n1\n4\nend\n"
+    pupil = lesson.for_pupil().activity("guess")
+    assert isinstance(pupil, PredictActivity)
+    assert pupil.expected_output is None
+    assert "0\\n1\\n4" not in msgspec.json.encode(pupil).decode()
+
+
+def test_a_snippet_with_no_recorded_output_is_reported_at_its_id_line(lesson_folder):
+    folder = lesson_folder({"01-sample.md": lesson_text(activities=PREDICT)})
+    [problem] = validate_lessons(folder)
+    assert problem.file.endswith("01-sample.md")
+    assert problem.line == lesson_text(activities=PREDICT).splitlines().index('id = "guess"') + 1
+    assert "record-outputs" in problem.message
+
+
+def test_editing_a_snippet_after_recording_needs_a_new_run(lesson_folder):
+    folder = lesson_folder({"01-sample.md": lesson_text(activities=PREDICT)})
+    record_outputs(folder)
+    (folder / "01-sample.md").write_text(lesson_text(activities=PREDICT.replace("i * i", "i + i")))
+    assert any("no recorded output" in problem.message for problem in validate_lessons(folder))
+
+
+def test_prediction_is_marked_ignoring_trailing_spaces_and_blank_lines_only():
+    activity = PredictActivity(
+        id="p", title="P", prompt="?", code="print(1)", max_score=2, expected_output="0\n1\n4\nend\n"
+    )
+    assert mark_predict(activity, "0  \n1\n4\nend\n\n") == 2
+    assert mark_predict(activity, " 0\n1\n4\nend") == 0
+    with pytest.raises(ValueError, match="teacher's copy"):
+        mark_predict(msgspec.structs.replace(activity, expected_output=None), "0")
+
+
+def test_validator_refuses_a_written_expected_output_and_a_failing_snippet_is_not_recorded(lesson_folder):
+    written = PREDICT.replace('stdin = "3"', 'expected_output = "1"')
+    assert any("do not write it" in message for message in problems(written))
+    folder = lesson_folder({"01-sample.md": lesson_text(activities=PREDICT.replace('stdin = "3"', ""))})
+    with pytest.raises(SnippetError, match="guess"):
+        record_outputs(folder)
