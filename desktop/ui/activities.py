@@ -31,7 +31,7 @@ from desktop.ui.qt import (
     Signal,
 )
 from shared.lessons.model import Activity, ChoiceActivity, CodeActivity, Lesson, TextActivity
-from shared.lessons.puzzles import GapsActivity, ParsonsActivity, PredictActivity
+from shared.lessons.puzzles import GapsActivity, ParsonsActivity, PredictActivity, TraceActivity
 
 __all__ = [
     "ActivityWidget",
@@ -559,15 +559,17 @@ def make_activity_widget(ctx: UiContext, lesson: Lesson, activity: Activity) -> 
         widget = CodeActivityWidget(ctx, lesson, activity)
     elif isinstance(activity, ChoiceActivity):
         widget = ChoiceActivityWidget(ctx, lesson, activity)
-    elif isinstance(activity, ParsonsActivity | GapsActivity | PredictActivity):
+    elif isinstance(activity, ParsonsActivity | GapsActivity | PredictActivity | TraceActivity):
         from desktop.ui import puzzle_activities as puzzles
 
         if isinstance(activity, ParsonsActivity):
             widget = puzzles.ParsonsActivityWidget(ctx, lesson, activity)
         elif isinstance(activity, GapsActivity):
             widget = puzzles.GapsActivityWidget(ctx, lesson, activity)
-        else:
+        elif isinstance(activity, PredictActivity):
             widget = puzzles.PredictActivityWidget(ctx, lesson, activity)
+        else:
+            widget = puzzles.TraceActivityWidget(ctx, lesson, activity)
     else:
         widget = TextActivityWidget(ctx, lesson, activity)
     order_focus(widget)

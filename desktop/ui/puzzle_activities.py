@@ -1,6 +1,6 @@
 """Views of the activity kinds marked from an answer key (shared/lessons/puzzles.py): a Parsons problem,
-fill-the-gaps code and predict-the-output, for the pupil (answering with the keyboard alone) and, in
-the teacher's marking panel, the pupil's answer read as code beside the mark scheme.
+fill-the-gaps code, predict-the-output and trace tables, for the pupil (answering with the keyboard
+alone) and, in the teacher's marking panel, the pupil's answer read as code beside the mark scheme.
 
 None is marked on the laptop: the pupil's copy of the lesson has no solution, no accepted answers and
 no recorded output (a local mark would need them, and would give them away), so the mark comes from the server
@@ -16,6 +16,7 @@ from desktop.ui.activities import ActivityWidget
 from desktop.ui.code_editor import CodeEditor
 from desktop.ui.context import UiContext
 from desktop.ui.qt import (
+    QAbstractItemView,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -25,6 +26,8 @@ from desktop.ui.qt import (
     QPlainTextEdit,
     QPushButton,
     Qt,
+    QTableWidget,
+    QTableWidgetItem,
     QWidget,
 )
 from shared.lessons.model import Lesson
@@ -37,6 +40,7 @@ from shared.lessons.puzzles import (
     ParsonsActivity,
     PredictActivity,
     Puzzle,
+    TraceActivity,
     completed_code,
     gap_numbers,
 )
@@ -45,6 +49,7 @@ __all__ = [
     "GapsActivityWidget",
     "ParsonsActivityWidget",
     "PredictActivityWidget",
+    "TraceActivityWidget",
     "describe_puzzle_answer",
     "puzzle_scheme",
 ]
@@ -304,6 +309,90 @@ class PredictActivityWidget(ActivityWidget):
         _say_when_marked(self)
 
 
+class TraceActivityWidget(ActivityWidget):
+    """The program (read-only) and a table to fill in: the columns the author named, as many rows as the
+    real run gives. Arrow keys move between cells, typing or F2 edits one, Enter keeps it; Tab leaves the
+    table. The answer is ``{"cells": [[row 1's cells], …]}``."""
+
+    activity: TraceActivity
+
+    def __init__(
+        self, ctx: UiContext, lesson: Lesson, activity: TraceActivity, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(ctx, lesson, activity, parent)
+        self.code = CodeEditor()
+        self.code.setReadOnly(True)
+        self.code.setTabChangesFocus(True)
+        self.code.setAccessibleName(f"Program for {activity.title}")
+        self.code.setPlainText(activity.code.rstrip("\n"))
+        lines = activity.code.count("\n") + 1
+        self.code.setFixedHeight(self.code.fontMetrics().lineSpacing() * lines + 16)
+        self.body.addWidget(self.code)
+        if activity.stdin:
+            given = QLabel(f"Run with this input: <code>{html.escape(activity.stdin.strip())}</code>")
+            given.setAccessibleName("Input the program is run with")
+            self.body.addWidget(given)
+        self.table = QTableWidget(activity.row_count, len(activity.columns))
+        self.table.setAccessibleName(f"Trace table for {activity.title}")
+        self.table.setAccessibleDescription("Arrow keys move between cells; type to fill one; Tab leaves")
+        self.table.setHorizontalHeaderLabels(activity.columns)
+        self.table.setTabKeyNavigation(False)
+        self.table.setEditTriggers(
+            QAbstractItemView.EditTrigger.AnyKeyPressed
+            | QAbstractItemView.EditTrigger.EditKeyPressed
+            | QAbstractItemView.EditTrigger.DoubleClicked
+        )
+        for row in range(activity.row_count):
+            for column, name in enumerate(activity.columns):
+                item = QTableWidgetItem("")
+                item.setData(Qt.ItemDataRole.AccessibleTextRole, f"Row {row + 1}, {name}")
+                self.table.setItem(row, column, item)
+        header = self.table.horizontalHeader()
+        header.setStretchLastSection(True)
+        height = header.sizeHint().height() + self.table.rowHeight(0) * activity.row_count + 8
+        self.table.setFixedHeight(height)
+        self.table.itemChanged.connect(lambda _item: self.changed())
+        self.body.addWidget(self.table)
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "cells": [
+                [self._cell(row, column) for column in range(self.table.columnCount())]
+                for row in range(self.table.rowCount())
+            ]
+        }
+
+    def _cell(self, row: int, column: int) -> str:
+        item = self.table.item(row, column)
+        return item.text()[:MAX_GAP_ANSWER] if item is not None else ""
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        cells = state.get("cells")
+        if not isinstance(cells, list) or len(cells) != self.table.rowCount():
+            return
+        for row, values in enumerate(cells):
+            if not isinstance(values, list) or len(values) != self.table.columnCount():
+                continue
+            for column, value in enumerate(values):
+                item = self.table.item(row, column)
+                if item is not None and isinstance(value, str) and value != item.text():
+                    item.setText(value)
+
+    def refresh(self, *, replace_answer: bool = True) -> None:
+        super().refresh(replace_answer=replace_answer)
+        _say_when_marked(self)
+
+
+def _text_table(columns: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(columns, *rows, strict=False)]
+    lines = [
+        " | ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=False))
+        for row in [columns, *rows]
+    ]
+    lines.insert(1, "-+-".join("-" * width for width in widths))
+    return "\n".join(line.rstrip() for line in lines)
+
+
 def _say_when_marked(widget: ActivityWidget) -> None:
     answer = widget.ctx.store.outbox.answer(widget.lesson.id, widget.activity.id)
     if not widget.dirty and answer is not None and answer.pending:
@@ -319,6 +408,11 @@ def describe_puzzle_answer(activity: Puzzle, state: dict[str, Any]) -> str:
     if isinstance(activity, PredictActivity):
         output = state.get("output")
         return output if isinstance(output, str) else "(no prediction)"
+    if isinstance(activity, TraceActivity):
+        cells = state.get("cells")
+        if not isinstance(cells, list) or not all(isinstance(row, list) for row in cells):
+            return "(no table)"
+        return _text_table(activity.columns, [[str(cell) for cell in row] for row in cells])
     if isinstance(activity, ParsonsActivity):
         order, indents = state.get("order"), state.get("indents")
         if not isinstance(order, list) or not isinstance(indents, list):
@@ -345,6 +439,14 @@ def describe_puzzle_answer(activity: Puzzle, state: dict[str, Any]) -> str:
 def puzzle_scheme(activity: Puzzle) -> tuple[list[str], str | None]:
     """The mark scheme for the teachers' panel: lines of HTML and the text shown under them (the
     solution, the code with the first accepted answers, or the snippet's real output)."""
+    if isinstance(activity, TraceActivity):
+        if activity.rows is None:
+            return ["<i>No recorded table for this program.</i>"], None
+        return [
+            "Marked automatically: one share per cell (spaces ignored), against the table a real run of the"
+            " program gave (a row each time the <code># row</code> line ran)",
+            "Table from the real run:",
+        ], _text_table(activity.columns, activity.rows)
     if isinstance(activity, PredictActivity):
         if activity.expected_output is None:
             return ["<i>No recorded output for this snippet.</i>"], None

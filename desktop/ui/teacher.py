@@ -61,7 +61,7 @@ from desktop.ui.qt import (
     Signal,
 )
 from shared.lessons.model import Activity, ChoiceActivity, CodeActivity, TextActivity
-from shared.lessons.puzzles import GapsActivity, ParsonsActivity, PredictActivity
+from shared.lessons.puzzles import Puzzle
 from shared.wire.auth import User
 from shared.wire.marks import Mark
 from shared.wire.teaching import ClassProgress, TeacherClass
@@ -751,7 +751,7 @@ class MarkingPanel(QWidget):
         self._show_scheme(column, activity)
         self._activity = activity
         is_code = column.activity.kind == "code"
-        as_code = is_code or isinstance(activity, ParsonsActivity | GapsActivity | PredictActivity)
+        as_code = is_code or isinstance(activity, Puzzle)
         self.answer_stack.setCurrentWidget(self.code_answer if as_code else self.answer)
         self.out_of.setText(f"out of {column.activity.max_score:g}")
         self.score_error.hide()
@@ -805,7 +805,7 @@ class MarkingPanel(QWidget):
     def _show_revision(self, row: int) -> None:
         if 0 <= row < len(self._revisions):
             state = self._revisions[row][1]
-            if isinstance(self._activity, ParsonsActivity | GapsActivity | PredictActivity):
+            if isinstance(self._activity, Puzzle):
                 text = describe_puzzle_answer(self._activity, state)
             else:
                 text = describe_state(state, self._options)
@@ -860,7 +860,7 @@ class MarkingPanel(QWidget):
                 parts.append(f"Tests: {names}")
             model = activity.model_answer
             parts.append("Model answer:" if model else "<i>No model answer for this question.</i>")
-        elif isinstance(activity, ParsonsActivity | GapsActivity | PredictActivity):
+        elif isinstance(activity, Puzzle):
             scheme, model = puzzle_scheme(activity)
             parts += scheme
         elif activity is None:

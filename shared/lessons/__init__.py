@@ -54,10 +54,12 @@ from shared.lessons.puzzles import (
     GapsActivity,
     ParsonsActivity,
     PredictActivity,
+    TraceActivity,
     completed_code,
     mark_gaps,
     mark_parsons,
     mark_predict,
+    mark_trace,
     puzzle_feedback,
 )
 from shared.lessons.render import activity_markdown, lesson_markdown
@@ -98,6 +100,7 @@ __all__ = [
     "TestVerdict",
     "TextActivity",
     "TextBlock",
+    "TraceActivity",
     "activity_markdown",
     "add_lesson",
     "compile_checks",
@@ -112,6 +115,7 @@ __all__ = [
     "mark_gaps",
     "mark_parsons",
     "mark_predict",
+    "mark_trace",
     "normalise_output",
     "parse_lesson",
     "puzzle_feedback",

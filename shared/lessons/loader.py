@@ -40,6 +40,7 @@ from shared.lessons.puzzles import (
     GapsActivity,
     ParsonsActivity,
     PredictActivity,
+    TraceActivity,
     check_puzzle,
     prepare_puzzle,
 )
@@ -70,6 +71,7 @@ _ACTIVITY_TYPES: dict[str, type[Activity]] = {
     "parsons": ParsonsActivity,
     "gaps": GapsActivity,
     "predict": PredictActivity,
+    "trace": TraceActivity,
 }
 # Optional in the Struct (so a pupil's copy can drop them) but required in a lesson file.
 _TEACHER_FIELDS: dict[str, str] = {
@@ -497,7 +499,7 @@ def _parse_activity(text: str, file: str, problems: list[LessonProblem], first_l
         return None
     activity: Activity = activity_type(**values)
     _check_activity(activity, report)
-    if isinstance(activity, ParsonsActivity | GapsActivity | PredictActivity):
+    if isinstance(activity, ParsonsActivity | GapsActivity | PredictActivity | TraceActivity):
         activity = prepare_puzzle(activity)
     return None if report.count else activity
 
@@ -573,7 +575,7 @@ def _check_activity(activity: Activity, report: _Reporter) -> None:
         _check_code(activity, report)
     elif isinstance(activity, ChoiceActivity):
         _check_choice(activity, report)
-    elif isinstance(activity, ParsonsActivity | GapsActivity | PredictActivity):
+    elif isinstance(activity, ParsonsActivity | GapsActivity | PredictActivity | TraceActivity):
         check_puzzle(activity, report.at)
     else:
         _check_text(activity, report)

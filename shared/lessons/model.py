@@ -13,7 +13,13 @@ from typing import Literal
 
 import msgspec
 
-from shared.lessons.puzzles import GapsActivity, ParsonsActivity, PredictActivity, redact_puzzle
+from shared.lessons.puzzles import (
+    GapsActivity,
+    ParsonsActivity,
+    PredictActivity,
+    TraceActivity,
+    redact_puzzle,
+)
 
 __all__ = [
     "SLUG_PATTERN",
@@ -39,7 +45,7 @@ __all__ = [
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
 _SLUG = re.compile(SLUG_PATTERN)
 
-ActivityKind = Literal["code", "choice", "text", "parsons", "gaps", "predict"]
+ActivityKind = Literal["code", "choice", "text", "parsons", "gaps", "predict", "trace"]
 
 
 def is_slug(value: str) -> bool:
@@ -98,7 +104,15 @@ class TextActivity(_ActivityBase, tag="text"):
     max_length: int = 2000
 
 
-Activity = CodeActivity | ChoiceActivity | TextActivity | ParsonsActivity | GapsActivity | PredictActivity
+Activity = (
+    CodeActivity
+    | ChoiceActivity
+    | TextActivity
+    | ParsonsActivity
+    | GapsActivity
+    | PredictActivity
+    | TraceActivity
+)
 
 
 class TextBlock(msgspec.Struct, tag_field="type", tag="markdown"):
@@ -237,6 +251,6 @@ def _redact(activity: Activity) -> Activity:
         return msgspec.structs.replace(activity, model_answer=None, wrong_answers=[], tests=tests)
     if isinstance(activity, ChoiceActivity):
         return msgspec.structs.replace(activity, correct=None)
-    if isinstance(activity, ParsonsActivity | GapsActivity | PredictActivity):
+    if isinstance(activity, ParsonsActivity | GapsActivity | PredictActivity | TraceActivity):
         return redact_puzzle(activity)
     return msgspec.structs.replace(activity, mark_scheme=None)

@@ -1,4 +1,5 @@
-"""The real outputs of predict-the-output snippets, kept beside the lessons in ``outputs.json``.
+"""The real outputs of predict-the-output snippets and trace-table programs, kept beside the lessons in
+``outputs.json``.
 
 An author who typed the expected output by hand could get it wrong, and then every pupil who predicted
 right would be marked wrong. So the author never writes it: ``post16-lessons record-outputs DIR`` runs
@@ -24,7 +25,9 @@ import msgspec
 
 from shared.lessons.errors import LessonProblem
 from shared.lessons.model import Lesson
-from shared.lessons.puzzles import PredictActivity
+from shared.lessons.puzzles import MAX_TRACE_ROWS, PredictActivity, TraceActivity, traced_source
+
+Recorded = PredictActivity | TraceActivity
 
 __all__ = [
     "OUTPUTS_FILE",
@@ -34,6 +37,7 @@ __all__ = [
     "record_outputs",
     "run_snippet",
     "snippet_key",
+    "trace_rows",
 ]
 
 OUTPUTS_FILE = "outputs.json"
@@ -50,8 +54,12 @@ class _OutputsFile(msgspec.Struct, forbid_unknown_fields=True):
     outputs: dict[str, str]
 
 
-def snippet_key(activity: PredictActivity) -> str:
-    """The key of a snippet's output: sha256 over its code and input (editing either needs a new run)."""
+def snippet_key(activity: Recorded) -> str:
+    """The key of a snippet's output: sha256 over its code and input (editing either needs a new run),
+    and for a trace table its columns too."""
+    if isinstance(activity, TraceActivity):
+        key = ["trace", activity.code, activity.stdin, *activity.columns]
+        return hashlib.sha256(msgspec.json.encode(key)).hexdigest()
     return hashlib.sha256(msgspec.json.encode([activity.code, activity.stdin])).hexdigest()
 
 
@@ -61,9 +69,7 @@ def attach_outputs(
     """The lessons with each predict activity's ``expected_output`` filled in, and the file's bytes.
     A snippet with no recorded output is a problem (at its activity's ``id`` line)."""
     path = lessons_dir / OUTPUTS_FILE
-    predicts = [
-        (lesson, a) for lesson in lessons for a in lesson.activities if isinstance(a, PredictActivity)
-    ]
+    predicts = [(lesson, a) for lesson in lessons for a in lesson.activities if isinstance(a, Recorded)]
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -87,7 +93,7 @@ def attach_outputs(
             LessonProblem(
                 str(lessons_dir / lesson.source_file),
                 _id_line(lessons_dir / lesson.source_file, activity.id),
-                f"predict activity `{activity.id}` has no recorded output for its snippet (new or edited): "
+                f"{activity.kind} activity `{activity.id}` has no recorded output (new or edited code): "
                 f"run `post16-lessons record-outputs {lessons_dir}`",
             )
         )
@@ -97,15 +103,33 @@ def attach_outputs(
         msgspec.structs.replace(
             lesson,
             activities=[
-                msgspec.structs.replace(a, expected_output=outputs[snippet_key(a)])
-                if isinstance(a, PredictActivity)
-                else a
+                _filled(a, outputs[snippet_key(a)]) if isinstance(a, Recorded) else a
                 for a in lesson.activities
             ],
         )
         for lesson in lessons
     ]
     return filled, raw
+
+
+def _filled(activity: Recorded, output: str) -> Recorded:
+    if isinstance(activity, TraceActivity):
+        rows = json.loads(output)
+        return msgspec.structs.replace(activity, rows=rows, row_count=len(rows))
+    return msgspec.structs.replace(activity, expected_output=output)
+
+
+def trace_rows(printed: str) -> list[list[str]]:
+    """The table a traced run printed (its last line); raises SnippetError when it is not one."""
+    try:
+        rows = msgspec.json.decode((printed.strip().splitlines() or [""])[-1], type=list[list[str]])
+    except msgspec.DecodeError:
+        raise SnippetError("the traced run printed no table") from None
+    if not 1 <= len(rows) <= MAX_TRACE_ROWS:
+        raise SnippetError(
+            f"the `# row` line ran {len(rows)} times: a table needs 1 to {MAX_TRACE_ROWS} rows"
+        )
+    return rows
 
 
 def _id_line(lesson_path: Path, activity_id: str) -> int:
@@ -143,6 +167,12 @@ def run_snippet(code: str, stdin: str = "") -> str:
     return finished.stdout
 
 
+def _record(activity: Recorded) -> str:
+    if isinstance(activity, TraceActivity):
+        return json.dumps(trace_rows(run_snippet(traced_source(activity), activity.stdin)))
+    return run_snippet(activity.code, activity.stdin)
+
+
 def record_outputs(lessons_dir: Path) -> tuple[Path, int]:
     """Run every predict snippet named by the manifest and write ``outputs.json`` (only current
     snippets, so stale outputs go). Returns the file and how many snippets it holds.
@@ -154,9 +184,9 @@ def record_outputs(lessons_dir: Path) -> tuple[Path, int]:
     for entry in manifest.get("lessons", []):
         lesson = load_lesson(lessons_dir / str(entry["file"]))
         for activity in lesson.activities:
-            if isinstance(activity, PredictActivity):
+            if isinstance(activity, Recorded):
                 try:
-                    outputs[snippet_key(activity)] = run_snippet(activity.code, activity.stdin)
+                    outputs[snippet_key(activity)] = _record(activity)
                 except SnippetError as error:
                     raise SnippetError(f"{lesson.source_file}: `{activity.id}`: {error}") from None
     path = lessons_dir / OUTPUTS_FILE

@@ -1,5 +1,6 @@
 """Activity kinds marked from an answer key the pupil never receives: Parsons problems, fill-the-gaps
-code and predict-the-output (docs/lesson-format.md, "`parsons`", "`gaps`" and "`predict`").
+code, predict-the-output and trace tables (docs/lesson-format.md, "`parsons`", "`gaps`", "`predict`",
+"`trace`").
 
 Kept apart from model.py (which only lists them in the ``Activity`` union) so that the format, the
 pupil's copy, the validator's checks and the marking rule of each kind read in one place. Like a
@@ -27,18 +28,21 @@ __all__ = [
     "ParsonsActivity",
     "PredictActivity",
     "Puzzle",
+    "TraceActivity",
     "check_puzzle",
     "completed_code",
     "gap_numbers",
     "mark_gaps",
     "mark_parsons",
     "mark_predict",
+    "mark_trace",
     "normalise_gap",
     "parsons_lines",
     "prepare_puzzle",
     "puzzle_feedback",
     "redact_puzzle",
     "solution_pairs",
+    "traced_source",
 ]
 
 INDENT_WIDTH = 4
@@ -60,8 +64,8 @@ class _PuzzleBase(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, tag_
     max_score: float = 1.0
 
     @property
-    def kind(self) -> Literal["parsons", "gaps", "predict"]:
-        tag: Literal["parsons", "gaps", "predict"] = type(self).__struct_config__.tag  # type: ignore[assignment]
+    def kind(self) -> Literal["parsons", "gaps", "predict", "trace"]:
+        tag: Literal["parsons", "gaps", "predict", "trace"] = type(self).__struct_config__.tag  # type: ignore[assignment]
         return tag
 
 
@@ -107,6 +111,108 @@ class PredictActivity(_PuzzleBase, tag="predict"):
 
 
 MAX_PREDICTION = 10_000
+
+
+class TraceActivity(_PuzzleBase, tag="trace"):
+    """Fill in a trace table for a short program.
+
+    The author marks one simple statement with a ``# row`` comment and names the ``columns``: variables,
+    and ``output`` for what the program printed. Each time the marked line has run, the table gets a
+    row: each variable's value as ``str()`` shows it (blank before it has one) and, under ``output``,
+    what was printed since the row before (lines joined by a space). ``rows`` (teacher only) and
+    ``row_count`` are never written: ``post16-lessons record-outputs`` makes the table by running the
+    program (:func:`traced_source`) and loading fills them in, as for predict-the-output.
+    """
+
+    code: str
+    columns: list[str]
+    stdin: str = ""
+    row_count: int = 0
+    rows: list[list[str]] | None = None
+
+
+ROW_MARK = "# row"
+OUTPUT_COLUMN = "output"
+MAX_TRACE_ROWS = 30
+_TRACE_PRELUDE = """\
+import io as _post16_io, json as _post16_json, sys as _post16_sys
+_post16_real_stdout, _post16_printed, _post16_rows = _post16_sys.stdout, _post16_io.StringIO(), []
+_post16_sys.stdout = _post16_printed
+def _post16_row(scope, columns={columns!r}):
+    printed = _post16_printed.getvalue()
+    _post16_printed.seek(0)
+    _post16_printed.truncate()
+    _post16_rows.append([
+        " ".join(printed.split()) if name == "output" else (str(scope[name]) if name in scope else "")
+        for name in columns
+    ])
+"""
+_TRACE_EPILOGUE = """
+_post16_sys.stdout = _post16_real_stdout
+print(_post16_json.dumps(_post16_rows))
+"""
+
+
+def _marked_line(code: str) -> int | None:
+    marked = [i for i, line in enumerate(code.split("\n")) if line.rstrip().endswith(ROW_MARK)]
+    return marked[0] if len(marked) == 1 else None
+
+
+def traced_source(activity: TraceActivity) -> str:
+    """The program with a row recorded after each run of its ``# row`` line; it prints the table as JSON
+    on its last line. Only for the author's program (trusted lesson content)."""
+    lines = activity.code.split("\n")
+    index = _marked_line(activity.code)
+    if index is None:
+        raise ValueError(f"activity `{activity.id}` needs exactly one line marked `{ROW_MARK}`")
+    indent = lines[index][: len(lines[index]) - len(lines[index].lstrip())]
+    lines.insert(index + 1, f"{indent}_post16_row({{**globals(), **locals()}})")
+    return _TRACE_PRELUDE.format(columns=activity.columns) + "\n".join(lines) + _TRACE_EPILOGUE
+
+
+def mark_trace(activity: TraceActivity, cells: Sequence[Sequence[str]]) -> float:
+    """``max_score`` shared equally between the table's cells; a cell earns its share when its text equals
+    the real run's after :func:`normalise_gap` (spaces around and inside collapsed).
+    Raises ValueError for a pupil's copy or a table of the wrong shape."""
+    if activity.rows is None:
+        raise ValueError(f"activity `{activity.id}` has no recorded table: mark it with the teacher's copy")
+    if len(cells) != len(activity.rows) or any(len(row) != len(activity.columns) for row in cells):
+        raise ValueError(f"activity `{activity.id}` has {len(activity.rows)} rows of {len(activity.columns)}")
+    total = len(activity.rows) * len(activity.columns)
+    right = sum(
+        1
+        for row, expected in zip(cells, activity.rows, strict=True)
+        for cell, value in zip(row, expected, strict=True)
+        if normalise_gap(cell) == normalise_gap(value)
+    )
+    return round(activity.max_score * right / total, 2)
+
+
+def _check_trace(activity: TraceActivity, report: Report) -> None:
+    if activity.rows is not None or activity.row_count:
+        report(("rows",), "the table comes from running the program: do not write `rows` or `row_count`")
+    if not activity.columns:
+        report(("columns",), "a trace table needs at least one column")
+    for name in activity.columns:
+        if name != OUTPUT_COLUMN and not name.isidentifier():
+            report(("columns",), f"column `{name}` must be a variable name or `{OUTPUT_COLUMN}`")
+    if len(set(activity.columns)) != len(activity.columns):
+        report(("columns",), "two columns have the same name")
+    index = _marked_line(activity.code)
+    if index is None:
+        report(
+            ("code",), f"mark exactly one line of `code` with `{ROW_MARK}` (a row is recorded after it runs)"
+        )
+        return
+    statement = activity.code.split("\n")[index].rstrip()[: -len(ROW_MARK)].rstrip()
+    if not statement.strip() or statement.endswith(":"):
+        report(("code",), f"the `{ROW_MARK}` line must be a simple statement, not a line that opens a block")
+        return
+    try:
+        compile(activity.code, "code", "exec", dont_inherit=True)
+        compile(traced_source(activity), "code", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as error:
+        report(("code",), f"`code` is not valid Python: {getattr(error, 'msg', error)}")
 
 
 def mark_predict(activity: PredictActivity, prediction: str) -> float:
@@ -319,7 +425,7 @@ def _check_gaps(activity: GapsActivity, report: Report) -> None:
 # --- both ------------------------------------------------------------------------------------------
 
 
-Puzzle = ParsonsActivity | GapsActivity | PredictActivity
+Puzzle = ParsonsActivity | GapsActivity | PredictActivity | TraceActivity
 
 
 def check_puzzle(activity: Puzzle, report: Report) -> None:
@@ -328,8 +434,10 @@ def check_puzzle(activity: Puzzle, report: Report) -> None:
         _check_parsons(activity, report)
     elif isinstance(activity, GapsActivity):
         _check_gaps(activity, report)
-    else:
+    elif isinstance(activity, PredictActivity):
         _check_predict(activity, report)
+    else:
+        _check_trace(activity, report)
 
 
 def prepare_puzzle(activity: Puzzle) -> Puzzle:
@@ -345,6 +453,8 @@ def redact_puzzle(activity: Puzzle) -> Puzzle:
         return msgspec.structs.replace(activity, solution=None, alternative_solutions=[], distractors=[])
     if isinstance(activity, GapsActivity):
         return msgspec.structs.replace(activity, answers=None)
+    if isinstance(activity, TraceActivity):
+        return msgspec.structs.replace(activity, rows=None)
     return msgspec.structs.replace(activity, expected_output=None)
 
 
@@ -354,6 +464,7 @@ def puzzle_feedback(activity: Puzzle, score: float) -> str:
         "parsons": "the solution",
         "gaps": "the accepted answers",
         "predict": "the snippet's real output",
+        "trace": "a real run of the program",
     }[activity.kind]
     if score >= activity.max_score:
         return f"Right. Marked automatically against {source}."

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from shared.lessons.model import Activity, ActivityBlock, ChoiceActivity, CodeActivity, CodeTest, Lesson
-from shared.lessons.puzzles import GapsActivity, ParsonsActivity, PredictActivity
+from shared.lessons.puzzles import GapsActivity, ParsonsActivity, PredictActivity, TraceActivity
 
 __all__ = ["activity_markdown", "fenced", "lesson_markdown"]
 
@@ -65,6 +65,15 @@ def activity_markdown(activity: Activity, *, number: int | None = None) -> str:
                 for number, answers in enumerate(activity.answers, 1)
             ]
             parts += ["**Accepted answers** (teacher only)", "\n".join(accepted)]
+    elif isinstance(activity, TraceActivity):
+        parts += ["*Fill in the trace table for this program.*", fenced(activity.code, "python")]
+        if activity.stdin:
+            parts += ["*with this input:*", fenced(activity.stdin, "text")]
+        header = "| " + " | ".join(activity.columns) + " |\n|" + " --- |" * len(activity.columns)
+        rows = activity.rows or [[""] * len(activity.columns) for _ in range(activity.row_count)]
+        body = "\n".join("| " + " | ".join(cell or " " for cell in row) + " |" for row in rows)
+        label = "**Trace table** (teacher only; from a real run)" if activity.rows else "**Trace table**"
+        parts += [label, header + "\n" + body]
     elif isinstance(activity, PredictActivity):
         parts += ["*What does this print?*", fenced(activity.code, "python")]
         if activity.stdin:

@@ -2,8 +2,8 @@
 
 Kept apart from server.domain.marks.services (a teacher's mark: access, audit, replays) so that the
 answer path (server.domain.sync.answers) can mark an answer from an answer key (multiple choice, Parsons
-problems, fill-the-gaps code, predict-the-output against the snippet's recorded real output) the moment
-it is stored without importing the teacher's side.
+problems, fill-the-gaps code, predict-the-output and trace tables against a recorded real run) the
+moment it is stored without importing the teacher's side.
 
 Automatic marks come from the server's own copy of the lesson — the answer key never leaves the server
 for a pupil's laptop — and belong to the revision they marked. A teacher's mark is never overwritten by
@@ -33,10 +33,12 @@ from shared.lessons import (
     GapsActivity,
     ParsonsActivity,
     PredictActivity,
+    TraceActivity,
     mark_choice,
     mark_gaps,
     mark_parsons,
     mark_predict,
+    mark_trace,
     puzzle_feedback,
 )
 
@@ -170,7 +172,9 @@ SELECT count(*) FROM announced
 
 def is_marked_from_a_key(activity: Activity | None) -> bool:
     """Kinds the server marks by itself the moment an answer is stored, from its own answer key."""
-    return isinstance(activity, ChoiceActivity | ParsonsActivity | GapsActivity | PredictActivity)
+    return isinstance(
+        activity, ChoiceActivity | ParsonsActivity | GapsActivity | PredictActivity | TraceActivity
+    )
 
 
 async def mark_answers_from_keys(
@@ -262,6 +266,12 @@ def _score_from_key(activity: Activity | None, state: dict[str, object]) -> tupl
         if not isinstance(prediction, str):
             return None
         score = mark_predict(activity, prediction)
+        return score, puzzle_feedback(activity, score)
+    if isinstance(activity, TraceActivity) and activity.rows is not None:
+        cells = state.get("cells")
+        if not isinstance(cells, list) or not all(isinstance(row, list) for row in cells):
+            return None
+        score = mark_trace(activity, [[str(cell) for cell in row] for row in cells])
         return score, puzzle_feedback(activity, score)
     return None
 

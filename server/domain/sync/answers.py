@@ -49,6 +49,7 @@ from shared.lessons import (
     ParsonsActivity,
     PredictActivity,
     TextActivity,
+    TraceActivity,
 )
 from shared.lessons.puzzles import MAX_GAP_ANSWER, MAX_INDENT, MAX_PREDICTION, gap_numbers
 from shared.wire.sync import OperationResult
@@ -163,6 +164,23 @@ def check_state(
             raise Rejected("validation_error", "state.output: a prediction needs the output as text")
         if len(output) > MAX_PREDICTION:
             raise Rejected("validation_error", f"state.output: at most {MAX_PREDICTION} characters")
+    elif isinstance(activity, TraceActivity):
+        _check_trace_state(activity, state)
+
+
+def _check_trace_state(activity: TraceActivity, state: dict[str, Any]) -> None:
+    cells = state.get("cells")
+    shape = f"{activity.row_count} rows of {len(activity.columns)} cells"
+    if (
+        not isinstance(cells, list)
+        or len(cells) != activity.row_count
+        or not all(isinstance(row, list) and len(row) == len(activity.columns) for row in cells)
+    ):
+        raise Rejected("validation_error", f"state.cells: this trace table has {shape}")
+    if not all(isinstance(cell, str) and len(cell) <= MAX_GAP_ANSWER for row in cells for cell in row):
+        raise Rejected(
+            "validation_error", f"state.cells: each cell is text of at most {MAX_GAP_ANSWER} characters"
+        )
 
 
 def _check_parsons_state(activity: ParsonsActivity, state: dict[str, Any]) -> None:
@@ -238,7 +256,7 @@ async def _mark_automatically(
     outcome: SaveOutcome,
     direct: DirectDatabase | None,
 ) -> None:
-    """An answer with an answer key (multiple choice, Parsons, fill the gaps, predict) that became the
+    """An answer with an answer key (multiple choice, Parsons, fill the gaps, predict, trace) that became the
     current one in this batch is marked at once, from the server's copy of the lesson, as the mark of
     that revision (a save that lost to a later one changes nothing)."""
     applied = {

@@ -109,7 +109,7 @@ def test_every_control_of_the_pupil_and_teacher_views_has_a_name(qtbot, open_app
     pupil = open_app("pupil", laptop="pupil-laptop")
     text = answer_and_sync(qtbot, pupil)
     assert unnamed_controls(pupil) == [], "pupil view"
-    for lesson_id in ("selection", "iteration", "functions"):  # predict the output; Parsons; gaps
+    for lesson_id in ("selection", "iteration", "functions"):  # predict; Parsons and trace; gaps
         pupil.open_lesson_by_id(lesson_id)
         assert unnamed_controls(pupil) == [], f"pupil view of {lesson_id}"
 

@@ -1,8 +1,8 @@
-"""A Parsons problem, fill-the-gaps code and predict-the-output on the real stack (Qt offscreen, a
-server process on PostgreSQL): the pupil answers with the keyboard alone, the answer syncs through the
-outbox, the server marks it from its own copy of the lesson and the mark comes back by pull; the
-teacher's marking panel shows the pupil's answer as code beside the mark scheme (solution, accepted
-answers, real output).
+"""A Parsons problem, fill-the-gaps code, predict-the-output and a trace table on the real stack (Qt
+offscreen, a server process on PostgreSQL): the pupil answers with the keyboard alone, the answer syncs
+through the outbox, the server marks it from its own copy of the lesson and the mark comes back by pull;
+the teacher's marking panel shows the pupil's answer as code beside the mark scheme (solution, accepted
+answers, real output, the table a real run gave).
 
 Set POST16_DESKTOP_SCREENSHOTS=docs/screenshots to (re)write the screenshots of docs/desktop.md."""
 
@@ -13,8 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from desktop.ui.puzzle_activities import GapsActivityWidget, ParsonsActivityWidget, PredictActivityWidget
-from desktop.ui.qt import Qt
+from desktop.ui.puzzle_activities import (
+    GapsActivityWidget,
+    ParsonsActivityWidget,
+    PredictActivityWidget,
+    TraceActivityWidget,
+)
+from desktop.ui.qt import QApplication, Qt
 
 pytestmark = [pytest.mark.qt, pytest.mark.postgres]
 
@@ -141,3 +146,41 @@ def test_prediction_typed_in_is_marked_against_the_real_output_and_shown_to_the_
     assert "Real output of the snippet:" in marking.scheme.text()
     assert marking.model_answer.toPlainText() == "B\nodd\ndone\n"
     screenshot(teacher.teacher_view, "teacher-predict")
+
+
+def type_into_focus(qtbot, text: str) -> None:  # type: ignore[no-untyped-def]
+    """Keys to whichever widget has the focus, as a person typing (a cell's editor opens on the first)."""
+    for character in text:
+        qtbot.keyClicks(QApplication.focusWidget(), character)
+
+
+def test_trace_table_filled_by_keyboard_is_marked_per_cell_and_shown_to_the_teacher(qtbot, open_app):
+    table_values = [["3", "1", "1"], ["5", "4", "4"], ["7", "9", "9"], ["9", "16", "61"]]  # one cell wrong
+    pupil = open_app("pupil")
+    pupil.open_lesson_by_id("iteration")
+    trace = pupil.lesson_view.activity_widgets["trace-the-loop"]
+    assert isinstance(trace, TraceActivityWidget)
+    assert trace.activity.rows is None  # the pupil's copy: the table's shape only
+    table = trace.table
+    table.setFocus()
+    table.setCurrentCell(0, 0)
+    for values in table_values:
+        for column, value in enumerate(values):
+            type_into_focus(qtbot, value)
+            qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return)
+            if column < len(values) - 1:
+                qtbot.keyClick(table, Qt.Key.Key_Right)
+        qtbot.keyClick(table, Qt.Key.Key_Down)
+        qtbot.keyClick(table, Qt.Key.Key_Home)
+    assert trace.state() == {"cells": table_values}
+    assert trace.save_now()
+    qtbot.waitUntil(lambda: "Mark: 2.75 / 3" in trace.mark_label.text(), timeout=30_000)
+    assert "Partly right" in trace.mark_label.text()
+    screenshot(trace, "pupil-trace")
+
+    teacher = open_app("teacher", laptop="teacher-laptop")
+    marking = open_marking(qtbot, teacher, "iteration", "trace-the-loop")
+    qtbot.waitUntil(lambda: "61" in marking.code_answer.toPlainText(), timeout=20_000)
+    assert "Table from the real run:" in marking.scheme.text()
+    assert marking.model_answer.toPlainText().splitlines()[-1].split() == ["9", "|", "16", "|", "16"]
+    screenshot(teacher.teacher_view, "teacher-trace")

@@ -12,7 +12,9 @@ import pytest_asyncio
 from sandbox_helpers import ENGINE, TEST_LIMITS
 
 from sandbox import SandboxRunner
-from shared.lessons import CodeActivity, PredictActivity, load_manifest
+from shared.lessons import CodeActivity, PredictActivity, TraceActivity, load_manifest
+from shared.lessons.outputs import trace_rows
+from shared.lessons.puzzles import traced_source
 from shared.wire.run import RunRequest
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
@@ -110,3 +112,25 @@ async def test_every_recorded_prediction_is_what_the_snippet_prints_in_the_sandb
         name: (result.status, result.stdout) for (name, _), result in zip(snippets, results, strict=True)
     }
     assert printed == {name: ("success", activity.expected_output) for name, activity in snippets}
+
+
+async def test_every_recorded_trace_table_is_what_the_sandbox_run_gives(
+    marking_runner: SandboxRunner,
+) -> None:
+    """Trace tables are made by `post16-lessons record-outputs` running the traced program with a local
+    python3: the same traced program in the sandbox must give the same table."""
+    traces = [
+        (f"{lesson.id}/{activity.id}", activity)
+        for lesson in load_manifest(LESSONS_DIR).lessons
+        for activity in lesson.activities
+        if isinstance(activity, TraceActivity)
+    ]
+    assert traces, "no trace-table activities found"
+    results = await asyncio.gather(
+        *(
+            marking_runner.run(RunRequest(code=traced_source(activity), stdin=activity.stdin), owner=name)
+            for name, activity in traces
+        )
+    )
+    tables = {name: trace_rows(result.stdout) for (name, _), result in zip(traces, results, strict=True)}
+    assert tables == {name: activity.rows for name, activity in traces}

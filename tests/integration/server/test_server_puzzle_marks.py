@@ -1,11 +1,11 @@
-"""Parsons problems, fill-the-gaps code and predict-the-output are marked by the server the moment an
-answer is stored, from the server's copy of the lesson: a pupil's copy carries the shuffled lines, the
-code with its gaps or the snippet, never the solution, the accepted answers or the snippet's recorded
-real output, and the feedback never gives them away. Run on PostgreSQL
-(the one-statement save path) and on the embedded SQLite default (the generic path).
+"""Parsons problems, fill-the-gaps code, predict-the-output and trace tables are marked by the server
+the moment an answer is stored, from the server's copy of the lesson: a pupil's copy carries the
+shuffled lines, the code with its gaps, the snippet or the table's shape, never the solution, the
+accepted answers or what a recorded real run gave, and the feedback never gives them away. Run on
+PostgreSQL (the one-statement save path) and on the embedded SQLite default (the generic path).
 
-The activities are the real ones in lessons/: iteration/order-the-loop, functions/complete-the-function
-and selection/predict-the-branch (its output recorded in lessons/outputs.json).
+The activities are the real ones in lessons/: iteration/order-the-loop, functions/complete-the-function,
+selection/predict-the-branch and iteration/trace-the-loop (their runs recorded in lessons/outputs.json).
 """
 
 from __future__ import annotations
@@ -146,3 +146,25 @@ def test_a_prediction_is_marked_against_the_snippets_recorded_real_output(client
     mark = mark_of(client, alice, PREDICT)
     assert (mark["score"], mark["revision"]) == (1, 2)
     assert mark["feedback"].startswith("Right")
+
+
+TRACE_LESSON, TRACE = "iteration", "trace-the-loop"  # 4 rows of count, total, output; 3 marks
+TABLE = [["3", "1", "1"], ["5", "4", "4"], ["7", "9", "9"], ["9", "16", "16"]]
+
+
+def test_a_trace_table_is_marked_per_cell_against_a_real_run(client, users):
+    users.add("alice", "pupil")
+    users.add("teach", "teacher")
+    alice = login(client, "alice")
+    pupil_copy = activity_json(client, alice, TRACE_LESSON, TRACE)
+    assert (pupil_copy["rows"], pupil_copy["row_count"]) == (None, 4)
+    assert activity_json(client, login(client, "teach"), TRACE_LESSON, TRACE)["rows"] == TABLE
+    wrong_shape = save_op({"cells": TABLE[:3]}, lesson=TRACE_LESSON, activity=TRACE)
+    [result] = push(client, alice, [wrong_shape]).json()["results"]
+    assert result["outcome"] == "rejected"
+    assert "4 rows of 3 cells" in result["reason"]
+    half = [row if index % 2 == 0 else ["?", "?", "?"] for index, row in enumerate(TABLE)]
+    push(client, alice, [save_op({"cells": half}, lesson=TRACE_LESSON, activity=TRACE)])
+    mark = mark_of(client, alice, TRACE)
+    assert (mark["score"], mark["max_score"], mark["source"]) == (1.5, 3, "auto")
+    assert "16" not in mark["feedback"]

@@ -1,5 +1,6 @@
-"""Parsons problems, fill-the-gaps code and predict-the-output: the format, what the validator refuses,
-the pupil's copy (which never carries the answer key), the recorded real outputs and the marking rules."""
+"""Parsons problems, fill-the-gaps code, predict-the-output and trace tables: the format, what the
+validator refuses, the pupil's copy (which never carries the answer key), the recorded real outputs
+and the marking rules."""
 
 from __future__ import annotations
 
@@ -14,11 +15,13 @@ from shared.lessons import (
     ParsonsActivity,
     PredictActivity,
     SnippetError,
+    TraceActivity,
     completed_code,
     load_manifest,
     mark_gaps,
     mark_parsons,
     mark_predict,
+    mark_trace,
     parse_lesson,
     puzzle_feedback,
     record_outputs,
@@ -271,3 +274,59 @@ def test_validator_refuses_a_written_expected_output_and_a_failing_snippet_is_no
     folder = lesson_folder({"01-sample.md": lesson_text(activities=PREDICT.replace('stdin = "3"', ""))})
     with pytest.raises(SnippetError, match="guess"):
         record_outputs(folder)
+
+
+TRACE = """```activity
+id = "trace"
+kind = "trace"
+title = "Trace"
+max_score = 3
+prompt = "Fill in the table."
+columns = ["i", "total", "output"]
+code = '''
+total = 0
+for i in range(3):
+    total = total + i
+    print("t", total)  # row
+'''
+```
+"""
+
+
+def test_trace_table_is_made_by_a_real_run_and_only_its_shape_reaches_the_pupil(lesson_folder):
+    folder = lesson_folder({"01-sample.md": lesson_text(activities=TRACE)})
+    record_outputs(folder)
+    lesson = load_manifest(folder).lesson("sample")
+    activity = lesson.activity("trace")
+    assert isinstance(activity, TraceActivity)
+    assert activity.rows == [["0", "0", "t 0"], ["1", "1", "t 1"], ["2", "3", "t 3"]]
+    pupil = lesson.for_pupil().activity("trace")
+    assert isinstance(pupil, TraceActivity)
+    assert (pupil.rows, pupil.row_count, pupil.columns) == (None, 3, ["i", "total", "output"])
+
+
+def test_trace_cells_are_marked_one_share_each():
+    activity = TraceActivity(
+        id="t",
+        title="T",
+        prompt="?",
+        code="x = 1  # row",
+        columns=["x", "output"],
+        max_score=2,
+        rows=[["1", ""], ["2", "a b"]],
+        row_count=2,
+    )
+    assert mark_trace(activity, [["1", ""], ["2", " a  b "]]) == 2
+    assert mark_trace(activity, [["1", "x"], ["3", "a b"]]) == 1
+    with pytest.raises(ValueError, match="2 rows of 2"):
+        mark_trace(activity, [["1", ""]])
+
+
+def test_validator_refuses_a_trace_without_one_simple_row_line_or_with_written_rows():
+    assert any("exactly one line" in m for m in problems(TRACE.replace("  # row", "")))
+    opens_block = TRACE.replace("for i in range(3):", "for i in range(3):  # row").replace(
+        "total)  # row", "total)"
+    )
+    assert any("simple statement" in m for m in problems(opens_block))
+    assert any("do not write" in m for m in problems(TRACE.replace("max_score = 3", "row_count = 3")))
+    assert any("variable name" in m for m in problems(TRACE.replace('"i", "total"', '"i", "2x"')))
