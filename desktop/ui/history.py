@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -66,11 +67,14 @@ class RevisionDialog(QDialog):
         pupil_id: int,
         title: str,
         options: list[str] | None = None,
+        describe: Callable[[dict[str, Any]], str] | None = None,
         can_restore: bool = True,
         parent: QWidget | None = None,
     ) -> None:
+        """``describe`` turns a version into text for kinds that `describe_state` does not know."""
         super().__init__(parent)
         self.ctx = ctx
+        self.describe = describe
         self.lesson_id, self.activity_id, self.pupil_id = lesson_id, activity_id, pupil_id
         self.options = options
         self.setWindowTitle(f"Versions of “{title}”")
@@ -159,7 +163,9 @@ class RevisionDialog(QDialog):
 
     def _preview(self, row: int) -> None:
         if 0 <= row < len(self.revisions):
-            self.preview.setPlainText(describe_state(self.revisions[row]["state"], self.options))
+            state = self.revisions[row]["state"]
+            text = self.describe(state) if self.describe else describe_state(state, self.options)
+            self.preview.setPlainText(text)
 
     def _restore(self) -> None:
         row = self.list.currentRow()

@@ -5,6 +5,7 @@ sync status bar. It opens sized to the screen it is on and remembers its geometr
 from __future__ import annotations
 
 import contextlib
+import functools
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -24,6 +25,7 @@ from desktop.ui.login import LoginDialog
 from desktop.ui.markdown import forget_rendered, load_rendered, take_rendered
 from desktop.ui.navigation import LessonNavigator, SearchHit, SearchIndex, lesson_progress
 from desktop.ui.operations import StoreChanges
+from desktop.ui.puzzle_activities import describe_puzzle_answer
 from desktop.ui.qt import (
     QAction,
     QApplication,
@@ -44,6 +46,7 @@ from desktop.ui.qt import (
 from desktop.ui.status import NotificationArea, SyncStatusBar
 from desktop.ui.titles import TitleBook
 from shared.lessons.model import ChoiceActivity
+from shared.lessons.puzzles import GapsActivity, ParsonsActivity, PredictActivity, TraceActivity
 
 #: The store's cache entry holding rendered lesson text, and how many renderings it keeps.
 RENDERED_KEY = "rendered-markdown"
@@ -365,6 +368,10 @@ class MainWindow(QMainWindow):
 
     def show_history(self, widget: ActivityWidget) -> None:
         options = widget.activity.options if isinstance(widget.activity, ChoiceActivity) else None
+        activity = widget.activity
+        describe = None  # the kinds from shared/lessons/puzzles.py are shown as the pupil would read them
+        if isinstance(activity, ParsonsActivity | GapsActivity | PredictActivity | TraceActivity):
+            describe = functools.partial(describe_puzzle_answer, activity)
         dialog = RevisionDialog(
             self.ctx,
             widget.lesson.id,
@@ -372,6 +379,7 @@ class MainWindow(QMainWindow):
             pupil_id=self.session.user.id,
             title=widget.activity.title,
             options=options,
+            describe=describe,
             parent=self,
         )
 

@@ -87,10 +87,13 @@ def test_parsons_arranged_by_keyboard_is_marked_by_the_server_and_shown_to_the_t
     qtbot.waitUntil(lambda: "Mark: 2 / 2" in parsons.mark_label.text(), timeout=30_000)
     assert "Right" in parsons.mark_label.text()
     screenshot(parsons, "pupil-parsons")
+    pupil.show_history(parsons)  # the pupil's own versions read as a program, not as line numbers
+    program = "\n".join(" " * 4 * level + text for text, level in SOLUTION)
+    qtbot.waitUntil(lambda: pupil.revision_dialog.preview.toPlainText().startswith(program), timeout=10_000)
+    pupil.revision_dialog.reject()
 
     teacher = open_app("teacher", laptop="teacher-laptop")
     marking = open_marking(qtbot, teacher, "iteration", "order-the-loop")
-    program = "\n".join(" " * 4 * level + text for text, level in SOLUTION)
     qtbot.waitUntil(lambda: marking.code_answer.toPlainText().startswith(program), timeout=20_000)
     assert f"#   {DISTRACTOR}" in marking.code_answer.toPlainText()  # shown as left out
     assert "Solution:" in marking.scheme.text()
