@@ -115,6 +115,14 @@ def cmd_demo_seed(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+# Idle keep-alive connections stay open this long: longer than the reverse proxy keeps its idle
+# connections to the API (deploy/Caddyfile*: `keepalive 30s`), so the proxy, not the API, closes them.
+# With uvicorn's 5 s default the API closed connections Caddy was about to reuse: a request sent on one
+# was reset (502), and Caddy's passive health check took the replica out of rotation
+# (tests/integration/ops/test_trust_cluster.py found it).
+KEEP_ALIVE_SECONDS = 75
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -131,6 +139,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         access_log=False,
         proxy_headers=False,
         server_header=False,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
     return 0
 

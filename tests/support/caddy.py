@@ -1,6 +1,7 @@
 """A real Caddy (the Debian package, 2.6) in front of several API processes, as deploy/Caddyfile.scale
 puts it in front of the API replicas: least-connections balancing, active health checks on
-`/api/health`, a request that cannot reach a replica tried on another for a few seconds.
+`/api/health`, passive ones (three failed requests), a request that cannot reach a replica tried on
+another for a few seconds, idle connections to the APIs closed by Caddy first.
 
     from support.caddy import CaddyBalancer
 
@@ -61,7 +62,11 @@ http://127.0.0.1:{self.port} {{
 		health_interval {interval}
 		health_timeout 2s
 		fail_duration 10s
+		max_fails 3
 		header_up X-Real-IP {{remote_host}}
+		transport http {{
+			keepalive 30s
+		}}
 	}}
 }}
 """
