@@ -2,7 +2,8 @@
 the moment an answer is stored, from the server's copy of the lesson: a pupil's copy carries the
 shuffled lines, the code with its gaps, the snippet or the table's shape, never the solution, the
 accepted answers or what a recorded real run gave, and the feedback never gives them away. Run on
-PostgreSQL (the one-statement save path) and on the embedded SQLite default (the generic path).
+PostgreSQL (the one-statement save path); the test that marks every kind in one push also runs on the
+embedded SQLite default (the generic path).
 
 The activities are the real ones in lessons/: iteration/order-the-loop, functions/complete-the-function,
 selection/predict-the-branch and iteration/trace-the-loop (their runs recorded in lessons/outputs.json).
@@ -25,12 +26,13 @@ SOLUTION = [
 ]
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])
+@pytest.fixture
 def settings(request, make_settings, tmp_path):  # type: ignore[no-untyped-def]
-    """The suite's `client` and `users` fixtures, on each backend in turn."""
+    """The suite's `client` and `users` fixtures on PostgreSQL, or on SQLite for a test parametrized
+    with `indirect=True` (the rules live in shared/, so one test per backend path is enough)."""
     from server.db import migrate
 
-    if request.param == "postgresql":
+    if getattr(request, "param", "postgresql") == "postgresql":
         return make_settings()
     settings = make_settings(POST16_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'embedded.db'}")
     migrate.upgrade(settings)
@@ -168,3 +170,25 @@ def test_a_trace_table_is_marked_per_cell_against_a_real_run(client, users):
     mark = mark_of(client, alice, TRACE)
     assert (mark["score"], mark["max_score"], mark["source"]) == (1.5, 3, "auto")
     assert "16" not in mark["feedback"]
+
+
+@pytest.mark.parametrize("settings", ["postgresql", "sqlite"], indirect=True)
+def test_one_push_with_an_answer_of_every_kind_gets_every_mark(client, users):
+    users.add("alice", "pupil")
+    alice = login(client, "alice")
+    lines = activity_json(client, alice, PARSONS_LESSON, PARSONS)["lines"]
+    operations = [
+        save_op(arrangement(lines, SOLUTION), lesson=PARSONS_LESSON, activity=PARSONS),
+        save_op({"gaps": ["def", "number", "return"]}, lesson=GAPS_LESSON, activity=GAPS),
+        save_op({"output": "B\nodd\ndone"}, lesson=PREDICT_LESSON, activity=PREDICT),
+        save_op({"cells": TABLE}, lesson=TRACE_LESSON, activity=TRACE),
+    ]
+    results = push(client, alice, operations).json()["results"]
+    assert [result["outcome"] for result in results] == ["applied"] * 4
+    marks = {activity: mark_of(client, alice, activity) for activity in (PARSONS, GAPS, PREDICT, TRACE)}
+    assert {activity: (m["score"], m["max_score"], m["source"]) for activity, m in marks.items()} == {
+        PARSONS: (2, 2, "auto"),
+        GAPS: (3, 3, "auto"),
+        PREDICT: (1, 1, "auto"),
+        TRACE: (3, 3, "auto"),
+    }
