@@ -260,8 +260,14 @@ class RunnerService:
             )
         if not repeat:
             RESULTS.labels(kind="check", status=result.run_status).inc()
+            failed = "; ".join(f"{test.name}: {test.message}" for test in result.tests if not test.passed)
             log.info(
-                "check %s for %s: %s, score %g", body.request_id, body.owner, result.run_status, result.score
+                "check %s for %s: %s, score %g%s",
+                body.request_id,
+                body.owner,
+                result.run_status,
+                result.score,
+                f" (failed: {failed})" if failed else "",
             )
         REQUESTS.labels(endpoint="check", outcome="repeat" if repeat else "ok").inc()
         return result
@@ -269,7 +275,8 @@ class RunnerService:
     async def check_result(self, request_id: str) -> CheckResult | None:
         """The result of a check this runner had under `request_id` (None if it never had one)."""
         result: CheckResult | None = await self._once.result(f"check:{request_id}")
-        REQUESTS.labels(endpoint="check", outcome="found" if result is not None else "not_found").inc()
+        if result is not None:
+            REQUESTS.labels(endpoint="check", outcome="found").inc()
         return result
 
     def metrics(self) -> bytes:

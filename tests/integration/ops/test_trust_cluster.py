@@ -281,6 +281,16 @@ def checks_summary(pg_url: str) -> str:
     )
 
 
+def runner_lines(cluster: Cluster, op_id: uuid.UUID) -> list[str]:
+    """What the runners logged about one check (its result, which tests failed and why)."""
+    return [
+        line
+        for runner in cluster.runners
+        for line in runner.log_path.read_text().splitlines()
+        if op_id.hex in line
+    ]
+
+
 def test_a_class_checks_and_saves_through_caddy_while_an_api_and_a_runner_are_killed(
     cluster: Cluster,
 ) -> None:
@@ -405,7 +415,7 @@ def test_a_class_checks_and_saves_through_caddy_while_an_api_and_a_runner_are_ki
         assert marks[username] == ("auto", 2, outcome.op_id, outcome.score), username
         assert outcome.max_score == activity.max_score
         if outcome.right:
-            assert outcome.score == activity.max_score, username
+            assert outcome.score == activity.max_score, runner_lines(cluster, outcome.op_id)
         else:
             assert outcome.score is not None
             assert outcome.score < activity.max_score, username
