@@ -40,15 +40,9 @@ from desktop.core.errors import StoreError, StoreFullError
 from desktop.core.store._common import iso, parse
 from desktop.core.store._records import (
     AckSummary,
-    Answer,
-    ArchivedAnswer,
-    ClassWork,
     PendingOperation,
-    PullApplied,
     Receipt,
     RejectedOperation,
-    StoredRevision,
-    TeacherRevision,
 )
 from desktop.core.store._recovery import (
     is_corruption,
@@ -65,9 +59,7 @@ from desktop.core.store.lessons import LessonManager
 from desktop.core.store.marks import MarkManager
 from desktop.core.store.outbox import OutboxManager
 from desktop.core.store.pull import PullManager
-from shared.lessons.model import Activity, Lesson, LessonSummary
-from shared.wire.marks import Mark
-from shared.wire.sync import Operation, OperationResult, PullItem
+from shared.wire.sync import Operation, OperationResult
 
 __all__ = ["Store"]
 
@@ -229,36 +221,9 @@ class Store:
     def record_sync(self, moment: datetime) -> None:
         self.set_meta("last_sync", iso(moment))
 
-    # -- the former one-class interface, delegating to the parts -------------------------------------
-    # Kept while callers move to `store.<part>.<method>` (tests and the fault suite still use them);
-    # new code calls the parts.
-
-    def pull_cursor(self) -> str | None:
-        return self.pull.cursor()
-
-    def save_lesson_index(self, summaries: Sequence[LessonSummary]) -> list[str]:
-        return self.lessons.save_index(summaries)
-
-    def lesson_summaries(self) -> list[LessonSummary]:
-        return self.lessons.summaries()
-
-    def lesson_removed(self, lesson_id: str) -> bool:
-        return self.lessons.removed(lesson_id)
-
-    def save_lesson(self, lesson: Lesson) -> None:
-        self.lessons.save(lesson)
-
-    def lesson(self, lesson_id: str) -> Lesson | None:
-        return self.lessons.get(lesson_id)
-
-    def stale_lessons(self) -> list[str]:
-        return self.lessons.stale()
-
-    def archived_answers(self, lesson_id: str | None = None) -> list[ArchivedAnswer]:
-        return self.lessons.archived_answers(lesson_id)
-
-    def retired_activities(self) -> dict[tuple[str, str], tuple[str, Activity]]:
-        return self.lessons.retired_activities()
+    # -- the outbox's former one-class methods, delegating ------------------------------------------
+    # Only for the fault suite's laptop (tests/e2e/chaos_client.py), until it calls `store.outbox`;
+    # everything else uses the parts.
 
     def save_answer(
         self, lesson_id: str, activity_id: str, state: dict[str, Any], *, now: datetime | None = None
@@ -267,9 +232,6 @@ class Store:
 
     def queue_check(self, lesson_id: str, activity_id: str, code: str) -> uuid.UUID:
         return self.outbox.queue_check(lesson_id, activity_id, code)
-
-    def answer(self, lesson_id: str, activity_id: str) -> Answer | None:
-        return self.outbox.answer(lesson_id, activity_id)
 
     def queue_mark(
         self,
@@ -303,47 +265,11 @@ class Store:
     def pending_operations(self, limit: int = 1000) -> list[PendingOperation]:
         return self.outbox.pending_operations(limit)
 
-    def note_attempt(self, op_ids: Sequence[uuid.UUID], error: str | None) -> None:
-        self.outbox.note_attempt(op_ids, error)
-
     def acknowledge(self, results: Sequence[OperationResult], *, now: datetime | None = None) -> AckSummary:
         return self.outbox.acknowledge(results, now=now)
-
-    def reject_locally(self, op_id: uuid.UUID, reason: str, code: str | None) -> AckSummary:
-        return self.outbox.reject_locally(op_id, reason, code)
 
     def rejected_operations(self) -> list[RejectedOperation]:
         return self.outbox.rejected_operations()
 
     def receipts(self, limit: int = 500) -> list[Receipt]:
         return self.outbox.receipts(limit)
-
-    def apply_pull(self, items: Sequence[PullItem], next_cursor: str) -> PullApplied:
-        return self.pull.apply(items, next_cursor)
-
-    def revisions(self, pupil_id: int, lesson_id: str, activity_id: str) -> list[StoredRevision]:
-        return self.pull.revisions(pupil_id, lesson_id, activity_id)
-
-    def current_revision(self, pupil_id: int, lesson_id: str, activity_id: str) -> StoredRevision | None:
-        return self.pull.current_revision(pupil_id, lesson_id, activity_id)
-
-    def pupil_revisions(self, pupil_id: int) -> list[TeacherRevision]:
-        return self.pull.pupil_revisions(pupil_id)
-
-    def mark(self, pupil_id: int, lesson_id: str, activity_id: str) -> Mark | None:
-        return self.marks.get(pupil_id, lesson_id, activity_id)
-
-    def replace_marks(self, marks: Sequence[Mark]) -> None:
-        self.marks.replace(marks)
-
-    def mark_pending(self, pupil_id: int, lesson_id: str, activity_id: str) -> bool:
-        return self.marks.pending(pupil_id, lesson_id, activity_id)
-
-    def class_work(self, pupil_ids: Sequence[int]) -> ClassWork:
-        return self.marks.class_work(pupil_ids)
-
-    def cache_put(self, key: str, value: Any) -> None:
-        self.cache.put(key, value)
-
-    def cache_get(self, key: str) -> tuple[bytes, datetime] | None:
-        return self.cache.get(key)
