@@ -1,6 +1,10 @@
-"""The real lessons, marked in the real sandbox: model answers get full marks, starters and known wrong
-answers lose some. (tests/unit/shared checks the same with a local python3; this proves the sandbox's
-marking agrees with shared.lessons.marking.)"""
+"""The real lessons, marked in the real sandbox: model answers get full marks, known wrong answers lose
+some. (tests/unit/shared checks the same, and that every starter loses marks, with a local python3 and
+the same judge; this proves the sandbox's marking agrees with shared.lessons.marking, both ways.)
+
+Starters are not re-run here: every check costs a container (about 0.1 s of the engine's CPU) and the
+unit grew to 100+ activities, so the sandbox proves each model answer and each wrong answer, and the
+starters' "no marks for untouched code" stays with the local run of the same judge."""
 
 import asyncio
 from collections.abc import AsyncIterator
@@ -67,14 +71,11 @@ async def test_every_model_answer_scores_full_marks_in_the_sandbox(marking_runne
     assert failures == {}
 
 
-async def test_starters_and_known_wrong_answers_lose_marks_in_the_sandbox(
-    marking_runner: SandboxRunner,
-) -> None:
+async def test_known_wrong_answers_lose_marks_in_the_sandbox(marking_runner: SandboxRunner) -> None:
     attempts = [
-        (name, answer, activity)
-        for name, activity in code_activities()
-        for answer in [activity.starter, *activity.wrong_answers]
+        (name, answer, activity) for name, activity in code_activities() for answer in activity.wrong_answers
     ]
+    assert attempts, "no known wrong answers found"
     results = await asyncio.gather(
         *(
             marking_runner.check(answer, activity.tests, owner=name, max_score=activity.max_score)

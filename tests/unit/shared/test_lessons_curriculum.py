@@ -9,6 +9,16 @@ from shared.lessons import CodeActivity, load_manifest
 from shared.lessons.cli import main
 
 CURRICULUM_PAGE = LESSONS_DIR.parent / "docs" / "curriculum.md"
+# What the unit must reach to cover the programming content of AQA 7517 and OCR H446 (issue 19).
+MIN_LESSONS = 20
+MIN_ACTIVITIES = 100
+
+
+def test_the_unit_is_big_enough_to_cover_the_specifications():
+    lessons = load_manifest(LESSONS_DIR).lessons
+
+    assert len(lessons) >= MIN_LESSONS
+    assert sum(len(lesson.activities) for lesson in lessons) >= MIN_ACTIVITIES
 
 
 def test_every_lesson_names_the_specification_points_it_covers():
