@@ -12,6 +12,7 @@ endpoint off and its data folder there too, so nothing outside the test's folder
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -60,7 +61,7 @@ http://127.0.0.1:{self.port} {{
 		lb_try_interval 250ms
 		health_uri /api/health
 		health_interval {interval}
-		health_timeout 2s
+		health_timeout 5s
 		fail_duration 10s
 		max_fails 3
 		header_up X-Real-IP {{remote_host}}
@@ -102,6 +103,17 @@ http://127.0.0.1:{self.port} {{
             time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"caddy did not answer in {timeout} s:\n{self._log_tail()}")
+
+    def proxy_errors(self) -> list[str]:
+        """Every request Caddy could not proxy, as its log says why (e.g. `read tcp 127.0.0.1:…->
+        127.0.0.1:PORT: read: connection reset by peer`, or `no upstreams available`)."""
+        errors = []
+        for line in self.log_path.read_text(errors="replace").splitlines():
+            with contextlib.suppress(ValueError):
+                entry = json.loads(line)
+                if entry.get("logger") == "http.log.error":
+                    errors.append(str(entry.get("msg", "")))
+        return errors
 
     def stop(self) -> None:
         process = self.process
