@@ -21,6 +21,11 @@ from server.db.direct import DirectDatabase
 from server.db.engine import make_async_engine, make_sessionmaker
 from server.domain.activity.controllers import ActivityController
 from server.domain.admin.controllers import AdminController
+from server.domain.assignments.controllers import (
+    AdminAssignmentController,
+    PupilAssignmentController,
+    TeacherAssignmentController,
+)
 from server.domain.auth import sessioncache
 from server.domain.auth.controllers import AuthController
 from server.domain.auth.guards import (
@@ -170,6 +175,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         SyncController,
         MarkController,
         TeachingController,
+        TeacherAssignmentController,
+        PupilAssignmentController,
+        AdminAssignmentController,
         SystemController,
         AdminController,
         PythonController,

@@ -34,6 +34,7 @@ NAVIGATION = (
     ("dashboard", "/admin/", "Dashboard"),
     ("users", "/admin/users", "Users"),
     ("classes", "/admin/classes", "Classes"),
+    ("assignments", "/admin/assignments", "Assignments"),
     ("sessions", "/admin/sessions", "Sessions"),
     ("audit", "/admin/audit", "Audit log"),
     ("lessons", "/admin/lessons", "Lessons"),
@@ -144,6 +145,10 @@ class AdminPagesController(Controller):
     @get("/classes")
     async def classes(self, request: Request[Any, Any, Any], db: Db, settings: AppSettings) -> Page:
         return await _page(request, db, settings, "classes", "Classes")
+
+    @get("/assignments")
+    async def assignments(self, request: Request[Any, Any, Any], db: Db, settings: AppSettings) -> Page:
+        return await _page(request, db, settings, "assignments", "Assignments")
 
     @get("/sessions")
     async def sessions(self, request: Request[Any, Any, Any], db: Db, settings: AppSettings) -> Page:

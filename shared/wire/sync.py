@@ -18,7 +18,7 @@ from shared.wire.common import AwareDatetime, Id, Slug
 from shared.wire.marks import Mark
 
 MAX_BATCH = 500
-OperationKind = Literal["activity.save", "mark.set", "code.check"]
+OperationKind = Literal["activity.save", "mark.set", "code.check", "assignment.set"]
 Outcome = Literal["applied", "duplicate", "rejected", "rate_limited"]
 DeviceId = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
 
@@ -31,12 +31,15 @@ class Operation(msgspec.Struct, kw_only=True):
     `code.check`: payload `{"code": "..."}`, the pupil asking for the mark that counts for the version
     of their answer holding exactly that code (saved earlier in the queue). The server runs every test,
     hidden ones included, in its sandbox; the mark comes back by pull, naming the `revision` it checked.
+    `assignment.set`: payload `AssignmentSet` (shared/wire/assignments.py), by a teacher, setting
+    `lesson_id` for a class; it names no single activity, so `activity_id` is left out. Every other kind
+    needs `activity_id` (an operation without one is refused, by itself).
     """
 
     op_id: UUID
     kind: OperationKind
     lesson_id: Slug
-    activity_id: Slug
+    activity_id: Slug | None = None
     payload: dict[str, Any]
     client_time: AwareDatetime
     base_revision: int | None = None

@@ -2,6 +2,7 @@
 
 from server.db.models.activity_revision import ActivityRevision
 from server.db.models.activity_state import ActivityState
+from server.db.models.assignment import Assignment
 from server.db.models.audit_entry import AuditEntry
 from server.db.models.code_check import CodeCheck
 from server.db.models.enrolment import Enrolment
@@ -20,6 +21,7 @@ from server.db.models.user_session import UserSession
 __all__ = [
     "ActivityRevision",
     "ActivityState",
+    "Assignment",
     "AuditEntry",
     "CodeCheck",
     "Enrolment",

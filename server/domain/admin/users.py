@@ -18,6 +18,7 @@ from server.db.base import utcnow
 from server.db.models import Enrolment, SchoolClass, User, UserSession
 from server.domain.auth.context import AuthContext
 from server.lib import audit
+from server.lib.csvsafe import csv_safe
 from server.lib.errors import AppError, bad_request, not_found
 from server.lib.security import hash_password_async
 from shared.errors import ErrorCode
@@ -274,18 +275,13 @@ class UserService:
                 [
                     user.id,
                     user.username,
-                    _csv_safe(user.display_name),
+                    csv_safe(user.display_name),
                     user.role,
                     "yes" if user.disabled else "no",
-                    _csv_safe("; ".join(sorted(memberships.get(user.id, [])))),
+                    csv_safe("; ".join(sorted(memberships.get(user.id, [])))),
                 ]
             )
         return out.getvalue()
-
-
-def _csv_safe(value: str) -> str:
-    """Neutralise spreadsheet formulas (CSV injection) in exported text."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 __all__ = ["CSV_COLUMNS", "UserService", "revoke_sessions", "user_out"]

@@ -74,15 +74,18 @@ async def _check_request(db: AsyncSession, library: LessonLibrary, auth: AuthCon
     """The revision the check is for, after every rule; raises `Rejected` naming what is wrong."""
     if auth.role != "pupil":
         raise Rejected("forbidden", "only pupils ask for their code to be checked")
-    activity = library.activity(op.lesson_id, op.activity_id)
+    activity_id = op.activity_id
+    if activity_id is None:
+        raise Rejected("validation_error", "activity_id: a check names the activity it is for")
+    activity = library.activity(op.lesson_id, activity_id)
     if activity is None:
-        raise Rejected("not_found", f"activity {op.lesson_id}/{op.activity_id} does not exist (any more)")
+        raise Rejected("not_found", f"activity {op.lesson_id}/{activity_id} does not exist (any more)")
     if not isinstance(activity, CodeActivity) or not activity.tests:
         raise Rejected("validation_error", "activity_id: this activity is not marked by tests")
     code = op.payload.get("code")
     if not isinstance(code, str) or len(code) > MAX_CODE_CHARS:
         raise Rejected("validation_error", f"payload.code: the code (at most {MAX_CODE_CHARS} characters)")
-    revision = await revision_holding(db, auth.user_id, op.lesson_id, op.activity_id, code)
+    revision = await revision_holding(db, auth.user_id, op.lesson_id, activity_id, code)
     if revision is None:
         raise Rejected(
             "not_found", "payload.code: no saved version of this answer holds this code (save it first)"

@@ -6,7 +6,9 @@ A push is answered operation by operation, in the order sent:
   with `retry_after` (sent again later, in order);
 - `activity.save`: stored by `apply_saves` (server.domain.sync.answers), the whole batch at once;
 - `mark.set`: a teacher's mark (server.domain.marks.services);
-- `code.check`: queued for the check worker (server.domain.checks.services).
+- `code.check`: queued for the check worker (server.domain.checks.services);
+- `assignment.set`: a teacher setting work for a class (server.domain.assignments.services).
+Every kind but `assignment.set` is about one activity: without `activity_id` it is refused, by itself.
 Handlers hold none of this: `SyncController` parses, calls `SyncService`, answers.
 """
 
@@ -22,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.config import Settings
 from server.db.base import utcnow
 from server.db.direct import DirectDatabase
+from server.domain.assignments.services import set_assignment
 from server.domain.auth.context import AuthContext
 from server.domain.checks.services import request_check
 from server.domain.checks.worker import CheckWorker
@@ -40,7 +43,14 @@ from shared.wire.sync import Operation, OperationResult, PullResponse, PushReque
 __all__ = ["LIMIT_OF_KIND", "PushAnswer", "SyncService"]
 
 # The per-minute limit each kind of operation counts against, whichever route carries it.
-LIMIT_OF_KIND = {"activity.save": "activity_save", "mark.set": "mark_activity", "code.check": "python_run"}
+LIMIT_OF_KIND = {
+    "activity.save": "activity_save",
+    "mark.set": "mark_activity",
+    "code.check": "python_run",
+    "assignment.set": "mark_activity",
+}
+# The kinds not about one activity (no `activity_id`).
+WHOLE_LESSON_KINDS = frozenset({"assignment.set"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,12 +92,33 @@ class SyncService:
         )
         behind = held_behind(deferred.op_ids, request.operations)
         deferred = dataclasses.replace(deferred, op_ids=deferred.op_ids | behind)
-        going = [op for op in request.operations if op.op_id not in deferred.op_ids]
+        unnamed = {
+            op.op_id
+            for op in request.operations
+            if op.activity_id is None and op.kind not in WHOLE_LESSON_KINDS
+        }
+        going = [
+            op for op in request.operations if op.op_id not in deferred.op_ids and op.op_id not in unnamed
+        ]
         next_save = iter(await self._saves(auth, request.device_id, going))
         results: list[OperationResult] = []
         for op in request.operations:
             if op.op_id in deferred.op_ids:
                 results.append(_deferred(op, deferred, waits_behind=op.op_id in behind))
+            elif op.op_id in unnamed:
+                results.append(
+                    OperationResult(
+                        op_id=op.op_id,
+                        outcome="rejected",
+                        code=ErrorCode.VALIDATION.value,
+                        reason=f"activity_id: a {op.kind} operation names the activity it is about",
+                        received_at=utcnow(),
+                    )
+                )
+            elif op.kind == "assignment.set":
+                results.append(
+                    await set_assignment(self.db, self.lessons, self.settings, auth, op, request.device_id)
+                )
             elif op.kind == "mark.set":
                 results.append(await self._mark(auth, request.device_id, op))
             elif op.kind == "code.check":
@@ -118,7 +149,7 @@ class SyncService:
                 device_id=device_id,
             )
             for op in operations
-            if op.kind == "activity.save"
+            if op.kind == "activity.save" and op.activity_id is not None
         ]
         if not saves:
             return []
@@ -140,6 +171,8 @@ class SyncService:
         try:
             if op.pupil_id is None:
                 raise Rejected("validation_error", "pupil_id: a mark needs the pupil it is for")
+            if op.activity_id is None:
+                raise Rejected("validation_error", "activity_id: a mark names the activity it is for")
             mark = decode_mark_payload(
                 {**op.payload, "client_time": op.client_time.isoformat(), "op_id": str(op.op_id)}
             )
@@ -187,7 +220,7 @@ def held_behind(deferred: frozenset[uuid.UUID], operations: Sequence[Operation])
     if not deferred:
         return frozenset()
     held: set[uuid.UUID] = set()
-    waiting: set[tuple[int | None, str, str]] = set()
+    waiting: set[tuple[int | None, str, str | None]] = set()
     for op in operations:
         answer = (op.pupil_id, op.lesson_id, op.activity_id)
         if op.op_id in deferred:

@@ -125,6 +125,10 @@ def test_every_console_page_and_state_passes_axe_wcag_21_aa(
     expect(page.locator("#pupil-results")).to_be_visible()
     audit.check(page, "classes, manage a class")
 
+    page.goto(console.url + "/admin/assignments")
+    expect(page.locator("#assignments-table tbody tr")).to_have_count(2)
+    audit.check(page, "assignments")
+
     page.goto(console.url + "/admin/sessions")
     expect(page.locator("#sessions-table tbody tr")).not_to_have_count(0)
     audit.check(page, "sessions")

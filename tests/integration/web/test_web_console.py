@@ -11,6 +11,7 @@ PAGES = [
     ("/admin/", "Dashboard"),
     ("/admin/users", "Users"),
     ("/admin/classes", "Classes"),
+    ("/admin/assignments", "Assignments"),
     ("/admin/sessions", "Sessions"),
     ("/admin/audit", "Audit log"),
     ("/admin/lessons", "Lessons"),

@@ -21,6 +21,7 @@ PAGES = {
     "dashboard": "/admin/?refresh=5",
     "users": "/admin/users",
     "classes": "/admin/classes",
+    "assignments": "/admin/assignments",
     "sessions": "/admin/sessions",
     "audit": "/admin/audit",
     "lessons": "/admin/lessons",

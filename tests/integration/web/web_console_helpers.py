@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -138,3 +140,32 @@ def seed(console: Console) -> None:
     ):
         with console.api(username, password) as api:
             api.get("/api/lessons")
+    with console.api("mrs.khan", "teacher-pass-1") as api:  # work set from her laptop, as the app does
+        soon = datetime.now(UTC) + timedelta(days=3)
+        for lesson, title, activities in (
+            ("selection", "Selection homework", []),
+            ("iteration", "Loops: the first three", ["sum-of-multiples", "countdown", "loop-count"]),
+        ):
+            pushed = api.post(
+                "/api/sync/push",
+                json={
+                    "protocol": 1,
+                    "device_id": "khan-laptop",
+                    "operations": [
+                        {
+                            "op_id": str(uuid.uuid4()),
+                            "kind": "assignment.set",
+                            "lesson_id": lesson,
+                            "payload": {
+                                "assignment_id": str(uuid.uuid4()),
+                                "class_id": first,
+                                "due_at": soon.isoformat(),
+                                "title": title,
+                                "activity_ids": activities,
+                            },
+                            "client_time": datetime.now(UTC).isoformat(),
+                        }
+                    ],
+                },
+            )
+            assert pushed.json()["results"][0]["outcome"] == "applied", pushed.text
