@@ -304,9 +304,9 @@ class MainWindow(QMainWindow):
                 self.lesson_list.setCurrentIndex(self.lesson_model.index(row))
 
     def _store_changed(self, changes: StoreChanges) -> None:
-        """A write the UI made (desktop/ui/operations.py): the lesson list's counts follow answers and
-        marks saved here."""
-        if changes.answers or changes.marks:
+        """A write the UI made (desktop/ui/operations.py) or a sync: the lesson list's counts follow
+        answers and marks saved or pulled here, and operations answered."""
+        if changes.answers or changes.marks or changes.outbox:
             self.update_progress()
 
     def update_progress(self) -> None:
@@ -483,8 +483,13 @@ class MainWindow(QMainWindow):
         if report.lessons_updated or report.lessons_removed or report.answers_archived:
             self._lessons_changed(report)
         self.lesson_view.refresh(set(report.answers_replaced))
-        if report.pushed or report.new_marks or report.revisions or report.answers_replaced:
-            self.update_progress()
+        pulled = StoreChanges(
+            answers=bool(report.revisions or report.answers_replaced),
+            outbox=bool(report.pushed),
+            marks=bool(report.new_marks),
+        )
+        if pulled != StoreChanges():
+            self.ctx.events.changed.emit(pulled)  # the views follow a sync as they follow a write
         own_marks = [m for m in report.new_marks if m.pupil_id == self.session.user.id]
         titles = TitleBook(self.session.store) if report.rejected or own_marks else None
         archived = (

@@ -60,7 +60,8 @@ class StoreChanges:
 
 
 class StoreEvents(QObject):
-    """One per window: `changed(StoreChanges)` after each write the UI made through a `CollectionOp`."""
+    """One per window: `changed(StoreChanges)` after each write the UI made through a `CollectionOp`,
+    and after each sync that changed the store (the main window translates its report)."""
 
     changed = Signal(object)
 

@@ -95,3 +95,14 @@ def test_a_read_off_the_ui_thread_hands_its_result_back(qtbot, make_window) -> N
         results.append
     ).run_in_background()
     qtbot.waitUntil(lambda: results == ["Variables and types"])
+
+
+def test_views_hear_what_a_sync_changed(qtbot, make_window) -> None:
+    from desktop.core.engine import SyncReport
+
+    window = make_window("pupil")
+    with qtbot.waitSignal(window.ctx.events.changed) as heard:
+        window.sync.sync_finished.emit(SyncReport(pushed=2))
+    assert heard.args == [StoreChanges(outbox=True)]
+    with qtbot.assertNotEmitted(window.ctx.events.changed):
+        window.sync.sync_finished.emit(SyncReport())
