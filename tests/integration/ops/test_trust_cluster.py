@@ -425,15 +425,21 @@ def test_a_class_checks_and_saves_through_caddy_while_an_api_and_a_runner_are_ki
         target = f"pupil {ids[username]}:{CODE_LESSON}/{CODE_ACTIVITY}"
         assert written.get(target) == 1, f"{username}: the mark was written {written.get(target)} times"
     assert len(wrong_scores) == 1, wrong_scores  # the same wrong code, the same mark, whoever ran it
-    # No check ran to the end twice: the runners log each check they finished, by its request id (the
-    # check's op id); a run cut short by the kill logged nothing, and one that could not run is retried.
-    finished = Counter(
-        match.group(1)
-        for runner in cluster.runners
-        for match in re.finditer(r"check ([0-9a-f]{32}) for \S+: (\w+)", runner.log_path.read_text())
-        if match.group(2) != "unavailable"
-    )
-    assert finished == Counter({outcome.op_id.hex: 1 for outcome in outcomes.values()})
+    # No check ran to the end twice, except one whose answer died with the killed runner: the runners
+    # log each check they finished, by its request id (the check's op id); a run cut short by the kill
+    # logged nothing, and one that could not run (`unavailable`) is retried.
+    finished = [
+        Counter(
+            match.group(1)
+            for match in re.finditer(r"check ([0-9a-f]{32}) for \S+: (\w+)", runner.log_path.read_text())
+            if match.group(2) != "unavailable"
+        )
+        for runner in (victim_runner, cluster.runners[1])
+    ]
+    for outcome in outcomes.values():
+        on_victim, on_survivor = (counts[outcome.op_id.hex] for counts in finished)
+        assert on_survivor <= 1, f"check {outcome.op_id} ran {on_survivor} times on the surviving runner"
+        assert (on_victim, on_survivor) in {(1, 0), (0, 1), (1, 1)}, (outcome.op_id, on_victim, on_survivor)
     failures = Counter(
         result for laptop in checkers + savers for _what, _seconds, result in laptop.timings if result != "ok"
     )
