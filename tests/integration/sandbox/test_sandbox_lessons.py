@@ -38,8 +38,12 @@ def code_activities() -> list[tuple[str, CodeActivity]]:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def marking_runner(docker_api: object) -> AsyncIterator[SandboxRunner]:
+    # The production time limits (5 s a test, 30 s a check), not the tests' tight 2 s: 100+ checks queue
+    # through 4 slots on a shared machine, and a trusted model answer must not fail for want of CPU.
     limits = msgspec.structs.replace(
         TEST_LIMITS,
+        timeout_seconds=5.0,
+        check_timeout_seconds=30.0,
         pool_size=4,
         concurrency=4,
         max_runs_per_owner=4,
