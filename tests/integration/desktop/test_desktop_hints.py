@@ -1,0 +1,54 @@
+"""Hints on the real stack (Qt offscreen, a server process on PostgreSQL): the pupil reveals them one at
+a time from the keyboard, the count is saved with the answer at once, survives going back to an earlier
+version, and the teacher sees it beside the mark."""
+
+from __future__ import annotations
+
+import pytest
+
+from desktop.ui.qt import Qt
+
+pytestmark = [pytest.mark.qt, pytest.mark.postgres]
+
+LESSON, ACTIVITY = "variables-and-types", "seconds-to-minutes"
+
+
+def test_hints_revealed_by_keyboard_are_saved_and_shown_to_the_teacher(qtbot, open_app):
+    pupil = open_app("pupil")
+    pupil.open_lesson_by_id(LESSON)
+    widget = pupil.lesson_view.activity_widgets[ACTIVITY]
+    button = widget.hint_button
+    assert button is not None
+    assert button.text() == "Show a hint (1 of 3)"
+    assert button.accessibleName() == "Show hint 1 of 3 for Minutes and seconds"
+    assert widget._hint_labels == []
+
+    button.setFocus()
+    qtbot.keyClick(button, Qt.Key.Key_Space)
+    assert [label.accessibleName() for label in widget._hint_labels] == ["Hint 1 of 3"]
+    assert "input()" in widget._hint_labels[0].text()
+    assert button.text() == "Show a hint (2 of 3)"
+    answer = widget.ctx.store.outbox.answer(LESSON, ACTIVITY)
+    assert answer is not None
+    assert answer.state["hints_used"] == 1, "saved at once, before any code was typed"
+
+    button.setFocus()
+    qtbot.keyClick(button, Qt.Key.Key_Space)
+    assert widget.ctx.store.outbox.answer(LESSON, ACTIVITY).state["hints_used"] == 2
+    # Going back to the first version keeps the count: a hint once seen stays seen.
+    widget.set_state({"code": "total_seconds = input()\n"})
+    widget.changed()
+    assert widget.save_now()
+    assert widget.ctx.store.outbox.answer(LESSON, ACTIVITY).state["hints_used"] == 2
+    qtbot.waitUntil(lambda: "synced" in widget.save_state.text(), timeout=30_000)
+
+    teacher = open_app("teacher", laptop="teacher-laptop")
+    teacher.tabs.setCurrentWidget(teacher.teacher_view)
+    view = teacher.teacher_view
+    model = view.grid_model
+    qtbot.waitUntil(lambda: model.rowCount() > 0 and model.column_of(LESSON, ACTIVITY) >= 0, timeout=30_000)
+    column = model.column_of(LESSON, ACTIVITY)
+    row = model.row_of(widget.ctx.user_id)
+    qtbot.waitUntil(lambda: model.cell_state(row, column)[0] == "answered", timeout=30_000)
+    view.open_cell(row, column)
+    qtbot.waitUntil(lambda: view.marking.hints_used.text() == "Hints used: 2 of 3", timeout=20_000)
