@@ -14,7 +14,7 @@ from desktop.ui.console import ProgramConsole, output_view
 from desktop.ui.context import UiContext
 from desktop.ui.markdown import render_markdown
 from desktop.ui.operations import CollectionOp, StoreChanges
-from desktop.ui.palette import MARK_BACKGROUNDS
+from desktop.ui.palette import HINT_STYLE, MARK_BACKGROUNDS
 from desktop.ui.qt import (
     QButtonGroup,
     QCheckBox,
@@ -83,6 +83,12 @@ class ActivityWidget(QFrame):
         title.setAccessibleName(f"Activity title: {activity.title}")
         layout.addWidget(title)
         layout.addWidget(markdown_label(activity.prompt, f"Question: {activity.title}"))
+        #: Hints revealed so far: only ever grows (restoring an older version does not hide one), and is
+        #: saved with the answer as `hints_used`, so the teacher sees it beside the mark.
+        self._hints_used = 0
+        self._hint_labels: list[QLabel] = []
+        self.hints_box = QVBoxLayout()
+        layout.addLayout(self.hints_box)
         self.body = QVBoxLayout()
         layout.addLayout(self.body)
 
@@ -93,6 +99,12 @@ class ActivityWidget(QFrame):
         self.history_button.setAccessibleName(f"Earlier versions of {activity.title}")
         self.history_button.clicked.connect(lambda: self.history_requested.emit(self))
         footer.addWidget(self.save_state, 1)
+        self.hint_button: QPushButton | None = None
+        if activity.hints:
+            self.hint_button = QPushButton("")
+            self.hint_button.clicked.connect(self.reveal_hint)
+            footer.addWidget(self.hint_button)
+            self._show_hints()
         footer.addWidget(self.history_button)
         layout.addLayout(footer)
         self.mark_label = QLabel("")
@@ -112,6 +124,57 @@ class ActivityWidget(QFrame):
     def set_state(self, state: dict[str, Any]) -> None:
         raise NotImplementedError
 
+    def answer_state(self) -> dict[str, Any]:
+        """What is saved: the kind's state, and how many hints the pupil has revealed."""
+        state = self.state()
+        if self._hints_used:
+            state["hints_used"] = self._hints_used
+        return state
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        used = state.get("hints_used", 0)
+        if type(used) is int and self._hints_used < used <= len(self.activity.hints):
+            self._hints_used = used
+            self._show_hints()
+        self.set_state(state)
+
+    # -- hints --------------------------------------------------------------------------------------
+
+    def reveal_hint(self) -> None:
+        """Show the next hint and save the count with the answer at once."""
+        if self._hints_used >= len(self.activity.hints):
+            return
+        self._hints_used += 1
+        self._show_hints()
+        self._dirty = True
+        self.save_now()
+        if self._hint_labels:
+            self._hint_labels[-1].setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _show_hints(self) -> None:
+        total = len(self.activity.hints)
+        while len(self._hint_labels) < self._hints_used:
+            number = len(self._hint_labels) + 1
+            label = markdown_label(
+                f"**Hint {number} of {total}.** {self.activity.hints[number - 1]}",
+                f"Hint {number} of {total}",
+            )
+            label.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+            label.setStyleSheet(HINT_STYLE)
+            self.hints_box.addWidget(label)
+            self._hint_labels.append(label)
+        if self.hint_button is None:
+            return
+        if self._hints_used >= total:
+            self.hint_button.setText("No more hints")
+            self.hint_button.setEnabled(False)
+            self.hint_button.setAccessibleName(f"Every hint for {self.activity.title} is shown")
+        else:
+            self.hint_button.setText(f"Show a hint ({self._hints_used + 1} of {total})")
+            self.hint_button.setAccessibleName(
+                f"Show hint {self._hints_used + 1} of {total} for {self.activity.title}"
+            )
+
     # -- saving -------------------------------------------------------------------------------------
 
     @property
@@ -130,11 +193,11 @@ class ActivityWidget(QFrame):
         self._save_timer.stop()
         if not self._dirty:
             return True
-        if self._saved_state is not None and self.state() == self._saved_state:
+        if self._saved_state is not None and self.answer_state() == self._saved_state:
             self._dirty = False
             self.refresh(replace_answer=False)
             return True
-        state = self.state()
+        state = self.answer_state()
         answer = (None, self.lesson.id, self.activity.id)
         changes = StoreChanges(answers=True, outbox=True, activities=(answer,))
         saved = (
@@ -150,7 +213,7 @@ class ActivityWidget(QFrame):
         if not saved:
             return False
         self._dirty = False
-        self._saved_state = self.state()
+        self._saved_state = self.answer_state()
         self.save_state.setText("Saved on this computer · waiting to sync")
         self.saved.emit(self.lesson.id, self.activity.id)
         self.ctx.sync_now()
@@ -162,12 +225,12 @@ class ActivityWidget(QFrame):
         if answer is not None and replace_answer and not self._dirty:
             self._loading = True
             try:
-                self.set_state(answer.state)
+                self.load_state(answer.state)
             finally:
                 self._loading = False
-            self._saved_state = self.state()
+            self._saved_state = self.answer_state()
         elif self._saved_state is None and not self._dirty:
-            self._saved_state = self.state()  # nothing saved yet: the blank (or starter) answer
+            self._saved_state = self.answer_state()  # nothing saved yet: the blank (or starter) answer
         if self._dirty:
             pass
         elif answer is None:

@@ -14,6 +14,7 @@ __all__ = [
     "ERROR_TEXT",
     "GUTTER_BACKGROUND",
     "GUTTER_TEXT",
+    "HINT_STYLE",
     "MARK_BACKGROUNDS",
     "NOTICE_BACKGROUNDS",
     "STATUS_COLOURS",
@@ -34,6 +35,9 @@ TEXT = "#000000"
 NOTICE_BACKGROUNDS = {"info": "#e8f0fe", "warning": "#fff4e5", "error": "#fdecea"}
 #: A pupil's mark box: green only for full marks (a 0/3 in green reads as "well done").
 MARK_BACKGROUNDS = {"full": "#eaf6ea", "partial": "#fff4d6", "zero": "#fdecea"}
+
+#: A revealed hint: a pale blue panel (dark text on it passes WCAG AA) with a rule at its side.
+HINT_STYLE = "QLabel { background: #eef4fb; border-left: 3px solid #2f6db5; padding: 6px; }"
 
 #: Errors and "not encrypted" (dark red), and cautions such as an insecure address (dark amber).
 ERROR_TEXT = "#b00020"

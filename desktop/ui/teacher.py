@@ -495,6 +495,9 @@ class MarkingPanel(QWidget):
         score_row.addWidget(self.score)
         score_row.addWidget(self.out_of)
         score_row.addStretch(1)
+        self.hints_used = QLabel("")
+        self.hints_used.setAccessibleName("Hints the pupil revealed")
+        score_row.addWidget(self.hints_used)
         self.score_error = QLabel("")
         self.score_error.setWordWrap(True)
         self.score_error.setStyleSheet("color: #b00020;")
@@ -791,6 +794,7 @@ class MarkingPanel(QWidget):
 
     def _set_revisions(self, revisions) -> None:
         self._revisions = revisions
+        self._show_hints_used()
         self.revisions.clear()
         for number, _state, client_time, current in revisions:
             self.revisions.addItem(
@@ -801,6 +805,23 @@ class MarkingPanel(QWidget):
             return
         current_row = next((i for i, r in enumerate(revisions) if r[3]), 0)
         self.revisions.setCurrentRow(current_row)
+
+    def _show_hints_used(self) -> None:
+        """How many hints the pupil revealed, beside the mark: the most any version recorded (going back
+        to an earlier version does not hide a hint once seen)."""
+        total = len(self._activity.hints) if self._activity is not None else 0
+        if not total:
+            self.hints_used.clear()
+            return
+        used = max(
+            (
+                state.get("hints_used", 0)
+                for _number, state, _time, _current in self._revisions
+                if isinstance(state, dict) and type(state.get("hints_used", 0)) is int
+            ),
+            default=0,
+        )
+        self.hints_used.setText(f"Hints used: {used} of {total}" if used else f"No hints used (of {total})")
 
     def _show_revision(self, row: int) -> None:
         if 0 <= row < len(self._revisions):

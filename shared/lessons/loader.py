@@ -22,6 +22,8 @@ from shared.lessons._tomlkeys import KeyLines
 from shared.lessons.checks import CheckCompileError, compile_checks
 from shared.lessons.errors import LessonFormatError, LessonProblem
 from shared.lessons.model import (
+    MAX_HINT_CHARS,
+    MAX_HINTS,
     Activity,
     ActivityBlock,
     Block,
@@ -571,6 +573,13 @@ def _check_activity(activity: Activity, report: _Reporter) -> None:
             report.at((name,), f"`{name}` must not be empty")
     if not (math.isfinite(activity.max_score) and activity.max_score > 0):
         report.at(("max_score",), "`max_score` must be a number more than 0")
+    if len(activity.hints) > MAX_HINTS:
+        report.at(("hints",), f"at most {MAX_HINTS} hints (this activity has {len(activity.hints)})")
+    for index, hint in enumerate(activity.hints):
+        if not hint.strip():
+            report.at(("hints", index), "a hint must not be empty")
+        elif len(hint) > MAX_HINT_CHARS:
+            report.at(("hints", index), f"a hint is at most {MAX_HINT_CHARS} characters ({len(hint)} here)")
     if isinstance(activity, CodeActivity):
         _check_code(activity, report)
     elif isinstance(activity, ChoiceActivity):

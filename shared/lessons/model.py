@@ -68,11 +68,19 @@ class CodeTest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     hidden: bool = False
 
 
+MAX_HINTS = 5
+MAX_HINT_CHARS = 1000
+
+
 class _ActivityBase(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, tag_field="kind"):
     id: str
     title: str
     prompt: str
     max_score: float = 1.0
+    hints: list[str] = []
+    """Progressive hints, revealed one at a time when the pupil asks; the number revealed travels in
+    the answer (`hints_used`) and is shown to the teacher beside the mark. Help, not an answer key: the
+    pupil's copy carries them."""
 
     @property
     def kind(self) -> ActivityKind:

@@ -62,6 +62,7 @@ class _PuzzleBase(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, tag_
     title: str
     prompt: str
     max_score: float = 1.0
+    hints: list[str] = []
 
     @property
     def kind(self) -> Literal["parsons", "gaps", "predict", "trace"]:

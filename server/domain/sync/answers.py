@@ -133,6 +133,12 @@ def check_state(
         raise Rejected(
             "payload_too_large", f"state: {size} bytes is more than the {settings.max_state_bytes} allowed"
         )
+    hints_used = state.get("hints_used", 0)
+    if type(hints_used) is not int or not 0 <= hints_used <= len(activity.hints):
+        raise Rejected(
+            "validation_error",
+            f"state.hints_used: a whole number from 0 to {len(activity.hints)} (the activity's hints)",
+        )
     if isinstance(activity, CodeActivity):
         if not isinstance(state.get("code"), str):
             raise Rejected("validation_error", "state.code: a code answer needs the program as text")

@@ -385,3 +385,30 @@ def test_manifest_problem_lists_problems_in_manifest_entries_without_an_id(lesso
     problems = validate_lessons(folder)
 
     assert any("lesson id null must be a slug" in p.message for p in problems)
+
+
+def test_hints_load_in_order_and_stay_in_the_pupils_copy(lesson_folder):
+    text = lesson_text().replace(
+        'prompt = "Write `add(a, b)`."', 'prompt = "Write `add(a, b)`."\nhints = ["Use +.", "Return it."]'
+    )
+
+    lesson = load_manifest(lesson_folder({"01-sample.md": text})).lessons[0]
+
+    add = next(activity for activity in lesson.activities if activity.id == "add")
+    assert add.hints == ["Use +.", "Return it."]
+    assert next(a for a in lesson.for_pupil().activities if a.id == "add").hints == ["Use +.", "Return it."]
+
+
+@pytest.mark.parametrize(
+    ("hints", "message"),
+    [('["Use +.", "  "]', "a hint must not be empty"), (str(["h"] * 6).replace("'", '"'), "at most 5 hints")],
+)
+def test_bad_hints_are_reported_at_the_hints(lesson_folder, hints, message):
+    text = lesson_text().replace(
+        'prompt = "Write `add(a, b)`."', f'prompt = "Write `add(a, b)`."\nhints = {hints}'
+    )
+
+    problem = only_problem(lesson_folder({"01-sample.md": text}))
+
+    assert problem.line == line_of(text, "hints = ")
+    assert message in problem.message
