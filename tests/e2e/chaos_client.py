@@ -145,7 +145,7 @@ class LaptopSimulation:
     def settle_journal(self) -> None:
         """Intents without a `saved` line: killed during the save. In the outbox means saved (nothing
         syncs between a save and its journal line: the sync runs on this same thread)."""
-        queued = self.session.store.next_batch(1_000_000)
+        queued = self.session.store.outbox.next_batch(1_000_000)
         self._settle_checks_and_marks(queued)
         saved = {entry["n"] for entry in self.journal.entries if entry.get("e") in ("saved", "unsaved")}
         open_intents = [e for e in self.journal.entries if e.get("e") == "intent" and e["n"] not in saved]
@@ -222,7 +222,7 @@ class LaptopSimulation:
             activity_id = RETIRED_ACTIVITY
         self.journal.write({"e": "intent", "n": n, "token": token, "invalid": invalid})
         moment = datetime.now(UTC) + timedelta(seconds=plan["clock_offset"])
-        op_id = self.session.store.save_answer(lesson_id, activity_id, state, now=moment)
+        op_id = self.session.store.outbox.save_answer(lesson_id, activity_id, state, now=moment)
         op = Operation(
             op_id=op_id,
             kind="activity.save",
@@ -238,7 +238,7 @@ class LaptopSimulation:
     def check(self, n: int, lesson_id: str, activity_id: str, code: str) -> None:
         """Ask for the server's check of the code just saved (queued after the save that holds it)."""
         self.journal.write({"e": "check-intent", "n": n})
-        op_id = self.session.store.queue_check(lesson_id, activity_id, code)
+        op_id = self.session.store.outbox.queue_check(lesson_id, activity_id, code)
         self.journal.write(
             {
                 "e": "checked",
@@ -261,7 +261,7 @@ class LaptopSimulation:
         feedback = f"m{plan['index']}n{n}"
         self.journal.write({"e": "mark-intent", "n": n, "feedback": feedback})
         moment = datetime.now(UTC) + timedelta(seconds=plan["clock_offset"])
-        op_id = self.session.store.queue_mark(
+        op_id = self.session.store.outbox.queue_mark(
             pupil_id,
             activity[0],
             activity[1],
@@ -331,9 +331,9 @@ class LaptopSimulation:
         """Push again operations the server already answered (a replayed request): every one must come
         back `duplicate` with its original revision (or `rejected` again), and change nothing here."""
         saved = [e for e in self.journal.entries if e.get("e") == "saved"]
-        queued = {str(p.op_id) for p in self.session.store.pending_operations(1_000_000)}
-        receipts = {str(r.op_id): r for r in self.session.store.receipts(1_000_000)}
-        rejected = {str(r.op_id) for r in self.session.store.rejected_operations()}
+        queued = {str(p.op_id) for p in self.session.store.outbox.pending_operations(1_000_000)}
+        receipts = {str(r.op_id): r for r in self.session.store.outbox.receipts(1_000_000)}
+        rejected = {str(r.op_id) for r in self.session.store.outbox.rejected_operations()}
         answered = [
             e
             for e in saved
@@ -354,7 +354,7 @@ class LaptopSimulation:
             )
             for e in chosen
         ]
-        pending_before = self.session.store.pending_count()
+        pending_before = self.session.store.outbox.pending_count()
         try:
             response = self.session.client.push(self.session.store.device_id, operations)
         except SyncError:
@@ -376,8 +376,11 @@ class LaptopSimulation:
                     f"replay of {op_id} answered revision {result.revision}, "
                     f"first answer was {receipts[op_id].revision}"
                 )
-        summary = self.session.store.acknowledge(response.results)
-        if summary.unknown != len(response.results) or self.session.store.pending_count() != pending_before:
+        summary = self.session.store.outbox.acknowledge(response.results)
+        if (
+            summary.unknown != len(response.results)
+            or self.session.store.outbox.pending_count() != pending_before
+        ):
             self.violation("a replayed acknowledgement changed the outbox")
 
     # -- the run ----------------------------------------------------------------------------------
@@ -423,7 +426,7 @@ class LaptopSimulation:
             if self.sync() and self.rng.random() < plan["replay_chance"] and plan.get("role") != "teacher":
                 self.replay_answered()
         # Quiet: deliver everything.
-        while self.session.store.pending_count() or not self.sync():
+        while self.session.store.outbox.pending_count() or not self.sync():
             time.sleep(0.05)
         emit("drained")
         self.pull.wait()

@@ -31,19 +31,12 @@ import contextlib
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from desktop.core.errors import StoreError, StoreFullError
 from desktop.core.store._common import iso, parse
-from desktop.core.store._records import (
-    AckSummary,
-    PendingOperation,
-    Receipt,
-    RejectedOperation,
-)
 from desktop.core.store._recovery import (
     is_corruption,
     is_disk_full,
@@ -59,7 +52,6 @@ from desktop.core.store.lessons import LessonManager
 from desktop.core.store.marks import MarkManager
 from desktop.core.store.outbox import OutboxManager
 from desktop.core.store.pull import PullManager
-from shared.wire.sync import Operation, OperationResult
 
 __all__ = ["Store"]
 
@@ -220,56 +212,3 @@ class Store:
 
     def record_sync(self, moment: datetime) -> None:
         self.set_meta("last_sync", iso(moment))
-
-    # -- the outbox's former one-class methods, delegating ------------------------------------------
-    # Only for the fault suite's laptop (tests/e2e/chaos_client.py), until it calls `store.outbox`;
-    # everything else uses the parts.
-
-    def save_answer(
-        self, lesson_id: str, activity_id: str, state: dict[str, Any], *, now: datetime | None = None
-    ) -> uuid.UUID:
-        return self.outbox.save_answer(lesson_id, activity_id, state, now=now)
-
-    def queue_check(self, lesson_id: str, activity_id: str, code: str) -> uuid.UUID:
-        return self.outbox.queue_check(lesson_id, activity_id, code)
-
-    def queue_mark(
-        self,
-        pupil_id: int,
-        lesson_id: str,
-        activity_id: str,
-        *,
-        score: float,
-        max_score: float,
-        feedback: str,
-        marker: str | None = None,
-        now: datetime | None = None,
-    ) -> uuid.UUID:
-        return self.outbox.queue_mark(
-            pupil_id,
-            lesson_id,
-            activity_id,
-            score=score,
-            max_score=max_score,
-            feedback=feedback,
-            marker=marker,
-            now=now,
-        )
-
-    def pending_count(self) -> int:
-        return self.outbox.pending_count()
-
-    def next_batch(self, limit: int) -> list[Operation]:
-        return self.outbox.next_batch(limit)
-
-    def pending_operations(self, limit: int = 1000) -> list[PendingOperation]:
-        return self.outbox.pending_operations(limit)
-
-    def acknowledge(self, results: Sequence[OperationResult], *, now: datetime | None = None) -> AckSummary:
-        return self.outbox.acknowledge(results, now=now)
-
-    def rejected_operations(self) -> list[RejectedOperation]:
-        return self.outbox.rejected_operations()
-
-    def receipts(self, limit: int = 500) -> list[Receipt]:
-        return self.outbox.receipts(limit)
