@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -47,6 +48,8 @@ from desktop.ui.status import NotificationArea, SyncStatusBar
 from desktop.ui.titles import TitleBook
 from shared.lessons.model import ChoiceActivity
 from shared.lessons.puzzles import GapsActivity, ParsonsActivity, PredictActivity, TraceActivity
+
+log = logging.getLogger(__name__)
 
 #: The store's cache entry holding rendered lesson text, and how many renderings it keeps.
 RENDERED_KEY = "rendered-markdown"
@@ -592,8 +595,10 @@ class MainWindow(QMainWindow):
             kept = msgspec.json.decode(cached[0], type=dict[str, str]) if cached is not None else {}
             kept.update(added)
             self.session.store.cache.put(RENDERED_KEY, dict(list(kept.items())[-RENDERED_KEEP:]))
-        except (StoreError, msgspec.DecodeError, msgspec.ValidationError):
-            return  # a cache: the next start renders again
+        except (StoreError, msgspec.DecodeError, msgspec.ValidationError) as error:
+            # The window is closing, so nothing on screen can show it: logged, and the next start
+            # renders the lessons again.
+            log.warning("could not keep the rendered lessons: %s", error)
 
     def shutdown(self) -> None:
         if not self._cleared:

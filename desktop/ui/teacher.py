@@ -1095,7 +1095,12 @@ class TeacherView(QWidget):
     def _classes_loaded(self, classes: list[TeacherClass]) -> None:
         if self.cleared:
             return
-        self.ctx.store.cache.put("teacher:classes", classes)
+        CollectionOp(
+            self.ctx,
+            lambda store: store.cache.put("teacher:classes", classes),
+            StoreChanges(),
+            what="Keeping your classes for offline use",
+        ).run()
         self._show_classes(classes)
 
     def _offline(self, error: Exception) -> None:
@@ -1134,7 +1139,12 @@ class TeacherView(QWidget):
         def loaded(progress: ClassProgress) -> None:
             if self.cleared:
                 return
-            self.ctx.store.cache.put(key, progress)
+            CollectionOp(
+                self.ctx,
+                lambda store: store.cache.put(key, progress),
+                StoreChanges(),
+                what="Keeping the class's progress for offline use",
+            ).run()
             if self.current_class == progress.class_id:
                 self._show_progress(progress)
 
