@@ -157,8 +157,13 @@ class RunnerProcess:
             api = docker.APIClient(base_url=self.env["POST16_SANDBOX_ENGINES"], version="1.41", timeout=30)
             try:
                 for entry in api.containers(all=True, filters={"label": f"post16.sandbox.pid={pid}"}):
-                    with contextlib.suppress(docker.errors.NotFound):
+                    try:
                         api.remove_container(entry["Id"], force=True)
+                    except docker.errors.APIError as error:
+                        # Gone already, or its removal (started by the runner before it died) is under
+                        # way: either way it is going.
+                        if error.status_code not in {404, 409}:
+                            raise
             finally:
                 api.close()
 
