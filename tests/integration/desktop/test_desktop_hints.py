@@ -1,8 +1,13 @@
 """Hints on the real stack (Qt offscreen, a server process on PostgreSQL): the pupil reveals them one at
 a time from the keyboard, the count is saved with the answer at once, survives going back to an earlier
-version, and the teacher sees it beside the mark."""
+version, and the teacher sees it beside the mark.
+
+Set POST16_DESKTOP_SCREENSHOTS=docs/screenshots to (re)write the screenshots of docs/desktop.md."""
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +16,13 @@ from desktop.ui.qt import Qt
 pytestmark = [pytest.mark.qt, pytest.mark.postgres]
 
 LESSON, ACTIVITY = "variables-and-types", "seconds-to-minutes"
+SCREENSHOTS = os.environ.get("POST16_DESKTOP_SCREENSHOTS")
+
+
+def screenshot(widget, name: str) -> None:  # type: ignore[no-untyped-def]
+    if SCREENSHOTS:
+        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+        assert widget.grab().save(str(Path(SCREENSHOTS) / f"desktop-{name}.png"))
 
 
 def test_hints_revealed_by_keyboard_are_saved_and_shown_to_the_teacher(qtbot, open_app):
@@ -41,6 +53,7 @@ def test_hints_revealed_by_keyboard_are_saved_and_shown_to_the_teacher(qtbot, op
     assert widget.save_now()
     assert widget.ctx.store.outbox.answer(LESSON, ACTIVITY).state["hints_used"] == 2
     qtbot.waitUntil(lambda: "synced" in widget.save_state.text(), timeout=30_000)
+    screenshot(widget, "pupil-hints")
 
     teacher = open_app("teacher", laptop="teacher-laptop")
     teacher.tabs.setCurrentWidget(teacher.teacher_view)
@@ -52,3 +65,4 @@ def test_hints_revealed_by_keyboard_are_saved_and_shown_to_the_teacher(qtbot, op
     qtbot.waitUntil(lambda: model.cell_state(row, column)[0] == "answered", timeout=30_000)
     view.open_cell(row, column)
     qtbot.waitUntil(lambda: view.marking.hints_used.text() == "Hints used: 2 of 3", timeout=20_000)
+    screenshot(view, "teacher-hints")
