@@ -32,11 +32,19 @@ LESSONS_DIR = REPO / "lessons"
 DESKTOP_SESSION_SECONDS = 14 * 86400
 
 
+# The kinds the load suite writes answers for (plan.answer_state): nearly every activity of the unit;
+# the puzzle kinds (Parsons, gaps, predict, trace) are a handful and stored the same way.
+ANSWERED_KINDS = frozenset({"code", "choice", "text"})
+
+
 def lesson_activities() -> list[Activity]:
-    """Every activity of the lessons in lessons/, with what a valid answer to it needs."""
+    """Every activity of the lessons in lessons/ whose kind the suite answers, with what a valid answer
+    to it needs."""
     found: list[Activity] = []
     for lesson in load_manifest(LESSONS_DIR).lessons:
         for activity in lesson.activities:
+            if activity.kind not in ANSWERED_KINDS:
+                continue
             is_choice = isinstance(activity, ChoiceActivity)
             found.append(
                 {
