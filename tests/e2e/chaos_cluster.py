@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from support.databases import libpq, with_database
-from support.servers import ServerProcess
+from support.servers import ServerProcess, server_env
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_PG_URL = "postgresql+psycopg://post16:post16-test-only@127.0.0.1:5432/post16_test"
@@ -152,18 +152,12 @@ class ChaosServer(ServerProcess):
     again there, behind the fault proxy."""
 
     def __init__(self, database_url: str, data_dir: Path, *, workers: int, **overrides: str) -> None:
-        env = {
-            "POST16_DATABASE_URL": database_url,
-            "POST16_DATA_DIR": str(data_dir),
-            "POST16_LESSONS_DIR": str(REPO / "lessons"),
-            "POST16_COOKIE_SECURE": "false",
-            "POST16_LOG_JSON": "false",
-            "POST16_LOG_LEVEL": "WARNING",
-            "POST16_LESSONS_RELOAD_SECONDS": "0",
-            "POST16_SANDBOX_ENABLED": "false",
-            "POST16_METRICS_TOKEN": "chaos-metrics-token",
-            "POST16_DB_POOL_SIZE": "6",
-            "POST16_DB_MAX_OVERFLOW": "6",
+        env = server_env(
+            database_url,
+            data_dir,
+            POST16_METRICS_TOKEN="chaos-metrics-token",
+            POST16_DB_POOL_SIZE="6",
+            POST16_DB_MAX_OVERFLOW="6",
             **overrides,
-        }
+        )
         super().__init__(env, workers=workers, log_path=data_dir / "server.log")

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
+from desktop_helpers import open_marking
 
 from desktop.ui.qt import Qt
 
@@ -56,13 +57,7 @@ def test_hints_revealed_by_keyboard_are_saved_and_shown_to_the_teacher(qtbot, op
     screenshot(widget, "pupil-hints")
 
     teacher = open_app("teacher", laptop="teacher-laptop")
-    teacher.tabs.setCurrentWidget(teacher.teacher_view)
+    marking = open_marking(qtbot, teacher, LESSON, ACTIVITY, marked=False)
     view = teacher.teacher_view
-    model = view.grid_model
-    qtbot.waitUntil(lambda: model.rowCount() > 0 and model.column_of(LESSON, ACTIVITY) >= 0, timeout=30_000)
-    column = model.column_of(LESSON, ACTIVITY)
-    row = model.row_of(widget.ctx.user_id)
-    qtbot.waitUntil(lambda: model.cell_state(row, column)[0] == "answered", timeout=30_000)
-    view.open_cell(row, column)
-    qtbot.waitUntil(lambda: view.marking.hints_used.text() == "Hints used: 2 of 3", timeout=20_000)
+    qtbot.waitUntil(lambda: marking.hints_used.text() == "Hints used: 2 of 3", timeout=20_000)
     screenshot(view, "teacher-hints")

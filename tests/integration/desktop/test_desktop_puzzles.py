@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
+from desktop_helpers import open_marking
 
 from desktop.ui.puzzle_activities import (
     GapsActivityWidget,
@@ -61,17 +62,6 @@ def arrange_with_keys(qtbot, parsons: ParsonsActivityWidget) -> None:  # type: i
     press(qtbot, lines, Qt.Key.Key_End)
     assert lines.currentItem().text() == DISTRACTOR
     press(qtbot, lines, Qt.Key.Key_Delete)
-
-
-def open_marking(qtbot, teacher, lesson: str, activity: str):  # type: ignore[no-untyped-def]
-    teacher.tabs.setCurrentWidget(teacher.teacher_view)
-    view = teacher.teacher_view
-    model = view.grid_model
-    qtbot.waitUntil(lambda: model.rowCount() > 0 and model.column_of(lesson, activity) >= 0, timeout=30_000)
-    column = model.column_of(lesson, activity)
-    qtbot.waitUntil(lambda: model.cell_state(0, column)[1] is not None, timeout=30_000)
-    view.open_cell(0, column)
-    return view.marking
 
 
 def test_parsons_arranged_by_keyboard_is_marked_by_the_server_and_shown_to_the_teacher(qtbot, open_app):

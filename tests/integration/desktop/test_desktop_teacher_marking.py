@@ -6,6 +6,7 @@ only counted) and runs the pupil's program in the console, input typed as it ask
 from __future__ import annotations
 
 import pytest
+from desktop_helpers import open_marking
 
 from desktop.ui.activities import CodeActivityWidget
 from desktop.ui.qt import Qt
@@ -38,14 +39,7 @@ def test_teacher_sees_the_servers_check_runs_the_visible_tests_and_the_program(q
     qtbot.waitUntil(lambda: "Mark: 2 / 3" in code.mark_label.text(), timeout=120_000)
 
     teacher = open_app("teacher", laptop="teacher-laptop")
-    teacher.tabs.setCurrentWidget(teacher.teacher_view)
-    view = teacher.teacher_view
-    model = view.grid_model
-    qtbot.waitUntil(lambda: model.rowCount() > 0 and model.column_of(LESSON, ACTIVITY) >= 0, timeout=30_000)
-    column = model.column_of(LESSON, ACTIVITY)
-    qtbot.waitUntil(lambda: model.cell_state(0, column)[1] is not None, timeout=30_000)
-    view.open_cell(0, column)
-    marking = view.marking
+    marking = open_marking(qtbot, teacher, LESSON, ACTIVITY)
     qtbot.waitUntil(lambda: marking.code_answer.toPlainText() == VISIBLE_ONLY_ANSWER, timeout=30_000)
     results = marking.test_results.text()
     assert "Server's check</b> of version 1: 2 / 3" in results
