@@ -244,7 +244,7 @@ def test_queue_is_salvaged_from_a_damaged_database(tmp_path: Path, make_lesson: 
         handle.write(b"\xff" * page_size)
     recovered = Store.open(path)
     assert recovered.recovered_from is not None
-    [operation] = recovered.next_batch(10)
+    [operation] = recovered.outbox.next_batch(10)
     assert operation.payload == {"state": {"text": "precious"}}
     recovered.close()
 
