@@ -4,10 +4,9 @@
 from __future__ import annotations
 
 import itertools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from desktop.core.errors import DesktopError, OfflineError
-from desktop.core.local_check import LocalCheck, check_locally
 from desktop.ui.background import run_in_background
 from desktop.ui.code_editor import CodeEditor
 from desktop.ui.console import ProgramConsole, output_view
@@ -33,6 +32,9 @@ from desktop.ui.qt import (
 from shared.lessons.model import Activity, ChoiceActivity, CodeActivity, Lesson, TextActivity
 from shared.lessons.puzzles import GapsActivity, ParsonsActivity, PredictActivity, TraceActivity
 
+if TYPE_CHECKING:  # the local checks (and the runner) load at the first Check, not with the lesson
+    from desktop.core.local_check import LocalCheck
+
 __all__ = [
     "ActivityWidget",
     "ChoiceActivityWidget",
@@ -44,8 +46,44 @@ __all__ = [
 SAVE_DELAY_MS = 600
 
 
+class MarkdownLabel(QLabel):
+    """Rich text that wraps (lesson text, questions, hints), with its heights remembered.
+
+    QLabel lays its whole document out again at every `heightForWidth`, and building a lesson page
+    asks 10-15 times for the same two or three widths: for the first lesson's text (10 kB of HTML with
+    tables) that was about 75 ms of the start (docs/performance.md). Each answer is kept until anything
+    it depends on changes (text, font, screen resolution, margins, wrapping, style sheet)."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(html)
+        self._heights: dict[int, int] = {}
+        self._heights_for: tuple[object, ...] = ()
+
+    def heightForWidth(self, width: int) -> int:  # noqa: N802 - Qt API
+        contents = self.contentsRect()
+        depends_on = (
+            self.text(),
+            self.font().key(),
+            self.logicalDpiY(),
+            self.margin(),
+            self.indent(),
+            self.wordWrap(),
+            int(self.alignment().value),
+            self.width() - contents.width(),
+            self.height() - contents.height(),
+            self.styleSheet(),
+        )
+        if depends_on != self._heights_for:
+            self._heights = {}
+            self._heights_for = depends_on
+        height = self._heights.get(width)
+        if height is None:
+            height = self._heights[width] = super().heightForWidth(width)
+        return height
+
+
 def markdown_label(text: str, name: str) -> QLabel:
-    label = QLabel(render_markdown(text))
+    label = MarkdownLabel(render_markdown(text))
     label.setTextFormat(Qt.TextFormat.RichText)
     label.setWordWrap(True)
     label.setOpenExternalLinks(False)
@@ -516,6 +554,8 @@ class CodeActivityWidget(ActivityWidget):
         code = self.editor.toPlainText()
         self.output.setVisible(True)
         if self.runs_locally:
+            from desktop.core.local_check import check_locally
+
             self._set_busy(True, "Checking the visible tests on this computer…")
             activity = self.activity
             run_in_background(

@@ -6,12 +6,14 @@ editor is *not* editing: Tab and Shift+Tab move on, as in any form, and nothing 
 character typed, or a click) starts editing; then Tab indents and Shift+Tab dedents, four spaces, the
 way Thonny and IDLE do, and Backspace in the leading spaces removes one level. Escape stops editing,
 so Tab moves on again. Ctrl+Tab / Ctrl+Shift+Tab always leave the editor. `editing_changed` tells the
-activity, which shows the hint."""
+activity, which shows the hint.
+
+Pygments is imported by the first editor made, not with this module: a lesson without code (and a
+teacher's start) never loads it (start-up, docs/performance.md)."""
 
 from __future__ import annotations
 
-from pygments.lexers import PythonLexer
-from pygments.token import Comment, Keyword, Name, Number, Operator, String, Token
+from functools import lru_cache
 
 from desktop.ui.palette import CODE_TOKENS, GUTTER_BACKGROUND, GUTTER_TEXT
 from desktop.ui.qt import (
@@ -31,20 +33,25 @@ from desktop.ui.qt import (
 
 __all__ = ["CodeEditor"]
 
-_COLOURS = [
-    (Keyword, CODE_TOKENS["keyword"], True),
-    (Name.Builtin, CODE_TOKENS["builtin"], False),
-    (Name.Function, CODE_TOKENS["function"], False),
-    (Name.Class, CODE_TOKENS["function"], True),
-    (String, CODE_TOKENS["string"], False),
-    (Number, CODE_TOKENS["number"], False),
-    (Comment, CODE_TOKENS["comment"], False),
-    (Operator.Word, CODE_TOKENS["keyword"], True),
-]
+
+@lru_cache(maxsize=1)
+def _colours() -> list[tuple[object, str, bool]]:
+    from pygments.token import Comment, Keyword, Name, Number, Operator, String
+
+    return [
+        (Keyword, CODE_TOKENS["keyword"], True),
+        (Name.Builtin, CODE_TOKENS["builtin"], False),
+        (Name.Function, CODE_TOKENS["function"], False),
+        (Name.Class, CODE_TOKENS["function"], True),
+        (String, CODE_TOKENS["string"], False),
+        (Number, CODE_TOKENS["number"], False),
+        (Comment, CODE_TOKENS["comment"], False),
+        (Operator.Word, CODE_TOKENS["keyword"], True),
+    ]
 
 
 def _format_for(token: object) -> QTextCharFormat | None:
-    for kind, colour, bold in _COLOURS:
+    for kind, colour, bold in _colours():
         if token in kind:
             fmt = QTextCharFormat()
             fmt.setForeground(QColor(colour))
@@ -56,13 +63,17 @@ def _format_for(token: object) -> QTextCharFormat | None:
 
 class PythonHighlighter(QSyntaxHighlighter):
     def __init__(self, document) -> None:
+        from pygments.lexers import PythonLexer
+        from pygments.token import Token
+
         super().__init__(document)
         self._lexer = PythonLexer(stripnl=False, ensurenl=False)
+        self._plain_text = Token.Text
         self._cache: dict[object, QTextCharFormat | None] = {}
 
     def highlightBlock(self, text: str) -> None:  # noqa: N802 - Qt API
         for start, token, value in self._lexer.get_tokens_unprocessed(text):
-            if token is Token.Text:
+            if token is self._plain_text:
                 continue
             if token not in self._cache:
                 self._cache[token] = _format_for(token)

@@ -3,14 +3,15 @@
 Output appears as it is printed and the view follows it; while the program runs, the input line is
 enabled and Enter sends what was typed (echoed into the output, as a terminal does); Ctrl+D ends the
 input; Stop (or Escape in the input line) ends the program and everything it started. The program runs
-in desktop.core.local_runner, off the UI thread: its reader threads report through a Qt signal.
+in desktop.core.local_runner, off the UI thread: its reader threads report through a Qt signal. The
+runner (subprocess, tempfile, the limits) is imported at the first Run, not when a lesson is shown.
 """
 
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
-from desktop.core.local_runner import LocalLimits, LocalRun, LocalRunResult
 from desktop.ui.qt import (
     QFont,
     QHBoxLayout,
@@ -26,6 +27,9 @@ from desktop.ui.qt import (
     QWidget,
     Signal,
 )
+
+if TYPE_CHECKING:
+    from desktop.core.local_runner import LocalLimits, LocalRun, LocalRunResult
 
 __all__ = ["ProgramConsole", "explain_result", "output_view"]
 
@@ -83,7 +87,8 @@ class ProgramConsole(QWidget):
 
     def __init__(self, limits: LocalLimits | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.limits = limits or LocalLimits()
+        #: None until the first run: then the default `LocalLimits()`.
+        self.limits: LocalLimits | None = limits
         self.run: LocalRun | None = None
         self._relay = _Relay(self)
         self._relay.output.connect(self._append_output)
@@ -124,6 +129,10 @@ class ProgramConsole(QWidget):
 
     def start(self, code: str) -> None:
         """Run `code` now; a program still running is stopped first."""
+        from desktop.core.local_runner import LocalLimits, LocalRun
+
+        if self.limits is None:
+            self.limits = LocalLimits()
         self.stop()
         self.output.clear()
         self.status.setText("Running… type input below when the program asks for it.")

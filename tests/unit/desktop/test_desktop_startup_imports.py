@@ -1,0 +1,105 @@
+"""Start-up (issue 16): what a pupil's first lesson does not need stays unloaded until it is used —
+Pygments until the first code editor, the local runner and checks until the first Run or Check, the
+lesson loader, checks grammar and snippet runner of `shared.lessons` always on the desktop — and the
+lesson text's heights, remembered to lay the page out once, are the ones Qt computes. The numbers are in
+bench/desktop_bench.py and docs/performance.md; these tests check outcomes, never the time."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+
+#: Loaded only when something on screen needs them (see each module's docstring).
+DEFERRED = (
+    "pygments",  # desktop/ui/code_editor.py: the first code editor
+    "markdown_it",  # desktop/ui/markdown.py: lesson text not rendered at an earlier start
+    "httpx",  # desktop/core/client.py: the first request, on the sync thread
+    "sqlite_utils",  # desktop/core/store: a migration
+    "desktop.ui.teacher",  # teachers only
+    "desktop.core.local_check",  # desktop/ui/activities.py: the first Check
+    "desktop.core.local_runner",  # desktop/ui/console.py: the first Run
+    "shared.lessons.loader",  # shared/lessons/__init__.py: names imported at first use
+    "shared.lessons.checks",
+    "shared.lessons.outputs",
+    "shared.lessons.scaffold",
+)
+
+
+def _run(probe: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+def test_starting_the_app_leaves_what_the_first_lesson_does_not_need_unloaded() -> None:
+    probe = (
+        "import sys\n"
+        "import desktop.main, desktop.ui.app, desktop.ui.main_window, desktop.ui.lesson_view\n"
+        f"print(sorted(m for m in {DEFERRED!r} if m in sys.modules))\n"
+    )
+    assert _run(probe) == "[]"
+
+
+def test_the_first_code_editor_loads_pygments_and_colours_the_code() -> None:
+    probe = (
+        "import sys\n"
+        "from desktop.ui.qt import QApplication\n"
+        "from desktop.ui.code_editor import CodeEditor\n"
+        "app = QApplication([])\n"
+        "before = 'pygments' in sys.modules\n"
+        "editor = CodeEditor()\n"
+        "editor.setPlainText('def area(width):\\n    return width * 2  # doubled\\n')\n"
+        "app.processEvents()\n"
+        "coloured = [len(editor.document().findBlockByNumber(n).layout().formats()) for n in (0, 1)]\n"
+        "print(before, 'pygments' in sys.modules, all(coloured))\n"
+    )
+    assert _run(probe) == "False True True"
+
+
+def test_every_name_of_shared_lessons_is_there_when_asked_for() -> None:
+    import shared.lessons
+
+    for name in shared.lessons.__all__:
+        assert getattr(shared.lessons, name) is not None, name
+    from shared.lessons import PROBE_SHIM_SOURCE, load_manifest
+
+    assert "def " in PROBE_SHIM_SOURCE
+    assert load_manifest.__module__ == "shared.lessons.loader"
+    with pytest.raises(AttributeError):
+        _ = shared.lessons.no_such_name  # type: ignore[attr-defined]
+
+
+@pytest.mark.qt
+def test_lesson_text_is_as_tall_as_qt_lays_it_out_at_every_width_and_text_size(qtbot) -> None:
+    from desktop.ui.activities import markdown_label
+    from desktop.ui.qt import QLabel, Qt
+
+    text = "# Variables\n\n" + "A **variable** is a name that refers to a value stored in memory. " * 12
+    label = markdown_label(text, "Lesson text")
+    plain = QLabel(label.text())  # Qt's own answer, nothing remembered
+    plain.setTextFormat(Qt.TextFormat.RichText)
+    plain.setWordWrap(True)
+    qtbot.addWidget(label)
+    qtbot.addWidget(plain)
+    for point_size in (10.0, 16.0):
+        for widget in (label, plain):
+            font = widget.font()
+            font.setPointSizeF(point_size)
+            widget.setFont(font)
+        for width in (500, 260, 500, 900, 260):
+            assert label.heightForWidth(width) == plain.heightForWidth(width), (point_size, width)
+    label.setText(label.text() + "<p>One more paragraph, which makes the text taller.</p>")
+    plain.setText(label.text())
+    assert label.heightForWidth(500) == plain.heightForWidth(500)
