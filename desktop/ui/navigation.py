@@ -59,16 +59,31 @@ class SearchHit:
 
 class SearchIndex:
     """Lesson titles, summaries and text; activity titles and questions. Every word typed must occur
-    (case-insensitive), in any order."""
+    (case-insensitive), in any order.
+
+    Built at the first search, not when the lesson list is (re)loaded: that reads and decodes every
+    cached lesson, which the start does not need before the first lesson is shown (docs/performance.md).
+    """
 
     def __init__(self, store: Store) -> None:
-        self._entries: list[tuple[SearchHit, str]] = []
+        self._store = store
+        self._built: list[tuple[SearchHit, str]] | None = None
+
+    @property
+    def _entries(self) -> list[tuple[SearchHit, str]]:
+        if self._built is None:
+            self._built = self._build(self._store)
+        return self._built
+
+    @staticmethod
+    def _build(store: Store) -> list[tuple[SearchHit, str]]:
+        entries: list[tuple[SearchHit, str]] = []
         for summary in store.lessons.summaries():
             lesson = store.lessons.get(summary.id)
             text = ""
             if lesson is not None:
                 text = " ".join(b.markdown for b in lesson.blocks if isinstance(b, TextBlock))
-            self._entries.append(
+            entries.append(
                 (
                     SearchHit(summary.id, None, summary.title),
                     f"{summary.title} {summary.summary} {text}".lower(),
@@ -76,12 +91,13 @@ class SearchIndex:
             )
             prompts = {a.id: a.prompt for a in lesson.activities} if lesson is not None else {}
             for activity in summary.activities:
-                self._entries.append(
+                entries.append(
                     (
                         SearchHit(summary.id, activity.id, f"{summary.title} › {activity.title}"),
                         f"{activity.title} {prompts.get(activity.id, '')}".lower(),
                     )
                 )
+        return entries
 
     def search(self, query: str) -> list[SearchHit]:
         words = query.lower().split()
