@@ -25,6 +25,7 @@ from docker.types import LogConfig, Ulimit
 
 from sandbox._inside import BOOTSTRAP_SOURCE
 from sandbox._limits import SandboxLimits
+from shared.lessons import PROBE_SHIM_SOURCE
 
 # Docker's default seccomp profile, pinned in the repository and passed explicitly, so that a daemon
 # whose default changed (or was switched off with --seccomp-profile=unconfined) cannot weaken the
@@ -222,7 +223,8 @@ class Engine:
         """Create, attach, start, and wait until the bootstrap says it is ready."""
         created = self.api.create_container(
             self.limits.image,
-            command=["python3", "-I", "-S", "-c", BOOTSTRAP_SOURCE],
+            # The marking shim rides along so the bootstrap compiles it while warming up, not per check.
+            command=["python3", "-I", "-S", "-c", BOOTSTRAP_SOURCE, PROBE_SHIM_SOURCE],
             user=f"{SANDBOX_UID}:{SANDBOX_UID}",
             # Not detached + stdin_open sets StdinOnce: Docker closes the bootstrap's stdin when our
             # attached connection goes away (this process died), so it exits instead of waiting forever.

@@ -1,6 +1,7 @@
 """The trusted shim: the one piece of our code that runs inside the pupil's own Python process.
 
-It is started as ``python3 -I -S -u -c <this source> JOB_FD REPORT_FD`` in an empty working folder.
+It is started as ``python3 -I -S -u -c <this source> JOB_FD REPORT_FD`` in an empty working folder (the
+sandbox hands the same interpreter this source compiled once per container, sandbox/_inside/bootstrap.py).
 It reads the job (the pupil's code and the test's probe steps, never an expected value) from JOB_FD,
 runs the pupil's code as ``__main__``, then each step of the test in the same namespace, and writes
 what happened to REPORT_FD as one JSON record per line. It judges nothing: a probe's value is

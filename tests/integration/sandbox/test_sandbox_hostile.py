@@ -248,6 +248,29 @@ print("still here")
     await assert_contained(runner, docker_api, before)
 
 
+async def test_a_program_inherits_only_its_standard_streams_and_is_the_oom_killers_choice(
+    runner: SandboxRunner,
+) -> None:
+    code = """
+import os
+def is_open(fd):
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
+print("open beyond stdio", [fd for fd in range(3, 256) if is_open(fd)])
+print("oom_score_adj", open("/proc/self/oom_score_adj").read().strip())
+print("own session", os.getsid(0) == os.getpid())
+"""
+    result = await run_code(runner, code)
+
+    assert result.status == "success", result
+    assert "open beyond stdio []" in result.stdout
+    assert "oom_score_adj 1000" in result.stdout
+    assert "own session True" in result.stdout
+
+
 def host_processes_mentioning(marker: str) -> list[int]:
     found = []
     for entry in os.listdir("/proc"):
