@@ -8,8 +8,9 @@ way Thonny and IDLE do, and Backspace in the leading spaces removes one level. E
 so Tab moves on again. Ctrl+Tab / Ctrl+Shift+Tab always leave the editor. `editing_changed` tells the
 activity, which shows the hint.
 
-Pygments is imported by the first editor made, not with this module: a lesson without code (and a
-teacher's start) never loads it (start-up, docs/performance.md)."""
+Pygments is imported when code is first lexed, not with this module: code highlighted at an earlier
+start is highlighted from memory (`PythonHighlighter`), so the first lesson never loads it (start-up,
+docs/performance.md)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from desktop.ui.qt import (
     QSyntaxHighlighter,
     Qt,
     QTextCharFormat,
+    QTimer,
     QWidget,
     Signal,
 )
@@ -34,52 +36,153 @@ from desktop.ui.qt import (
 __all__ = ["CodeEditor"]
 
 
+#: The highlighting styles (colour, bold), in the order Pygments' token types are tried (`_token_kinds`).
+#: A remembered highlighting stores each span's index in this list.
+_STYLES = [
+    (CODE_TOKENS["keyword"], True),
+    (CODE_TOKENS["builtin"], False),
+    (CODE_TOKENS["function"], False),
+    (CODE_TOKENS["function"], True),
+    (CODE_TOKENS["string"], False),
+    (CODE_TOKENS["number"], False),
+    (CODE_TOKENS["comment"], False),
+    (CODE_TOKENS["keyword"], True),
+]
+#: The kind of rendering a highlighted text is remembered as (desktop/ui/markdown.py).
+HIGHLIGHT_KIND = "python-highlight-1"
+#: When code was highlighted from memory, the lexer is made this long after, while the pupil reads,
+#: so that the first key typed does not wait for it.
+LEXER_WARM_UP_MS = 3000
+
+#: One line's highlighting: (start, length, index in _STYLES) for each coloured token.
+Spans = list[tuple[int, int, int]]
+
+
 @lru_cache(maxsize=1)
-def _colours() -> list[tuple[object, str, bool]]:
+def _token_kinds() -> list[object]:
     from pygments.token import Comment, Keyword, Name, Number, Operator, String
 
-    return [
-        (Keyword, CODE_TOKENS["keyword"], True),
-        (Name.Builtin, CODE_TOKENS["builtin"], False),
-        (Name.Function, CODE_TOKENS["function"], False),
-        (Name.Class, CODE_TOKENS["function"], True),
-        (String, CODE_TOKENS["string"], False),
-        (Number, CODE_TOKENS["number"], False),
-        (Comment, CODE_TOKENS["comment"], False),
-        (Operator.Word, CODE_TOKENS["keyword"], True),
-    ]
+    return [Keyword, Name.Builtin, Name.Function, Name.Class, String, Number, Comment, Operator.Word]
 
 
-def _format_for(token: object) -> QTextCharFormat | None:
-    for kind, colour, bold in _colours():
-        if token in kind:
-            fmt = QTextCharFormat()
-            fmt.setForeground(QColor(colour))
-            if bold:
-                fmt.setFontWeight(QFont.Weight.Bold)
-            return fmt
-    return None
+@lru_cache(maxsize=1)
+def _lexer():  # type: ignore[no-untyped-def]
+    """Pygments' Python lexer, compiled once (about 60 ms of CPU on these machines)."""
+    from pygments.lexers import PythonLexer
+
+    return PythonLexer(stripnl=False, ensurenl=False)
+
+
+@lru_cache(maxsize=len(_STYLES))
+def _format(style: int) -> QTextCharFormat:
+    colour, bold = _STYLES[style]
+    fmt = QTextCharFormat()
+    fmt.setForeground(QColor(colour))
+    if bold:
+        fmt.setFontWeight(QFont.Weight.Bold)
+    return fmt
+
+
+_style_by_token: dict[object, int | None] = {}
+
+
+def _style_of(token: object) -> int | None:
+    if token not in _style_by_token:
+        kinds = enumerate(_token_kinds())
+        _style_by_token[token] = next((style for style, kind in kinds if token in kind), None)  # type: ignore[operator]
+    return _style_by_token[token]
+
+
+def _lex(text: str) -> Spans:
+    from pygments.token import Token
+
+    spans: Spans = []
+    for start, token, value in _lexer().get_tokens_unprocessed(text):
+        if token is Token.Text:
+            continue
+        style = _style_of(token)
+        if style is not None:
+            spans.append((start, len(value), style))
+    return spans
+
+
+def _encode(lines: list[Spans]) -> str:
+    return "\n".join(" ".join(f"{start},{length},{style}" for start, length, style in line) for line in lines)
+
+
+def _decode(rendering: str) -> list[Spans] | None:
+    try:
+        lines = [
+            [(int(a), int(b), int(c)) for a, b, c in (span.split(",") for span in line.split())]
+            for line in rendering.split("\n")
+        ]
+    except ValueError:
+        return None
+    if any(not 0 <= style < len(_STYLES) for line in lines for _start, _length, style in line):
+        return None
+    return lines
 
 
 class PythonHighlighter(QSyntaxHighlighter):
-    def __init__(self, document) -> None:
-        from pygments.lexers import PythonLexer
-        from pygments.token import Token
+    """Pygments' tokens, each line on its own. Code loaded into the editor (a starter, a saved answer)
+    is highlighted from what was remembered for the same text at an earlier start, if anything, so the
+    first lesson needs neither Pygments nor its lexer (start-up, docs/performance.md); what is typed is
+    lexed."""
 
+    def __init__(self, document) -> None:
         super().__init__(document)
-        self._lexer = PythonLexer(stripnl=False, ensurenl=False)
-        self._plain_text = Token.Text
-        self._cache: dict[object, QTextCharFormat | None] = {}
+        #: The loaded text's lines, with their highlighting (remembered, or lexed once).
+        self._known: dict[str, Spans] = {}
+        #: The loaded text and its lines while they are lexed for the first time, to remember them.
+        self._to_remember: tuple[str, list[str]] | None = None
+        self._lines_to_remember: set[str] = set()
+
+    def load(self, text: str) -> None:
+        """`text` is about to be the editor's text: use what was remembered for it, else remember it."""
+        from desktop.ui.markdown import remembered
+
+        lines = text.split("\n")
+        found = remembered(HIGHLIGHT_KIND, text)
+        spans = _decode(found) if found is not None else None
+        if spans is not None and len(spans) == len(lines):
+            self._known = dict(zip(lines, spans, strict=True))
+            self._to_remember = None
+            _warm_up_later()
+        else:
+            self._known = {}
+            self._to_remember = (text, lines)
+        self._lines_to_remember = set(lines) if self._to_remember is not None else set()
 
     def highlightBlock(self, text: str) -> None:  # noqa: N802 - Qt API
-        for start, token, value in self._lexer.get_tokens_unprocessed(text):
-            if token is self._plain_text:
-                continue
-            if token not in self._cache:
-                self._cache[token] = _format_for(token)
-            fmt = self._cache[token]
-            if fmt is not None:
-                self.setFormat(start, len(value), fmt)
+        spans = self._known.get(text)
+        if spans is None:
+            spans = _lex(text)
+            if text in self._lines_to_remember:
+                self._known[text] = spans
+                self._lines_to_remember.discard(text)
+                if not self._lines_to_remember:
+                    self._remember()
+        for start, length, style in spans:
+            self.setFormat(start, length, _format(style))
+
+    def _remember(self) -> None:
+        """Every line of the loaded text is lexed: keep its highlighting for the next start."""
+        from desktop.ui.markdown import remember
+
+        if self._to_remember is not None:
+            text, lines = self._to_remember
+            remember(HIGHLIGHT_KIND, text, _encode([self._known[line] for line in lines]))
+            self._to_remember = None
+
+
+_warm_up_scheduled = False
+
+
+def _warm_up_later() -> None:
+    global _warm_up_scheduled  # noqa: PLW0603 - once per process
+    if not _warm_up_scheduled:
+        _warm_up_scheduled = True
+        QTimer.singleShot(LEXER_WARM_UP_MS, _lexer)
 
 
 class _LineNumberArea(QWidget):
@@ -118,6 +221,10 @@ class CodeEditor(QPlainTextEdit):
         self.setAccessibleName("Code editor")
         self.editing = False
         self._describe()
+
+    def setPlainText(self, text: str) -> None:  # noqa: N802 - Qt API
+        self._highlighter.load(text)
+        super().setPlainText(text)
 
     def _describe(self) -> None:
         if self.editing:

@@ -3,7 +3,8 @@
 What was rendered is remembered by its text (`load_rendered` / `take_rendered`): the main window keeps
 it in the user's own store, so the next start shows the first lesson without loading markdown-it and
 Pygments or compiling Pygments' Python lexer (about 0.3 s of CPU; docs/performance.md). Both are
-imported when something not rendered before is shown.
+imported when something not rendered before is shown. The code editors' highlighting is remembered
+the same way, under its own kind (`remembered` / `remember`, desktop/ui/code_editor.py).
 """
 
 from __future__ import annotations
@@ -17,7 +18,15 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
 
-__all__ = ["RENDERER_VERSION", "forget_rendered", "load_rendered", "render_markdown", "take_rendered"]
+__all__ = [
+    "RENDERER_VERSION",
+    "forget_rendered",
+    "load_rendered",
+    "remember",
+    "remembered",
+    "render_markdown",
+    "take_rendered",
+]
 
 #: Part of every remembered rendering's key: change it when the HTML produced changes.
 RENDERER_VERSION = "1"
@@ -72,6 +81,18 @@ def render_markdown(text: str, *, remember: bool = True) -> str:
             _rendered[key] = found
             _added[key] = found
     return found
+
+
+def remembered(kind: str, text: str) -> str | None:
+    """What was kept for `text` as `kind` (another renderer's output, e.g. code highlighting), if any."""
+    return _rendered.get(_key(f"{kind}\0{text}"))
+
+
+def remember(kind: str, text: str, rendering: str) -> None:
+    """Keep another renderer's output for `text`, beside the Markdown renderings (and with them)."""
+    key = _key(f"{kind}\0{text}")
+    _rendered[key] = rendering
+    _added[key] = rendering
 
 
 def load_rendered(rendered: Mapping[str, str]) -> None:

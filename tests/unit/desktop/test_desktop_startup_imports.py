@@ -1,15 +1,18 @@
-"""Start-up (issue 16): what a pupil's first lesson does not need stays unloaded until it is used —
-Pygments until the first code editor, the local runner and checks until the first Run or Check, the
-lesson loader, checks grammar and snippet runner of `shared.lessons` always on the desktop — and the
-lesson text's heights, remembered to lay the page out once, are the ones Qt computes. The numbers are in
-bench/desktop_bench.py and docs/performance.md; these tests check outcomes, never the time."""
+"""Start-up (issue 16): what a pupil's first lesson does not need stays unloaded until it is used:
+Pygments until code not highlighted at an earlier start is shown, the local runner and checks until
+the first Run or Check, and the lesson loader, checks grammar and snippet runner of `shared.lessons`
+always on the desktop. The lesson text's heights, remembered to lay the page out once, are the ones Qt
+computes. The numbers are in bench/desktop_bench.py and docs/performance.md; these tests check
+outcomes, never the time."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -52,20 +55,55 @@ def test_starting_the_app_leaves_what_the_first_lesson_does_not_need_unloaded() 
     assert _run(probe) == "[]"
 
 
-def test_the_first_code_editor_loads_pygments_and_colours_the_code() -> None:
-    probe = (
-        "import sys\n"
-        "from desktop.ui.qt import QApplication\n"
-        "from desktop.ui.code_editor import CodeEditor\n"
-        "app = QApplication([])\n"
-        "before = 'pygments' in sys.modules\n"
-        "editor = CodeEditor()\n"
-        "editor.setPlainText('def area(width):\\n    return width * 2  # doubled\\n')\n"
-        "app.processEvents()\n"
-        "coloured = [len(editor.document().findBlockByNumber(n).layout().formats()) for n in (0, 1)]\n"
-        "print(before, 'pygments' in sys.modules, all(coloured))\n"
+#: A process that shows CODE in an editor and prints whether Pygments was loaded, the formats of each
+#: line (start, length, colour, weight) and what it would keep in the store (`take_rendered`); the
+#: renderings kept by an earlier start are in argv[1] (JSON).
+EDITOR_PROBE = """
+import json, sys
+from desktop.ui.markdown import load_rendered, take_rendered
+from desktop.ui.qt import QApplication
+from desktop.ui.code_editor import CodeEditor
+
+load_rendered(json.loads(sys.argv[1]))
+app = QApplication([])
+editor = CodeEditor()
+editor.setPlainText(sys.argv[2])
+app.processEvents()
+document = editor.document()
+formats = [
+    [
+        (f.start, f.length, f.format.foreground().color().name(), f.format.fontWeight())
+        for f in document.findBlockByNumber(n).layout().formats()
+    ]
+    for n in range(document.blockCount())
+]
+print(json.dumps({"pygments": "pygments" in sys.modules, "formats": formats, "kept": take_rendered()}))
+"""
+CODE = "def area(width):\n    return width * 2  # doubled\nprint(area(3), 'cm')\n"
+
+
+def _show_code(kept: dict[str, str]) -> dict[str, Any]:
+    result = subprocess.run(
+        [sys.executable, "-c", EDITOR_PROBE, json.dumps(kept), CODE],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+        check=True,
     )
-    assert _run(probe) == "False True True"
+    shown: dict[str, Any] = json.loads(result.stdout)
+    return shown
+
+
+def test_code_highlighted_once_is_coloured_alike_at_the_next_start_without_loading_pygments() -> None:
+    first = _show_code({})
+    assert first["pygments"]
+    assert all(first["formats"][:3])  # each line of code has coloured tokens
+    assert first["kept"]
+
+    second = _show_code(first["kept"])
+    assert not second["pygments"]
+    assert second["formats"] == first["formats"]
 
 
 def test_every_name_of_shared_lessons_is_there_when_asked_for() -> None:
