@@ -29,6 +29,7 @@ from shared.errors import ErrorCode
 from shared.lessons.model import Lesson, ManifestSummary
 from shared.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
 from shared.wire.activity import ActivityState, ActivityStateSave, RevisionList, RevisionRestore
+from shared.wire.assignments import Assignment, AssignmentProgress, PupilAssignment
 from shared.wire.auth import LoginRequest, LoginResponse, Me
 from shared.wire.common import ErrorBody
 from shared.wire.marks import Mark, MarkSet
@@ -243,6 +244,28 @@ class ApiClient:
     def class_progress(self, class_id: int) -> ClassProgress:
         return self._decode(self._request("GET", f"/api/teacher/classes/{class_id}/progress"), ClassProgress)
 
+    # -- assignments and the markbook ----------------------------------------------------------
+
+    def assignments(self) -> list[PupilAssignment]:
+        """A pupil's work set, with the server's receipts."""
+        return self._decode(self._request("GET", "/api/assignments"), list[PupilAssignment])
+
+    def class_assignments(self, class_id: int) -> list[Assignment]:
+        return self._decode(
+            self._request("GET", f"/api/teacher/classes/{class_id}/assignments"), list[Assignment]
+        )
+
+    def assignment_progress(self, assignment_id: UUID) -> AssignmentProgress:
+        response = self._request("GET", f"/api/teacher/assignments/{assignment_id}")
+        return self._decode(response, AssignmentProgress)
+
+    def class_marks_csv(self, class_id: int) -> tuple[str, bytes]:
+        """The class's marks for the markbook: (the server's file name, the CSV's bytes)."""
+        return _attachment(self._request("GET", f"/api/teacher/classes/{class_id}/marks.csv"))
+
+    def assignment_marks_csv(self, assignment_id: UUID) -> tuple[str, bytes]:
+        return _attachment(self._request("GET", f"/api/teacher/assignments/{assignment_id}/marks.csv"))
+
     # -- Python (online only) -------------------------------------------------------------------
 
     def run_python(self, code: str, stdin: str = "") -> RunResult:
@@ -256,6 +279,14 @@ class ApiClient:
             "POST", f"/api/python/check/{lesson_id}/{activity_id}", body={"code": code}, timeout=120
         )
         return self._decode(response, CheckResult)
+
+
+def _attachment(response: httpx.Response) -> tuple[str, bytes]:
+    """A download's file name (from Content-Disposition, reduced to a plain name) and its bytes."""
+    disposition = response.headers.get("Content-Disposition", "")
+    name = disposition.partition("filename=")[2].strip().strip('"')
+    plain = "".join(c for c in name if c.isalnum() or c in "-_.") or "marks.csv"
+    return plain.lstrip("."), response.content
 
 
 def _retry_after(response: httpx.Response, body: ErrorBody | None) -> float:

@@ -219,6 +219,8 @@ class SyncLogDialog(QDialog):
 
     def _activity(self, kind: str, lesson_id: str, activity_id: str, pupil_id: int | None) -> str:
         what = self._titles.describe(lesson_id, activity_id)
+        if kind == "assignment.set":
+            return f"Work set for a class: {what}"
         return f"Mark for {self._titles.pupil(pupil_id)}: {what}" if kind == "mark.set" else what
 
     def reload(self) -> None:

@@ -56,6 +56,7 @@ RENDERED_KEY = "rendered-markdown"
 RENDERED_KEEP = 3000
 
 if TYPE_CHECKING:  # loaded for teachers only, when their window opens (start-up: docs/performance.md)
+    from desktop.ui.assignments import DueWorkView
     from desktop.ui.teacher import TeacherView
 
 __all__ = ["MainWindow", "initial_geometry"]
@@ -155,6 +156,15 @@ class MainWindow(QMainWindow):
 
             self.teacher_view = TeacherView(self.ctx)
             self.tabs.addTab(self.teacher_view, "&Classes")
+        self.due_view: DueWorkView | None = None
+        if not session.is_teacher:
+            from desktop.ui.assignments import DueWorkView
+
+            self.due_view = DueWorkView(self.ctx)
+            self.due_view.open_requested.connect(self.open_due_work)
+            self.due_view.count_changed.connect(self._due_count_changed)
+            self.tabs.addTab(self.due_view, "&Due work")
+            self.tabs.tabBar().setAccessibleName("Sections: Lessons, Due work")
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -210,6 +220,8 @@ class MainWindow(QMainWindow):
             )
         if self.teacher_view is not None:
             self.teacher_view.reload()
+        if self.due_view is not None:
+            self.due_view.reload()
         if start_sync:
             self.sync.start()
 
@@ -311,6 +323,8 @@ class MainWindow(QMainWindow):
         answers and marks saved or pulled here, and operations answered."""
         if changes.answers or changes.marks or changes.outbox:
             self.update_progress()
+            if self.due_view is not None and not self._cleared:
+                self.due_view.show_list()  # "saved here, not yet received" follows the queue
 
     def update_progress(self) -> None:
         """Answered / marked counts in the lesson list (after a save, a sync, a new lesson list)."""
@@ -345,6 +359,16 @@ class MainWindow(QMainWindow):
 
     def _removed_lessons_answers(self) -> list[ArchivedAnswer]:
         return [a for a in self.session.store.lessons.archived_answers() if a.lesson_removed]
+
+    def open_due_work(self, lesson_id: str, activity_id: str) -> None:
+        """From the Due work list: the lesson, at the activity chosen."""
+        self.tabs.setCurrentIndex(0)
+        self.open_search_hit(SearchHit(lesson_id, activity_id or None, ""))
+
+    def _due_count_changed(self, open_work: int) -> None:
+        if self.due_view is not None:
+            label = f"&Due work ({open_work})" if open_work else "&Due work"
+            self.tabs.setTabText(self.tabs.indexOf(self.due_view), label)
 
     def open_lesson(self, row: int) -> None:
         if not 0 <= row < self.lesson_model.rowCount():
@@ -524,8 +548,12 @@ class MainWindow(QMainWindow):
             )
         for problem in report.problems:
             self.notifications.notify("warning", problem)
-        if self.teacher_view is not None and (report.pushed or report.new_marks or report.revisions):
+        # New lessons too: a teacher's first grid, built before the lessons arrived, has no columns.
+        changed = report.pushed or report.new_marks or report.revisions or report.lessons_updated
+        if self.teacher_view is not None and (changed or report.lessons_removed):
             self.teacher_view.refresh()
+        if self.due_view is not None and (report.pushed or report.new_marks):
+            self.due_view.reload()  # the server's receipts for what was just sent, and new marks
 
     def _announce_marks(self, marks: list[str]) -> None:
         """One message for every mark not yet read ("3 new marks: …"), not one line per mark."""
@@ -606,9 +634,13 @@ class MainWindow(QMainWindow):
             self.save_geometry()
             self._keep_rendered()
         self.sync.stop()
-        # Reports the sync thread sent just before it stopped may still be queued: once shut down the
-        # store may be closed, so they are ignored.
+        # Reports the sync thread sent just before it stopped may still be queued, and the server's
+        # answers to the views' requests: once shut down the store may be closed, so they are ignored.
         self._stopped = True
+        if self.teacher_view is not None:
+            self.teacher_view.cleared = self.teacher_view.assignments.cleared = True
+        if self.due_view is not None:
+            self.due_view.cleared = True
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
         self.shutdown()
@@ -685,6 +717,8 @@ class MainWindow(QMainWindow):
         self.lesson_view.show_lesson(None, "Logged out.")
         if self.teacher_view is not None:
             self.teacher_view.clear()
+        if self.due_view is not None:
+            self.due_view.clear()
         old = self.takeCentralWidget()
         blank = QLabel("Logged out.")
         blank.setAlignment(Qt.AlignmentFlag.AlignCenter)

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import html
 import math
+from datetime import UTC, datetime
 
 import msgspec
 
+from desktop.core.assignments import AssignmentScope
 from desktop.core.class_progress import (
     ArchivedCell,
     GridCell,
@@ -19,6 +21,7 @@ from desktop.core.class_progress import (
     with_mark,
 )
 from desktop.core.errors import SyncError
+from desktop.ui.assignments import ClassAssignmentsPanel, describe_scope
 from desktop.ui.background import run_in_background
 from desktop.ui.code_editor import CodeEditor
 from desktop.ui.context import UiContext
@@ -130,6 +133,9 @@ class ProgressGridModel(QAbstractTableModel):
         self.rows: list[User] = []
         self.lesson_filter: str | None = None
         self.name_filter = ""
+        #: one assignment shown: its activities only, with who handed in on time, late or not at all
+        self.assignment: AssignmentScope | None = None
+        self._assignment_totals: dict[int, PupilTotals] = {}
         self._lesson_spans: list[tuple[int, int]] = []
         self._generation = 0
 
@@ -179,11 +185,20 @@ class ProgressGridModel(QAbstractTableModel):
         self._apply_filters()
         self.endResetModel()
 
+    def set_assignment(self, scope: AssignmentScope | None) -> None:
+        """Show one assignment (its activities; totals and hand-in over them), or everything again."""
+        self.beginResetModel()
+        self.assignment = scope
+        self._apply_filters()
+        self.endResetModel()
+
     def show_mark(self, mark: Mark, *, pending: bool) -> None:
         """A mark just saved here: its cell and the pupil's totals change at once, no query."""
         if self.snapshot is None:
             return
         self.snapshot = with_mark(self.snapshot, mark, pending=pending)
+        if self.assignment is not None:
+            self._total_assignment()
         row = self.row_of(mark.pupil_id)
         column = self.column_of(mark.lesson_id, mark.activity_id)
         if row >= 0 and column >= 0:
@@ -198,7 +213,15 @@ class ProgressGridModel(QAbstractTableModel):
         lessons = {lesson.id for lesson in snapshot.lessons}
         if self.lesson_filter not in lessons:
             self.lesson_filter = None
-        self.columns = [c for c in snapshot.columns if self.lesson_filter in (None, c.lesson_id)]
+        scope = self.assignment
+        if scope is not None:
+            self.columns = [
+                c
+                for c in snapshot.columns
+                if c.lesson_id == scope.assignment.lesson_id and c.activity.id in scope.activity_ids
+            ]
+        else:
+            self.columns = [c for c in snapshot.columns if self.lesson_filter in (None, c.lesson_id)]
         needle = self.name_filter.strip().casefold()
         # No rows before the lesson list is known (a first login, lessons still downloading): the grid
         # fills in once, when the next refresh has both.
@@ -215,6 +238,18 @@ class ProgressGridModel(QAbstractTableModel):
                 spans.extend([(first, i)] * (i - first + 1))
                 first = i + 1
         self._lesson_spans = spans
+        self._total_assignment()
+
+    def _total_assignment(self) -> None:
+        """Totals per pupil over the assignment's activities (computed once, not as the grid paints)."""
+        self._assignment_totals = {}
+        if self.assignment is None or self.snapshot is None:
+            return
+        for pupil in self.snapshot.pupils:
+            totals = PupilTotals()
+            for column in self.columns:
+                totals = totals.add(self.snapshot.cell(pupil.id, column), column.activity)
+            self._assignment_totals[pupil.id] = totals
 
     # -- reading (snapshot only) ---------------------------------------------------------------------
 
@@ -254,7 +289,16 @@ class ProgressGridModel(QAbstractTableModel):
 
     def totals(self, row: int) -> PupilTotals:
         assert self.snapshot is not None
+        if self.assignment is not None:
+            return self._assignment_totals.get(self.rows[row].id, PupilTotals())
         return self.snapshot.total(self.rows[row].id, self.lesson_filter)
+
+    def handed_in(self, row: int, column: int) -> str:
+        """With an assignment shown: “on time”, “late” or “missing” by the server's receipt, else ""."""
+        if self.assignment is None:
+            return ""
+        work = self.assignment.work(self.rows[row].id, self.columns[column].activity.id)
+        return "" if work is None else work.status.replace("_", " ")
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or self.snapshot is None:
@@ -264,10 +308,12 @@ class ProgressGridModel(QAbstractTableModel):
         cell = self.cell(index.row(), index.column())
         state, mark = cell.state, cell.mark
         if role == Qt.ItemDataRole.DisplayRole:
+            handed_in = self.handed_in(index.row(), index.column())  # the server's receipt, if shown
+            late = " late" if handed_in == "late" else ""
             if mark is not None:
                 prefix = "↻ " if state == "pending" else ""
-                return f"{prefix}{mark.score:g}/{mark.max_score:g}"
-            return "●" if state == "answered" else ""
+                return f"{prefix}{mark.score:g}/{mark.max_score:g}{late}"
+            return f"●{late}" if state == "answered" or handed_in in ("on time", "late") else ""
         if role == Qt.ItemDataRole.BackgroundRole:
             return _BRUSHES[state]
         if role == Qt.ItemDataRole.TextAlignmentRole:
@@ -277,7 +323,14 @@ class ProgressGridModel(QAbstractTableModel):
         score = f" ({mark.score:g}/{mark.max_score:g})" if mark else ""
         if mark is not None and mark.source == "auto" and mark.revision is not None:
             score += f", automatic mark of version {mark.revision}"
-        return f"{pupil.display_name}, {column.activity.title}: {STATE_WORDS[state]}{score}"
+        handed = ""
+        if self.assignment is not None:
+            work = self.assignment.work(pupil.id, column.activity.id)
+            if work is not None and work.received_at is not None:
+                handed = f"; handed in {work.status.replace('_', ' ')}, received {when(work.received_at)}"
+            elif work is not None:
+                handed = "; not handed in"
+        return f"{pupil.display_name}, {column.activity.title}: {STATE_WORDS[state]}{score}{handed}"
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: N802
         if orientation == Qt.Orientation.Horizontal:
@@ -298,14 +351,26 @@ class ProgressGridModel(QAbstractTableModel):
         pupil = self.rows[section]
         if role == Qt.ItemDataRole.DisplayRole:
             return pupil.display_name
+        counts = self.assignment.counts(pupil.id) if self.assignment is not None else None
         if role == TOTALS_ROLE:
-            return totals_text(self.totals(section))
+            text = totals_text(self.totals(section))
+            if counts is not None:
+                on_time, late, missing = counts
+                text += f" · {on_time} on time" + (f", {late} late" if late else "")
+                text += f", {missing} missing" if missing else ""
+            return text
         if role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.AccessibleTextRole):
             scope = self._scope_title()
-            return f"{pupil.display_name} ({scope}): {totals_words(self.totals(section))}"
+            text = f"{pupil.display_name} ({scope}): {totals_words(self.totals(section))}"
+            if counts is not None:
+                text += f"; handed in on time {counts[0]}, late {counts[1]}, missing {counts[2]}"
+            return text
         return None
 
     def _scope_title(self) -> str:
+        if self.assignment is not None:
+            item = self.assignment.assignment
+            return f"assignment {item.title or item.lesson_title}"
         if self.snapshot is None or self.lesson_filter is None:
             return "all lessons"
         return next((lesson.title for lesson in self.snapshot.lessons if lesson.id == self.lesson_filter), "")
@@ -985,6 +1050,9 @@ class TeacherView(QWidget):
         self.refresh_button.setAccessibleName("Refresh classes and progress")
         self.refresh_button.clicked.connect(self.reload)
         left_layout.addWidget(self.refresh_button)
+        self.assignments = ClassAssignmentsPanel(ctx)
+        self.assignments.scope_changed.connect(self._scope_changed)
+        left_layout.addWidget(self.assignments, 2)
         self.grid_model = ProgressGridModel(ctx, self)
         self.grid_model.snapshot_changed.connect(self._snapshot_changed)
         self.grid = QTableView()
@@ -1064,7 +1132,7 @@ class TeacherView(QWidget):
         splitter.addWidget(self.marking_scroll)
         splitter.setStretchFactor(1, 1)
         splitter.setStretchFactor(2, 1)
-        splitter.setSizes([150, 420, 480])
+        splitter.setSizes([200, 400, 460])
         layout.addWidget(splitter)
         self.class_list: list[TeacherClass] = []
         self.current_class: int | None = None
@@ -1080,8 +1148,10 @@ class TeacherView(QWidget):
         self.classes.clear()
         self.classes.blockSignals(False)
         self.grid_model.set_progress(None)
+        self.grid_model.set_assignment(None)
         self.pupil_filter.clear()
         self.marking.clear()
+        self.assignments.clear()
 
     # -- loading (online, else from the cache) --------------------------------------------------------
 
@@ -1132,6 +1202,7 @@ class TeacherView(QWidget):
         key = f"teacher:progress:{chosen.id}"
         cached = self.ctx.store.cache.get(key)
         self.progress_title.setText(f"<b>Progress: {html.escape(chosen.name)}</b>")
+        self.assignments.set_class(chosen.id, chosen.name)
         if cached is not None:
             self._show_progress(msgspec.json.decode(cached[0], type=ClassProgress))
         client = self.ctx.session.client
@@ -1180,6 +1251,17 @@ class TeacherView(QWidget):
         self.lesson_filter.blockSignals(False)
         self._filters_changed()
 
+    def _scope_changed(self, scope: AssignmentScope | None) -> None:
+        """An assignment chosen (or none): the grid shows its activities and who handed in when."""
+        self.grid_model.set_assignment(scope)
+        self.lesson_filter.setEnabled(scope is None)
+        name = next((c.name for c in self.class_list if c.id == self.current_class), "")
+        title = f"<b>Progress: {html.escape(name)}</b>"
+        if scope is not None:
+            title += f" · {describe_scope(scope, datetime.now(UTC))}"
+        self.progress_title.setText(title)
+        self._filters_changed()
+
     def _filters_changed(self, *_args) -> None:
         self.grid_model.set_filters(self.lesson_filter.currentData(), self.pupil_filter.text())
         model = self.grid_model
@@ -1187,6 +1269,8 @@ class TeacherView(QWidget):
             self.totals_note.setText("")
             return
         scope = "this lesson" if model.lesson_filter else "all lessons"
+        if model.assignment is not None:
+            scope = "this assignment (hand-in by the server's receipt)"
         shown = f"{len(model.rows)} of {len(model.snapshot.pupils)} pupils"
         self.totals_note.setText(
             f"{shown} · beside each name, for {scope}: marks / maximum · answered / activities"

@@ -50,5 +50,8 @@ class TitleBook:
         return self._activities.get((lesson_id, activity_id), activity_id)
 
     def describe(self, lesson_id: str, activity_id: str) -> str:
-        """“Activity title” (Lesson title), the form used in sentences and the sync log."""
+        """“Activity title” (Lesson title), the form used in sentences and the sync log; “Lesson title”
+        for an operation about a whole lesson (work set for a class names no activity)."""
+        if not activity_id:
+            return f"“{self.lesson(lesson_id)}”"
         return f"“{self.activity(lesson_id, activity_id)}” ({self.lesson(lesson_id)})"

@@ -22,6 +22,7 @@ __all__ = [
     "LocalMark",
     "PendingOperation",
     "PullApplied",
+    "QueuedAssignment",
     "Receipt",
     "RejectedOperation",
     "StoredRevision",
@@ -227,6 +228,27 @@ class TeacherRevision:
             state=json.loads(row["state"]),
             client_time=datetime.fromisoformat(row["client_time"]),
             current=bool(row["current"]),
+        )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class QueuedAssignment:
+    """An `assignment.set` a teacher made on this computer that still waits in the outbox: the lesson
+    set, the change (`shared.wire.assignments.AssignmentSet` as JSON builtins) and when it was made."""
+
+    op_id: uuid.UUID
+    lesson_id: str
+    change: dict[str, Any]
+    client_time: datetime
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> QueuedAssignment:
+        """Columns: op_id, lesson_id, payload, client_time."""
+        return cls(
+            op_id=uuid.UUID(row["op_id"]),
+            lesson_id=row["lesson_id"],
+            change=json.loads(row["payload"]),
+            client_time=datetime.fromisoformat(row["client_time"]),
         )
 
 

@@ -16,6 +16,7 @@ from desktop.core.store._records import (
     AckSummary,
     Answer,
     PendingOperation,
+    QueuedAssignment,
     Receipt,
     RejectedOperation,
 )
@@ -25,7 +26,11 @@ from shared.wire.sync import Operation, OperationResult
 if TYPE_CHECKING:
     from desktop.core.store._collection import Store
 
-__all__ = ["OutboxManager"]
+__all__ = ["NO_ACTIVITY", "OutboxManager"]
+
+#: The outbox's `activity_id` for an operation about no single activity (`assignment.set`): the column
+#: is NOT NULL, and the wire leaves the field out.
+NO_ACTIVITY = ""
 
 
 class OutboxManager:
@@ -127,6 +132,48 @@ class OutboxManager:
             self._store.marks.put_in(conn, mark, seen=True)
         return op_id
 
+    def queue_assignment(
+        self, lesson_id: str, change: dict[str, Any], *, now: datetime | None = None
+    ) -> uuid.UUID:
+        """A teacher setting, changing or withdrawing work for a class (`change` is an `AssignmentSet` as
+        JSON builtins): queued as an `assignment.set` operation, which names no single activity. Shown
+        from the queue (`queued_assignments`) until the server's list has it, so it works offline."""
+        op_id = uuid.uuid4()
+        with self._store._transaction() as conn:
+            _enqueue(
+                conn,
+                op_id=op_id,
+                kind="assignment.set",
+                lesson_id=lesson_id,
+                activity_id=NO_ACTIVITY,
+                pupil_id=None,
+                payload=change,
+                moment=now or _now(),
+                base_revision=None,
+            )
+        return op_id
+
+    def queued_assignments(self) -> list[QueuedAssignment]:
+        """The `assignment.set` operations still waiting to be sent, oldest first."""
+        rows = (
+            self._store._connection()
+            .execute(
+                """SELECT op_id, lesson_id, payload, client_time FROM outbox WHERE kind = 'assignment.set'
+                   ORDER BY seq"""
+            )
+            .fetchall()
+        )
+        return [QueuedAssignment.from_row(row) for row in rows]
+
+    def queued_answer_keys(self) -> set[tuple[str, str]]:
+        """(lesson, activity) of every answer saved here whose latest version waits to be sent."""
+        rows = (
+            self._store._connection()
+            .execute("SELECT DISTINCT lesson_id, activity_id FROM outbox WHERE kind = 'activity.save'")
+            .fetchall()
+        )
+        return {(row["lesson_id"], row["activity_id"]) for row in rows}
+
     def answer(self, lesson_id: str, activity_id: str) -> Answer | None:
         """The answer saved here, and whether a change to it still waits to be sent."""
         row = (
@@ -164,7 +211,7 @@ class OutboxManager:
                 op_id=uuid.UUID(row["op_id"]),
                 kind=row["kind"],
                 lesson_id=row["lesson_id"],
-                activity_id=row["activity_id"],
+                activity_id=row["activity_id"] or None,  # NO_ACTIVITY: the operation names none
                 payload=json.loads(row["payload"]),
                 client_time=datetime.fromisoformat(row["client_time"]),
                 base_revision=row["base_revision"],

@@ -63,6 +63,14 @@
           "aria-label": `Manage ${schoolClass.name}`,
           text: "Manage",
           onclick: () => openClass(schoolClass.id),
+        }),
+        " ",
+        el("a", {
+          class: "button button-small",
+          href: `/api/teacher/classes/${schoolClass.id}/marks.csv`,
+          download: "",
+          "aria-label": `Marks CSV of ${schoolClass.name}`,
+          text: "Marks CSV",
         })
       )
     );
