@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import expect
 
@@ -39,6 +41,13 @@ def test_admin_creates_a_class_enrols_pupils_and_the_teacher_sees_them(console, 
     with console.api("mrs.khan") as teacher:
         classes = teacher.get("/api/teacher/classes").json()
     assert [(c["name"], c["pupil_count"]) for c in classes] == [("12CS1 Computer Science", 2)]
+
+    with page.expect_download() as download:  # the class's marks for the markbook, as the teacher gets them
+        row.get_by_role("link", name="Marks CSV of 12CS1 Computer Science").click()
+    assert download.value.suggested_filename.endswith(".csv")
+    marks = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    assert "ada" in marks
+    assert "alan" in marks
 
     detail.get_by_role("button", name="Remove ada from 12CS1 Computer Science").click()
     expect(page.get_by_role("status")).to_contain_text("Removed ada from 12CS1 Computer Science.")
