@@ -26,7 +26,6 @@ from desktop.ui.login import LoginDialog
 from desktop.ui.markdown import forget_rendered, load_rendered, take_rendered
 from desktop.ui.navigation import LessonNavigator, SearchHit, SearchIndex, lesson_progress
 from desktop.ui.operations import StoreChanges
-from desktop.ui.puzzle_activities import describe_puzzle_answer
 from desktop.ui.qt import (
     QAction,
     QApplication,
@@ -164,6 +163,10 @@ class MainWindow(QMainWindow):
             self.due_view.open_requested.connect(self.open_due_work)
             self.due_view.count_changed.connect(self._due_count_changed)
             self.tabs.addTab(self.due_view, "&Due work")
+            # Alt+D lands in the list, so the arrows and Enter work at once.
+            self.tabs.currentChanged.connect(
+                lambda _index: self.due_view.setFocus() if self.tabs.currentWidget() is self.due_view else None
+            )
             self.tabs.tabBar().setAccessibleName("Sections: Lessons, Due work")
 
         central = QWidget()
@@ -398,6 +401,8 @@ class MainWindow(QMainWindow):
         activity = widget.activity
         describe = None  # the kinds from shared/lessons/puzzles.py are shown as the pupil would read them
         if isinstance(activity, ParsonsActivity | GapsActivity | PredictActivity | TraceActivity):
+            from desktop.ui.puzzle_activities import describe_puzzle_answer  # loaded with the first puzzle
+
             describe = functools.partial(describe_puzzle_answer, activity)
         dialog = RevisionDialog(
             self.ctx,
@@ -554,6 +559,8 @@ class MainWindow(QMainWindow):
             self.teacher_view.refresh()
         if self.due_view is not None and (report.pushed or report.new_marks):
             self.due_view.reload()  # the server's receipts for what was just sent, and new marks
+        elif self.due_view is not None and report.lessons_updated:
+            self.due_view.show_list()  # activities by their titles, once the lessons are here
 
     def _announce_marks(self, marks: list[str]) -> None:
         """One message for every mark not yet read ("3 new marks: …"), not one line per mark."""

@@ -25,6 +25,7 @@ DEFERRED = (
     "httpx",  # desktop/core/client.py: the first request, on the sync thread
     "sqlite_utils",  # desktop/core/store: a migration
     "desktop.ui.teacher",  # teachers only
+    "desktop.ui.puzzle_activities",  # desktop/ui/activities.py: the first Parsons, gaps, predict or trace
     "desktop.core.local_check",  # desktop/ui/activities.py: the first Check
     "desktop.core.local_runner",  # desktop/ui/console.py: the first Run
     "shared.lessons.loader",  # shared/lessons/__init__.py: names imported at first use
