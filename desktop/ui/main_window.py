@@ -165,7 +165,9 @@ class MainWindow(QMainWindow):
             self.tabs.addTab(self.due_view, "&Due work")
             # Alt+D lands in the list, so the arrows and Enter work at once.
             self.tabs.currentChanged.connect(
-                lambda _index: self.due_view.setFocus() if self.tabs.currentWidget() is self.due_view else None
+                lambda _index: (
+                    self.due_view.setFocus() if self.tabs.currentWidget() is self.due_view else None
+                )
             )
             self.tabs.tabBar().setAccessibleName("Sections: Lessons, Due work")
 
