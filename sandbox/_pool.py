@@ -9,9 +9,11 @@ more than the interpreters of a whole 4-test check (docs/performance.md, "Runner
 burst"). When a class presses Check together, that churn would compete for the same cores as the checks
 themselves. So, while runs are in flight, the pool only creates what the running slots need next
 (`low_water`: a container for every slot, or a caller already waiting) and leaves containers that
-finished cleanly (their PID 1 exited, so nothing of the pupil's runs on) for removal once the engine
-has been idle for `IDLE_GRACE_SECONDS`. A pool sized for a class (`POST16_SANDBOX_POOL_SIZE`, e.g. 32)
-then serves the whole burst from warm containers, and the churn happens in the quiet after it.
+finished cleanly (their PID 1 wrote the result and killed every other process, so nothing of the
+pupil's runs on; it then idles, so that the engine tears the container down at its removal and not
+during the burst) for removal once the engine has been idle for `IDLE_GRACE_SECONDS`. A pool sized
+for a class (`POST16_SANDBOX_POOL_SIZE`, e.g. 32) then serves the whole burst from warm containers, and
+the churn happens in the quiet after it.
 """
 
 from __future__ import annotations
@@ -163,9 +165,9 @@ class EnginePool:
         self._track(asyncio.ensure_future(self._call(self._timed_discard, warm)))
 
     def retire(self, warm: WarmContainer) -> None:
-        """A container whose run ended cleanly (its PID 1 wrote the result and exited, taking the
-        pupil's processes with it): removed when the engine is quiet, so removal does not compete with
-        the runs of a burst."""
+        """A container whose run ended cleanly (its PID 1 wrote the result and killed the pupil's
+        processes; it idles until removed): removed when the engine is quiet, so removal does not
+        compete with the runs of a burst."""
         self._finished.append(warm)
         if len(self._finished) > MAX_DEFERRED_REMOVALS:
             self.discard(self._finished.pop(0))

@@ -553,6 +553,21 @@ def main() -> None:
         }
     out.write(to_json(result).encode("ascii") + b"\n")
     out.flush()
+    wait_for_removal()
+
+
+def wait_for_removal() -> None:
+    """Stay, idle, until the runner removes the container (or closes our stdin). Everything the program
+    started is dead, but were this process to exit now, the engine would tear the container down at once
+    (its shim, `runc delete`, unmounts, cgroups: more CPU than a test's interpreter), in the middle of a
+    class's burst; the runner removes it when the engine is quiet (sandbox/_pool.py)."""
+    _kill_everything()
+    _reap()
+    try:
+        while sys.stdin.buffer.read(CHUNK):
+            continue
+    except OSError:
+        return
 
 
 if __name__ == "__main__":

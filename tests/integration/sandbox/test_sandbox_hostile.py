@@ -7,7 +7,7 @@ from pathlib import Path
 
 import docker
 import pytest
-from sandbox_helpers import assert_contained, container_ids, run_code
+from sandbox_helpers import assert_contained, container_ids, own_containers, run_code
 
 from sandbox import SandboxRunner
 
@@ -269,6 +269,32 @@ print("own session", os.getsid(0) == os.getpid())
     assert "open beyond stdio []" in result.stdout
     assert "oom_score_adj 1000" in result.stdout
     assert "own session True" in result.stdout
+
+
+async def test_a_finished_runs_container_holds_nothing_but_its_idle_pid_1_until_removed(
+    runner: SandboxRunner, docker_api: docker.APIClient
+) -> None:
+    before = await container_ids(runner, docker_api)
+    code = """
+import subprocess, sys
+subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True)
+print("left a sleeper")
+"""
+    result = await run_code(runner, code)
+    assert result.status == "success", result
+
+    # At once, before the pool removes it in the quiet: the used container (and any new warm one).
+    processes = {}
+    for entry in own_containers(docker_api, runner):
+        if entry["Id"] in before:
+            continue
+        try:
+            processes[entry["Id"]] = docker_api.top(entry["Id"])["Processes"] or []
+        except docker.errors.APIError:
+            continue  # already being removed
+    assert processes, "the used container was already gone"
+    assert all(len(listed) == 1 for listed in processes.values()), processes
+    await assert_contained(runner, docker_api, before)
 
 
 def host_processes_mentioning(marker: str) -> list[int]:
