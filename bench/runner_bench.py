@@ -5,14 +5,16 @@
 In one run, on this machine: real `post16-sandbox serve` processes (tests/support/runners.py), first one
 runner (first Docker engine), then two (one per engine; scripts/provision.sh docker2), reached through
 the API's own client (server.domain.python.remote.RemoteRunners). Each burst starts with every warm pool
-full. Prints per layout:
+full (both runners', also when only one is measured) and no used container still awaiting removal, so
+no churn from before the burst shares its cores. Prints per layout:
   - p50/p95 of a check as the API sees it (HTTP included) and checks per minute over the bursts;
   - where a check's time goes, from the runners' own histograms: waiting for a fair-share slot
     (queueing), waiting for a warm container, inside the container (the interpreters: one per test), and,
     off the check's path, creating/starting and removing containers;
   - CPU seconds per check: inside the containers (the tests' interpreters and the bootstrap, as each
-    container reports it), the runner processes, the Docker engines (dockerd, containerd, shims, runc)
-    and the whole machine (from /proc).
+    container reports it), the runner processes, the Docker engines (dockerd, containerd, shims, runc),
+    this client and the whole machine (from /proc); once over the bursts alone (what a burst's latency
+    pays for) and once over the whole window (the bursts plus refilling the pools after each).
 Timing on shared machines is noisy: compare the numbers of one run; the load average is printed.
 """
 
@@ -26,6 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import docker
 import httpx
 
 REPO = Path(__file__).resolve().parent.parent
@@ -99,20 +102,59 @@ def cpu_seconds(pids: set[int]) -> dict[str, float]:
             engine += used
     first = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
     busy = sum(int(value) for index, value in enumerate(first) if index not in (3, 4)) / TICKS
-    return {"runner": runner, "engine": engine, "machine": busy}
+    own = os.times()
+    return {"runner": runner, "engine": engine, "client": own.user + own.system, "machine": busy}
 
 
-async def wait_for_full_pools(runners: list[RunnerProcess]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+def container_cpu(runners: list[RunnerProcess]) -> float:
+    """CPU seconds the runners' containers have reported so far (their tests' interpreters and bootstrap)."""
+    return sum(histogram_totals(runner).get(CONTAINER_CPU, (0.0, 0.0))[0] for runner in runners)
+
+
+def cpu_line(used: dict[str, float], checks: int) -> str:
+    rest = used["machine"] - sum(used[key] for key in ("containers", "runner", "engine", "client"))
+    return (
+        ", ".join(
+            f"{key} {used[key] / checks:.3f}"
+            for key in ("containers", "runner", "engine", "client", "machine")
+        )
+        + f" (the rest of the machine's: the kernel's share of container churn, short-lived runc "
+        f"processes, others' work: {rest / checks:.3f})"
+    )
+
+
+def containers_of(runners: list[RunnerProcess]) -> int:
+    """Sandbox containers of these runner processes on either engine, in any state."""
+    pids = [str(runner.process.pid) for runner in runners if runner.process is not None]
+    found = 0
+    for url in (ENGINE, ENGINE2):
+        api = docker.APIClient(base_url=url, version="1.41", timeout=10)
+        try:
+            for entry in api.containers(all=True, filters={"label": "post16.sandbox"}):
+                found += (entry.get("Labels") or {}).get("post16.sandbox.pid") in pids
+        finally:
+            api.close()
+    return found
+
+
+async def wait_for_quiet(runners: list[RunnerProcess]) -> None:
+    """Every runner process started (measured or not) has a full pool, nothing running and no container
+    left to remove: a burst starts with no churn of a previous one, or of the other layout's pool, on
+    the cores."""
+    deadline = time.monotonic() + 300
+    while True:
         reports = [runner.capacity() for runner in runners]
-        if all(r["pool_ready"] >= r["pool_size"] and r["running"] == 0 for r in reports):
+        waiting = containers_of(runners) - sum(r["pool_ready"] for r in reports)
+        if all(r["pool_ready"] >= r["pool_size"] and r["running"] == 0 for r in reports) and not waiting:
             return
-        await asyncio.sleep(0.05)
-    raise RuntimeError("the warm pools did not refill")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the runners did not settle: {reports}; {waiting} containers to remove")
+        await asyncio.sleep(0.1)
 
 
-async def burst(runners: list[RunnerProcess], pupils: int, bursts: int) -> None:
+async def burst(
+    runners: list[RunnerProcess], every_runner: list[RunnerProcess], pupils: int, bursts: int
+) -> None:
     checked = activity()
     remote = RemoteRunners([runner.url for runner in runners], RUNNER_SECRET, poll_seconds=0.5)
     await remote.start()
@@ -122,10 +164,12 @@ async def burst(runners: list[RunnerProcess], pupils: int, bursts: int) -> None:
     before_steps = [histogram_totals(runner) for runner in runners]
     pids = {runner.process.pid for runner in runners if runner.process is not None}
     before_cpu = cpu_seconds(pids)
+    in_bursts = dict.fromkeys(("containers", "runner", "engine", "client", "machine"), 0.0)
     try:
         for _ in range(bursts):
-            await wait_for_full_pools(runners)
+            await wait_for_quiet(every_runner)
             await remote.poll()
+            burst_cpu = {**cpu_seconds(pids), "containers": container_cpu(runners)}
 
             async def one(pupil: int) -> None:
                 started = time.monotonic()
@@ -138,7 +182,10 @@ async def burst(runners: list[RunnerProcess], pupils: int, bursts: int) -> None:
             began = time.monotonic()
             await asyncio.gather(*(one(pupil) for pupil in range(pupils)))
             busy_seconds += time.monotonic() - began
-        await wait_for_full_pools(runners)
+            burst_end = {**cpu_seconds(pids), "containers": container_cpu(runners)}
+            for key in in_bursts:
+                in_bursts[key] += burst_end[key] - burst_cpu[key]
+        await wait_for_quiet(every_runner)
     finally:
         await remote.close()
     after_cpu = cpu_seconds(pids)
@@ -162,15 +209,8 @@ async def burst(runners: list[RunnerProcess], pupils: int, bursts: int) -> None:
         after.get(CONTAINER_CPU, (0.0, 0.0))[0] - before.get(CONTAINER_CPU, (0.0, 0.0))[0]
         for before, after in zip(before_steps, after_steps, strict=True)
     )
-    rest = used["machine"] - used["runner"] - used["engine"] - used["containers"]
-    print(
-        "  CPU seconds per check: "
-        + ", ".join(
-            f"{key} {used[key] / checks:.3f}" for key in ("containers", "runner", "engine", "machine")
-        )
-        + f" (the rest of the machine's: this client, the kernel's share of container churn, others' "
-        f"work: {rest / checks:.3f})"
-    )
+    print(f"  CPU seconds per check, during the bursts only: {cpu_line(in_bursts, checks)}")
+    print(f"  CPU seconds per check, bursts plus refilling the pools: {cpu_line(used, checks)}")
 
 
 async def main() -> None:
@@ -203,10 +243,10 @@ async def main() -> None:
             for runner in (first, second):
                 runner.wait_ready()
             print(f"one runner ({shape}):")
-            await burst([first], args.pupils, args.bursts)
+            await burst([first], [first, second], args.pupils, args.bursts)
             if not args.one_runner_only:
                 print(f"two runners, one per Docker engine (each {shape}):")
-                await burst([first, second], args.pupils, args.bursts)
+                await burst([first, second], [first, second], args.pupils, args.bursts)
         finally:
             first.stop()
             second.stop()
