@@ -111,6 +111,7 @@ class DueWorkView(QWidget):
         self.tree.itemActivated.connect(self._activated)
         self.tree.itemDoubleClicked.connect(self._activated)
         layout.addWidget(self.tree, 1)
+        self.setFocusProxy(self.tree)  # the tab's content is the list: keyboard users land in it
         bottom = QHBoxLayout()
         self.status = QLabel("")
         self.status.setWordWrap(True)
@@ -173,12 +174,15 @@ class DueWorkView(QWidget):
         }
         now = _now()
         self.assignments = due_list(self._server, store.outbox.queued_answer_keys(), titles, now)
+        current = self.tree.currentItem()
+        was = (current.data(0, Qt.ItemDataRole.UserRole), current.text(0)) if current is not None else None
         self.tree.clear()
         for due in self.assignments:
             assignment = due.assignment
+            title = assignment.title or assignment.lesson_title
             top = QTreeWidgetItem(
                 [
-                    f"{assignment.title or assignment.lesson_title} ({assignment.lesson_title})",
+                    title if title == assignment.lesson_title else f"{title} ({assignment.lesson_title})",
                     due.summary(now),
                     _total(due),
                 ]
@@ -197,11 +201,25 @@ class DueWorkView(QWidget):
                 top.addChild(child)
             self.tree.addTopLevelItem(top)
             top.setExpanded(not due.complete)
+        if self.tree.topLevelItemCount():  # where the pupil was stays chosen (a sync rebuilds the list)
+            again = [
+                item
+                for item in self._items()
+                if (item.data(0, Qt.ItemDataRole.UserRole), item.text(0)) == was
+            ]
+            self.tree.setCurrentItem(again[0] if again else self.tree.topLevelItem(0))
         if not self.assignments:
             self.status.setText("No work is set for you at the moment.")
         elif getattr(self, "_stored_at", None) is None:
             self.status.setText(f"Up to date with the school server ({now.astimezone():%H:%M}).")
         self.count_changed.emit(sum(not due.complete for due in self.assignments))
+
+    def _items(self) -> list[QTreeWidgetItem]:
+        items = []
+        for i in range(self.tree.topLevelItemCount()):
+            top = self.tree.topLevelItem(i)
+            items += [top, *(top.child(j) for j in range(top.childCount()))]
+        return items
 
     def _activated(self, item: QTreeWidgetItem, _column: int = 0) -> None:
         target = item.data(0, Qt.ItemDataRole.UserRole)
@@ -390,10 +408,10 @@ class ClassAssignmentsPanel(QWidget):
         self.list.currentRowChanged.connect(self._chosen)
         layout.addWidget(self.list, 1)
         row = QHBoxLayout()
-        self.set_button = QPushButton("&Set work…")
+        self.set_button = QPushButton("Set wor&k…")
         self.set_button.setAccessibleName("Set work for this class")
         self.set_button.clicked.connect(self.set_work)
-        self.change_button = QPushButton("C&hange…")
+        self.change_button = QPushButton("Cha&nge…")
         self.change_button.setAccessibleName("Change the chosen assignment")
         self.change_button.clicked.connect(self.change_work)
         row.addWidget(self.set_button)
@@ -403,7 +421,7 @@ class ClassAssignmentsPanel(QWidget):
         self.withdraw_button = QPushButton("&Withdraw")
         self.withdraw_button.setAccessibleName("Withdraw the chosen assignment")
         self.withdraw_button.clicked.connect(self.withdraw)
-        self.export_button = QPushButton("&Export marks…")
+        self.export_button = QPushButton("E&xport marks…")
         self.export_button.setAccessibleName("Export marks as CSV for the markbook")
         self.export_button.clicked.connect(self.export_marks)
         row.addWidget(self.withdraw_button)
@@ -542,7 +560,9 @@ class ClassAssignmentsPanel(QWidget):
         self.change_button.setEnabled(item is not None and not item.removed)
         self.withdraw_button.setEnabled(item is not None and not item.removed)
         self.export_button.setEnabled(has_class)
-        self.export_button.setText("&Export assignment marks…" if item is not None else "&Export marks…")
+        what = "the chosen assignment's marks" if item is not None else "the class's marks"
+        self.export_button.setAccessibleName(f"Export {what} as CSV for the markbook")
+        self.export_button.setToolTip(f"Export {what} as CSV for the markbook")
 
     def _store_changed(self, changes: StoreChanges) -> None:
         if changes.outbox and self.class_id is not None and not self.cleared:

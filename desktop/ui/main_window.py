@@ -370,6 +370,10 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentIndex(0)
         self.open_search_hit(SearchHit(lesson_id, activity_id or None, ""))
 
+    def _tab_shown(self, _index: int) -> None:
+        if self.due_view is not None and self.tabs.currentWidget() is self.due_view:
+            self.due_view.setFocus()  # Alt+D lands in the list: the arrows and Enter work at once
+
     def _due_count_changed(self, open_work: int) -> None:
         if self.due_view is not None:
             label = f"&Due work ({open_work})" if open_work else "&Due work"

@@ -191,6 +191,8 @@ class ProgressGridModel(QAbstractTableModel):
         self.assignment = scope
         self._apply_filters()
         self.endResetModel()
+        if self.rows:  # the names' column widens to the longer totals (the header caches its width)
+            self.headerDataChanged.emit(Qt.Orientation.Vertical, 0, len(self.rows) - 1)
 
     def show_mark(self, mark: Mark, *, pending: bool) -> None:
         """A mark just saved here: its cell and the pupil's totals change at once, no query."""
@@ -354,10 +356,9 @@ class ProgressGridModel(QAbstractTableModel):
         counts = self.assignment.counts(pupil.id) if self.assignment is not None else None
         if role == TOTALS_ROLE:
             text = totals_text(self.totals(section))
-            if counts is not None:
-                on_time, late, missing = counts
-                text += f" · {on_time} on time" + (f", {late} late" if late else "")
-                text += f", {missing} missing" if missing else ""
+            if counts is not None:  # only what is there: "2 on time, 1 late", "4 missing"
+                words = [f"{n} {w}" for n, w in zip(counts, ("on time", "late", "missing"), strict=True) if n]
+                text += " · " + ", ".join(words) if words else ""
             return text
         if role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.AccessibleTextRole):
             scope = self._scope_title()
@@ -1254,6 +1255,7 @@ class TeacherView(QWidget):
     def _scope_changed(self, scope: AssignmentScope | None) -> None:
         """An assignment chosen (or none): the grid shows its activities and who handed in when."""
         self.grid_model.set_assignment(scope)
+        self.grid.updateGeometries()  # the pupil column's width follows its new totals
         self.lesson_filter.setEnabled(scope is None)
         name = next((c.name for c in self.class_list if c.id == self.current_class), "")
         title = f"<b>Progress: {html.escape(name)}</b>"
