@@ -4,7 +4,8 @@
 
 One server worker on a fresh benchmark database (as bench/server_bench.py builds it), loaded by wrk;
 the CPU time of the server process and of every `postgres` process is read from /proc before and
-after, and divided by the requests served. CPU time is steadier than wall time on a shared machine. With `--profile FILE`, py-spy samples the
+after, and divided by the requests served (also for the benchmark database's backends alone, which
+other people's work on the machine does not inflate). CPU time is steadier than wall time on a shared machine. With `--profile FILE`, py-spy samples the
 server during the measured run and writes a flame graph (FILE.svg) or, for FILE.txt, collapsed stacks.
 """
 
@@ -21,6 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import server_bench
 
+DATABASE = "post16_bench"
+
 
 def cpu_seconds(pids: list[int]) -> float:
     ticks = 0
@@ -33,8 +36,12 @@ def cpu_seconds(pids: list[int]) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def postgres_pids() -> list[int]:
-    found = subprocess.run(["pgrep", "-f", "postgres"], capture_output=True, text=True, check=False).stdout
+def postgres_pids(database: str | None = None) -> list[int]:
+    """Every PostgreSQL process, or with `database` only the backends connected to it (their titles
+    read `postgres: [CLUSTER: ]USER DATABASE HOST(PORT) STATE`): other people's databases on a shared machine are
+    then left out, and so are the shared WAL writer and checkpointer."""
+    pattern = f"^postgres: (.+: )?[^ ]+ {database} " if database else "postgres"
+    found = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True, check=False).stdout
     return [int(pid) for pid in found.split()]
 
 
@@ -55,7 +62,7 @@ def main() -> None:
         "--profile", type=Path, help="py-spy output: .svg flame graph or .txt collapsed stacks"
     )
     args = parser.parse_args()
-    url = server_bench.fresh_database(server_bench.DEFAULT_ADMIN_URL, "post16_bench")
+    url = server_bench.fresh_database(server_bench.DEFAULT_ADMIN_URL, DATABASE)
     tokens = server_bench.seed_pupils(url)
     common = server_bench.WRK_COMMON % {
         "tokens": server_bench.lua_table(tokens),
@@ -68,9 +75,12 @@ def main() -> None:
     try:
         server_bench.wrk(port, script, args.clients, 2)  # warm-up
         spy = start_profiler(server.pid, args.profile, args.duration) if args.profile else None
+        backends = postgres_pids(DATABASE)
         server_before, postgres_before = cpu_seconds([server.pid]), cpu_seconds(postgres_pids())
+        backends_before = cpu_seconds(backends)
         result = server_bench.wrk(port, script, args.clients, args.duration)
         server_after, postgres_after = cpu_seconds([server.pid]), cpu_seconds(postgres_pids())
+        backends_after = cpu_seconds(backends)
         if spy is not None:
             spy.wait(timeout=60)
     finally:
@@ -79,7 +89,8 @@ def main() -> None:
     print(
         f"{done / result['duration_s']:.0f} {unit}s/s with {args.clients} clients; "
         f"server CPU {1000 * (server_after - server_before) / done:.3f} ms/{unit}; "
-        f"PostgreSQL CPU {1000 * (postgres_after - postgres_before) / done:.3f} ms/{unit}"
+        f"PostgreSQL CPU {1000 * (postgres_after - postgres_before) / done:.3f} ms/{unit} "
+        f"(the benchmark database's backends alone: {1000 * (backends_after - backends_before) / done:.3f})"
     )
 
 
