@@ -14,7 +14,6 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
-from litestar.plugins.prometheus import PrometheusConfig
 
 from server.config import Settings, load_settings
 from server.db.direct import DirectDatabase
@@ -50,7 +49,7 @@ from server.domain.teaching.controllers import TeachingController
 from server.lib import ratelimit
 from server.lib.errors import EXCEPTION_HANDLERS
 from server.lib.logging import configure_logging
-from server.lib.middleware import request_middleware_factory, security_headers
+from server.lib.middleware import http_metrics, request_middleware_factory, security_headers
 from server.lib.strictbody import strict_body
 from server.web import admin_console_handlers, template_config
 from server.web.api_reference import ApiReferencePlugin
@@ -165,9 +164,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "checks": None,
         }
     )
-    prometheus = PrometheusConfig(
-        app_name="post16", prefix="tlac_http", group_path=True, exclude=["/api/metrics", "/api/health"]
-    )
     handlers: list[Any] = [
         AuthController,
         LessonController,
@@ -196,7 +192,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "admin": Provide(provide_admin),
         },
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[request_middleware_factory(settings), prometheus.middleware],
+        middleware=[
+            request_middleware_factory(settings),
+            http_metrics(app_name="post16", exclude="/api/metrics|/api/health"),
+        ],
         before_send=[security_headers],
         before_request=strict_body,
         lifespan=[_lifespan],

@@ -1,7 +1,8 @@
 """Prometheus metrics with the `tlac_` names kept from the system we replace.
 
-HTTP request rate, latency and in-progress come from Litestar's Prometheus middleware (prefix
-`tlac_http`); the rest are defined here. With several worker processes, set PROMETHEUS_MULTIPROC_DIR
+HTTP request rate, latency, errors and in-progress (`tlac_http_*`, the names and labels Litestar's
+Prometheus middleware gave them) are counted by server.lib.middleware.http_metrics; the rest are
+counted where they happen. With several worker processes, set PROMETHEUS_MULTIPROC_DIR
 (the `serve` command does) and the exposition aggregates every process.
 """
 
@@ -12,6 +13,19 @@ import os
 from prometheus_client import REGISTRY as DEFAULT_REGISTRY
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 
+# Labels as Litestar's Prometheus middleware had them (dashboards and alerts read these series).
+HTTP_LABELS = ["method", "path", "status_code", "app_name"]
+HTTP_REQUESTS = Counter("tlac_http_requests_total", "Total requests", HTTP_LABELS)
+HTTP_REQUEST_SECONDS = Histogram(
+    "tlac_http_request_duration_seconds", "Request duration, in seconds", HTTP_LABELS
+)
+HTTP_REQUESTS_IN_PROGRESS = Gauge(
+    "tlac_http_requests_in_progress",
+    "Total requests currently in progress",
+    HTTP_LABELS,
+    multiprocess_mode="livesum",
+)
+HTTP_REQUEST_ERRORS = Counter("tlac_http_requests_error_total", "Total errors in requests", HTTP_LABELS)
 LOGIN_ATTEMPTS = Counter("tlac_auth_login_attempts_total", "Login attempts by outcome", ["status"])
 ACTIVE_SESSIONS = Gauge(
     "tlac_active_sessions", "Sessions neither expired nor revoked", multiprocess_mode="max"
@@ -69,6 +83,11 @@ __all__ = [
     "AUDIT_ENTRIES",
     "DB_POOL",
     "ERRORS",
+    "HTTP_LABELS",
+    "HTTP_REQUESTS",
+    "HTTP_REQUESTS_IN_PROGRESS",
+    "HTTP_REQUEST_ERRORS",
+    "HTTP_REQUEST_SECONDS",
     "LESSONS_LOADED",
     "LESSONS_RELOAD_FAILURES",
     "LOGIN_ATTEMPTS",

@@ -59,11 +59,12 @@ class ActivityController(Controller):
         data: JSONBody[ActivityStateSave],
         auth: Caller,
         db: Db,
-        settings: AppSettings,
         state: State,
     ) -> ActivityState:
         """Save your answer. Idempotent with `op_id`; `client_time` decides which save is current."""
-        return await save_answer(auth, db, settings, state, lesson_id, activity_id, data)
+        # Settings from `state`, not injected: the hot path's dependencies then resolve one after the
+        # other (db, then auth) instead of in a task group (server.domain.auth.guards.provide_auth).
+        return await save_answer(auth, db, state.settings, state, lesson_id, activity_id, data)
 
     @get("/revisions/{lesson_id:str}/{activity_id:str}")
     async def revisions(

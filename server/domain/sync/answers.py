@@ -383,7 +383,8 @@ async def _apply_saves_once(
         current = await _store_postgresql(db, direct, pupil_id, now, claims, valid, results)
     else:
         current = await _store_generic(db, await db.connection(), pupil_id, now, claims, valid, results)
-    await db.commit()
+    if db.in_transaction():  # the direct path touches `db` only to answer replays
+        await db.commit()
 
     answers: list[OperationResult] = []
     answered: set[uuid.UUID] = set()

@@ -125,7 +125,8 @@ class SyncService:
                 results.append(await request_check(self.db, self.lessons, auth, op))
             else:
                 results.append(next(next_save))
-        await self.db.commit()  # the counts, where they went through `db` (the embedded SQLite default)
+        if self.db.in_transaction():  # the counts, where they went through `db` (the embedded SQLite default)
+            await self.db.commit()
         if self.checks is not None and any(op.kind == "code.check" for op in going):
             self.checks.wake()
         retry_after = deferred.retry_after if deferred.op_ids else 0

@@ -63,6 +63,39 @@ def test_metrics_with_the_token_count_requests_logins_and_saves(client, users):
     assert metric_value(after, "tlac_active_sessions") >= 1
 
 
+def test_http_metrics_keep_their_labels_and_leave_out_health_and_metrics(client, users):
+    """The series dashboards and alerts read: method, route template, status and app name, as
+    Litestar's Prometheus middleware labelled them; health checks and scrapes are not counted."""
+    users.add("alice", "pupil")
+    token = login(client, "alice")
+    save = 'app_name="post16",method="POST",path="/api/activity/state/{lesson_id}/{activity_id}"'
+    before = client.get("/api/metrics", headers=bearer(METRICS_TOKEN)).text
+    assert (
+        client.post(
+            f"/api/activity/state/{LESSON}/{CODE}", headers=bearer(token), json={"state": {"code": "1"}}
+        ).status_code
+        == 200
+    )
+    assert (
+        client.post(
+            f"/api/activity/state/{LESSON}/{CODE}", headers=bearer(token), json={"state": 5}
+        ).status_code
+        == 400
+    )
+    client.get("/api/health")
+    after = client.get("/api/metrics", headers=bearer(METRICS_TOKEN)).text
+    for status in ("200", "400"):
+        labels = f'{save},status_code="{status}"'  # the exposition sorts labels by name
+        assert metric_value(after, "tlac_http_requests_total", labels) == (
+            metric_value(before, "tlac_http_requests_total", labels) + 1
+        ), status
+        assert metric_value(after, "tlac_http_request_duration_seconds_count", labels) == (
+            metric_value(before, "tlac_http_request_duration_seconds_count", labels) + 1
+        ), status
+    assert 'path="/api/health"' not in after
+    assert 'path="/api/metrics"' not in after
+
+
 def test_health_answers_without_logging_in(client):
     response = client.get("/api/health")
     assert response.status_code == 200
