@@ -124,6 +124,9 @@ class DueWorkView(QWidget):
         layout.addLayout(bottom)
         self.assignments: list[DueAssignment] = []
         self._server: list[PupilAssignment] = []
+        self._stored_at: datetime | None = None
+        #: the server has been asked (at least once) since this view was made
+        self.asked = False
         self.cleared = False
 
     def clear(self) -> None:
@@ -132,14 +135,18 @@ class DueWorkView(QWidget):
         self.tree.clear()
         self.status.setText("")
 
-    def reload(self) -> None:
-        """Show what this computer knows at once, then ask the server."""
+    def reload(self, *, ask_server: bool = True) -> None:
+        """Show what this computer knows at once, then ask the server (at start-up the window leaves
+        that to after the first sync: the request would load the HTTP client while the first lesson is
+        being shown)."""
         cached = self.ctx.store.cache.get(PUPIL_CACHE)
         if cached is not None and not self._server:
             self._server = msgspec.json.decode(cached[0], type=list[PupilAssignment])
             self._stored_at = cached[1]
-            self.show_list()
-        run_in_background(self.ctx.session.client.assignments, self._loaded, self._offline)
+        self.show_list()
+        if ask_server:
+            self.asked = True
+            run_in_background(self.ctx.session.client.assignments, self._loaded, self._offline)
 
     def _loaded(self, assignments: list[PupilAssignment]) -> None:
         if self.cleared:
@@ -158,8 +165,10 @@ class DueWorkView(QWidget):
         if self.cleared:
             return
         if isinstance(error, SyncError):
-            when = getattr(self, "_stored_at", None)
-            known = f" Showing what this computer knew at {when}." if when else ""
+            when = self._stored_at
+            known = (
+                f" Showing what this computer knew on {when.astimezone():%a %d %b at %H:%M}." if when else ""
+            )
             self.status.setText(f"<i>The school server cannot be reached now.{known}</i>")
         else:
             self.ctx.notify("error", f"Your work list could not be loaded: {error}")
@@ -210,7 +219,7 @@ class DueWorkView(QWidget):
             self.tree.setCurrentItem(again[0] if again else self.tree.topLevelItem(0))
         if not self.assignments:
             self.status.setText("No work is set for you at the moment.")
-        elif getattr(self, "_stored_at", None) is None:
+        elif self._stored_at is None:
             self.status.setText(f"Up to date with the school server ({now.astimezone():%H:%M}).")
         self.count_changed.emit(sum(not due.complete for due in self.assignments))
 
@@ -405,7 +414,7 @@ class ClassAssignmentsPanel(QWidget):
         self.list = QListWidget()
         self.list.setAccessibleName("Assignments of this class")
         self.list.setWordWrap(True)
-        self.list.currentRowChanged.connect(self._chosen)
+        self.list.currentRowChanged.connect(self._row_chosen)
         layout.addWidget(self.list, 1)
         row = QHBoxLayout()
         self.set_button = QPushButton("Set wor&k…")
@@ -433,6 +442,7 @@ class ClassAssignmentsPanel(QWidget):
         self.items: list[ClassAssignment] = []
         self._server: list[Assignment] = []
         self.scope: AssignmentScope | None = None
+        self._want: uuid.UUID | None = None
         self.cleared = False
         ctx.events.changed.connect(self._store_changed)
         self._update_buttons()
@@ -441,7 +451,7 @@ class ClassAssignmentsPanel(QWidget):
 
     def clear(self) -> None:
         self.cleared = True
-        self.class_id, self.items, self._server, self.scope = None, [], [], None
+        self.class_id, self.items, self._server, self.scope, self._want = None, [], [], None, None
         self.list.blockSignals(True)
         self.list.clear()
         self.list.blockSignals(False)
@@ -450,7 +460,7 @@ class ClassAssignmentsPanel(QWidget):
     def set_class(self, class_id: int, class_name: str) -> None:
         if class_id != self.class_id:
             self.class_id, self.class_name, self._server = class_id, class_name, []
-            self.scope = None
+            self.scope = self._want = None
             self.scope_changed.emit(None)
         self.reload()
 
@@ -484,7 +494,9 @@ class ClassAssignmentsPanel(QWidget):
             return
         store = self.ctx.store
         titles = {summary.id: summary.title for summary in store.lessons.summaries()}
-        chosen = choose or (self.scope.assignment.id if self.scope is not None else None)
+        if choose is not None:
+            self._want = choose
+        chosen = self._want
         items = class_assignments(self._server, store.outbox.queued_assignments(), self.class_id, titles)
         if not from_server:
             listed = {item.id for item in items}
@@ -508,8 +520,15 @@ class ClassAssignmentsPanel(QWidget):
         self.list.setCurrentRow(row)
         self.list.blockSignals(False)
         self._update_buttons()
-        if chosen is not None:
+        if chosen is not None or self.scope is not None:
             self._chosen(row)
+
+    def _row_chosen(self, row: int) -> None:
+        """The teacher chose a row: remembered by id, so the same assignment stays chosen while the
+        list is rebuilt (a change just sent may be missing from the server's list for a moment)."""
+        item = self.chosen()
+        self._want = item.id if item is not None else None
+        self._chosen(row)
 
     def chosen(self) -> ClassAssignment | None:
         row = self.list.currentRow()

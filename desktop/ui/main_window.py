@@ -163,12 +163,7 @@ class MainWindow(QMainWindow):
             self.due_view.open_requested.connect(self.open_due_work)
             self.due_view.count_changed.connect(self._due_count_changed)
             self.tabs.addTab(self.due_view, "&Due work")
-            # Alt+D lands in the list, so the arrows and Enter work at once.
-            self.tabs.currentChanged.connect(
-                lambda _index: (
-                    self.due_view.setFocus() if self.tabs.currentWidget() is self.due_view else None
-                )
-            )
+            self.tabs.currentChanged.connect(self._tab_shown)
             self.tabs.tabBar().setAccessibleName("Sections: Lessons, Due work")
 
         central = QWidget()
@@ -225,8 +220,8 @@ class MainWindow(QMainWindow):
             )
         if self.teacher_view is not None:
             self.teacher_view.reload()
-        if self.due_view is not None:
-            self.due_view.reload()
+        if self.due_view is not None:  # what this computer knows; the server is asked after the first sync
+            self.due_view.reload(ask_server=False)
         if start_sync:
             self.sync.start()
 
@@ -373,6 +368,8 @@ class MainWindow(QMainWindow):
     def _tab_shown(self, _index: int) -> None:
         if self.due_view is not None and self.tabs.currentWidget() is self.due_view:
             self.due_view.setFocus()  # Alt+D lands in the list: the arrows and Enter work at once
+            if not self.due_view.asked:
+                self.due_view.reload()
 
     def _due_count_changed(self, open_work: int) -> None:
         if self.due_view is not None:
@@ -563,7 +560,7 @@ class MainWindow(QMainWindow):
         changed = report.pushed or report.new_marks or report.revisions or report.lessons_updated
         if self.teacher_view is not None and (changed or report.lessons_removed):
             self.teacher_view.refresh()
-        if self.due_view is not None and (report.pushed or report.new_marks):
+        if self.due_view is not None and (report.pushed or report.new_marks or not self.due_view.asked):
             self.due_view.reload()  # the server's receipts for what was just sent, and new marks
         elif self.due_view is not None and report.lessons_updated:
             self.due_view.show_list()  # activities by their titles, once the lessons are here

@@ -152,6 +152,7 @@ def test_overdue_work_shows_as_overdue_and_an_answer_after_the_due_time_as_late(
     qtbot.waitUntil(lambda: store.outbox.pending_count() == 0, timeout=30_000)
 
     # The teacher brings the deadline forward to one already passed (a change may; a new one may not).
+    qtbot.waitUntil(lambda: panel.chosen() is not None and not panel.chosen().pending, timeout=30_000)
     panel.change_button.click()
     dialog = panel.dialog
     assert not dialog.lesson.isEnabled()
