@@ -50,7 +50,7 @@ def start_profiler(pid: int, output: Path, duration: int) -> subprocess.Popen[by
     py_spy = Path(sys.executable).with_name("py-spy")
     fmt = "raw" if output.suffix == ".txt" else "flamegraph"
     command = [str(py_spy), "record", "--pid", str(pid), "--duration", str(duration), "--rate", "200"]
-    return subprocess.Popen([*command, "--format", fmt, "--output", str(output), "--nonblocking"])
+    return subprocess.Popen([*command, "--format", fmt, "--output", str(output)])
 
 
 def main() -> None:
@@ -58,6 +58,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--duration", type=int, default=8)
     parser.add_argument("--push", type=int, metavar="BATCH", help="measure sync pushes of BATCH operations")
+    parser.add_argument(
+        "--bare", action="store_true", help="measure bench/bare_endpoint.py (the yardstick) instead"
+    )
     parser.add_argument(
         "--profile", type=Path, help="py-spy output: .svg flame graph or .txt collapsed stacks"
     )
@@ -70,21 +73,26 @@ def main() -> None:
     }
     script = common + (server_bench.WRK_PUSH % {"batch": args.push} if args.push else server_bench.WRK_SAVE)
     unit = "operation" if args.push else "save"
-    server = server_bench.start_server(url, 1, Path(tempfile.mkdtemp(prefix="post16-cpu-")))
-    port = server.port
+    data_dir = Path(tempfile.mkdtemp(prefix="post16-cpu-"))
+    if args.bare:  # one uvicorn worker runs in the process started
+        bare, port = server_bench.start_bare_endpoint(url, 1, data_dir)
+        pid, stop = bare.pid, lambda: server_bench.stop_bare_endpoint(bare)
+    else:
+        server = server_bench.start_server(url, 1, data_dir)
+        pid, port, stop = server.pid, server.port, server.stop
     try:
         server_bench.wrk(port, script, args.clients, 2)  # warm-up
-        spy = start_profiler(server.pid, args.profile, args.duration) if args.profile else None
+        spy = start_profiler(pid, args.profile, args.duration) if args.profile else None
         backends = postgres_pids(DATABASE)
-        server_before, postgres_before = cpu_seconds([server.pid]), cpu_seconds(postgres_pids())
+        server_before, postgres_before = cpu_seconds([pid]), cpu_seconds(postgres_pids())
         backends_before = cpu_seconds(backends)
         result = server_bench.wrk(port, script, args.clients, args.duration)
-        server_after, postgres_after = cpu_seconds([server.pid]), cpu_seconds(postgres_pids())
+        server_after, postgres_after = cpu_seconds([pid]), cpu_seconds(postgres_pids())
         backends_after = cpu_seconds(backends)
         if spy is not None:
             spy.wait(timeout=60)
     finally:
-        server.stop()
+        stop()
     done = result["requests"] * (args.push or 1)
     print(
         f"{done / result['duration_s']:.0f} {unit}s/s with {args.clients} clients; "

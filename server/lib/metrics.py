@@ -40,6 +40,11 @@ SYNC_OPERATIONS = Counter("tlac_sync_operations_total", "Sync operations answere
 SYNC_PUSH_BATCH = Histogram(
     "tlac_sync_push_batch_size", "Operations per sync push", buckets=(1, 5, 10, 50, 100, 250, 500)
 )
+SAVES_PER_STATEMENT = Histogram(
+    "tlac_sync_saves_per_statement",
+    "Saves carried by one save statement (requests in flight together share one: group commit)",
+    buckets=(1, 2, 5, 10, 25, 50, 100, 250, 500, 1000),
+)
 RATE_LIMITED = Counter("tlac_rate_limit_violations_total", "Requests refused by a rate limit", ["endpoint"])
 LOGIN_THROTTLED = Counter("tlac_auth_login_throttled_total", "Logins refused by the back-off", ["scope"])
 ERRORS = Counter("tlac_errors_total", "Errors answered, by type", ["type"])
@@ -94,6 +99,7 @@ __all__ = [
     "LOGIN_THROTTLED",
     "MARKS_SET",
     "RATE_LIMITED",
+    "SAVES_PER_STATEMENT",
     "SESSIONS_PURGED",
     "SYNC_OPERATIONS",
     "SYNC_PUSH_BATCH",

@@ -243,7 +243,7 @@ async def apply_saves(
     for attempt in range(MAX_RETRIES):
         try:
             outcome = await _apply_saves_once(db, library, settings, pupil_id, saves, direct)
-        except (IntegrityError, psycopg.errors.UniqueViolation):
+        except (IntegrityError, psycopg.errors.UniqueViolation, psycopg.errors.DeadlockDetected):
             await db.rollback()
             if attempt == MAX_RETRIES - 1:
                 raise
@@ -433,17 +433,17 @@ async def _store_postgresql(
     if valid:
         applied = await save_batch(
             direct,
-            pupil_id=pupil_id,
-            now=now,
-            device_id=next(iter(valid.values()))[0].device_id,
-            saves=[
+            [
                 BatchSave(
                     op_id=save.op_id,
+                    pupil_id=pupil_id,
+                    device_id=save.device_id,
                     lesson_id=save.lesson_id,
                     activity_id=save.activity_id,
                     state=save.state,
                     client_time=client_time,
                     client_time_raw=save.client_time.isoformat() if save.client_time else None,
+                    received_at=now,
                 )
                 for save, client_time in valid.values()
             ],
