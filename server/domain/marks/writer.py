@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import msgspec
 from sqlalchemy import select
@@ -132,6 +132,8 @@ def choice_feedback(activity: ChoiceActivity, score: float) -> str:
 class AutoMark(msgspec.Struct):
     """One automatic mark as the PostgreSQL statement reads it (encoded to JSON with msgspec)."""
 
+    pupil_id: int
+    marked_at: datetime
     lesson_id: str
     activity_id: str
     score: float
@@ -146,28 +148,36 @@ class AutoMark(msgspec.Struct):
 # mark never replaces a teacher's. A mark written is announced to the pupil's laptops (sync_events).
 AUTO_MARKS = """
 WITH input AS (
-    SELECT * FROM jsonb_to_recordset(CAST(%(marks)s AS jsonb))
-        AS (lesson_id text, activity_id text, score float8, max_score float8, feedback text,
-            client_time timestamptz, revision int)
+    SELECT * FROM jsonb_to_recordset(CAST(%(rows)s AS jsonb))
+        AS (pupil_id bigint, marked_at timestamptz, lesson_id text, activity_id text, score float8,
+            max_score float8, feedback text, client_time timestamptz, revision int)
 ), written AS (
     INSERT INTO marks AS m (pupil_id, lesson_id, activity_id, score, max_score, feedback, source, marker_id,
                             marked_at, client_time, op_id, revision)
-    SELECT %(pupil_id)s, lesson_id, activity_id, score, max_score, feedback, 'auto', NULL, %(now)s,
+    SELECT pupil_id, lesson_id, activity_id, score, max_score, feedback, 'auto', NULL, marked_at,
            client_time, NULL, revision
     FROM input
+    ORDER BY pupil_id, lesson_id, activity_id
     ON CONFLICT (pupil_id, lesson_id, activity_id) DO UPDATE SET
         score = excluded.score, max_score = excluded.max_score, feedback = excluded.feedback,
         source = 'auto', marker_id = NULL, marked_at = excluded.marked_at,
         client_time = excluded.client_time, op_id = NULL, revision = excluded.revision
     WHERE m.source <> 'teacher' AND m.client_time <= excluded.client_time
-    RETURNING lesson_id, activity_id
+    RETURNING pupil_id, lesson_id, activity_id, marked_at
 ), announced AS (
     INSERT INTO sync_events (audience_id, kind, lesson_id, activity_id, ref_id, created_at)
-    SELECT %(pupil_id)s, 'mark', lesson_id, activity_id, NULL, %(now)s FROM written
-    RETURNING 1
+    SELECT pupil_id, 'mark', lesson_id, activity_id, NULL, marked_at FROM written
 )
-SELECT count(*) FROM announced
+SELECT pupil_id, lesson_id, activity_id FROM written
 """
+
+
+def _mark_key(mark: AutoMark) -> tuple[int, str, str]:
+    return mark.pupil_id, mark.lesson_id, mark.activity_id
+
+
+def _written_key(row: tuple[Any, ...]) -> tuple[int, str, str]:
+    return row[0], row[1], row[2]
 
 
 def is_marked_from_a_key(activity: Activity | None) -> bool:
@@ -188,15 +198,12 @@ async def mark_answers_from_keys(
     an answer key (see `is_marked_from_a_key`) and return how many marks were written through `db` (the
     caller commits). With `direct` (PostgreSQL) they are written at once, in one autocommit statement,
     and 0 is returned."""
-    marks = _key_marks(library, answers)
+    marks = _key_marks(library, pupil_id, utcnow(), answers)
     if not marks:
         return 0
-    if direct is not None:
-        rows = await direct.fetch(
-            AUTO_MARKS,
-            {"marks": msgspec.json.encode(marks).decode(), "pupil_id": pupil_id, "now": utcnow()},
-        )
-        MARKS_SET.labels(source="auto").inc(int(rows[0][0]) if rows else 0)
+    if direct is not None:  # with other requests' marks in flight (server.db.direct.GroupCommit)
+        group = direct.group_commit(AUTO_MARKS, row_key=_mark_key, result_key=_written_key)
+        MARKS_SET.labels(source="auto").inc(len(await group.send(marks)))
         return 0
     for mark in marks:
         await write_mark(
@@ -216,7 +223,9 @@ async def mark_answers_from_keys(
     return len(marks)
 
 
-def _key_marks(library: LessonLibrary, answers: Mapping[tuple[str, str], StoredAnswer]) -> list[AutoMark]:
+def _key_marks(
+    library: LessonLibrary, pupil_id: int, now: datetime, answers: Mapping[tuple[str, str], StoredAnswer]
+) -> list[AutoMark]:
     marks: list[AutoMark] = []
     for (lesson_id, activity_id), answer in answers.items():
         activity = library.activity(lesson_id, activity_id)
@@ -229,6 +238,8 @@ def _key_marks(library: LessonLibrary, answers: Mapping[tuple[str, str], StoredA
         score, feedback = marked
         marks.append(
             AutoMark(
+                pupil_id=pupil_id,
+                marked_at=now,
                 lesson_id=lesson_id,
                 activity_id=activity_id,
                 score=score,

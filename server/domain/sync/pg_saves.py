@@ -16,22 +16,16 @@ as applying the saves one by one in the order sent:
   the winner is the greatest of the stored state and the batch's best save; if that is the batch's
   save, the current revision is count before + its k.
 
-Saves from different requests are sent together (`SaveBatcher`, a group commit): while one statement
-is in flight, the saves that arrive queue, and the next statement carries all of them — one round trip
-and one commit for many pupils' saves, with no waiting added (a save that finds nothing in flight goes
-at once). Each row names its pupil, device and receive time, so a combined statement stores exactly what
-the requests would have stored one by one; every request is answered only after the statement that
-carried its saves has committed. Rows are locked in one order (op ids, then pupil, lesson, activity) so
-two combined statements on two workers wait for each other instead of deadlocking; a statement that
-fails is split and each request sent alone, so one request's failure is never another's.
+Saves from different requests are sent together (server.db.direct.GroupCommit, a group commit): while
+one statement is in flight the saves that arrive queue, and the next statement carries all of them. So
+each row names its pupil, device and receive time, the batch is folded per pupil and activity, and the
+inserts take their locks in one order (op ids, then pupil, lesson, activity).
 """
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -44,7 +38,7 @@ SAVE_BATCH = """
 WITH input AS (
     SELECT *
     FROM ROWS FROM (
-        jsonb_to_recordset(CAST(%(saves)s AS jsonb))
+        jsonb_to_recordset(CAST(%(rows)s AS jsonb))
             AS (op_id uuid, pupil_id bigint, device_id text, lesson_id text, activity_id text, state jsonb,
                 client_time timestamptz, client_time_raw text, received_at timestamptz)
     ) WITH ORDINALITY AS i (op_id, pupil_id, device_id, lesson_id, activity_id, state, client_time,
@@ -125,105 +119,23 @@ class SavedRow:
     received_at: datetime
 
 
-@dataclass(slots=True, eq=False)
-class _Waiting:
-    """One request's saves, waiting for the statement that will carry them."""
-
-    saves: list[BatchSave]
-    op_ids: frozenset[uuid.UUID]
-    answer: asyncio.Future[dict[uuid.UUID, SavedRow]] = field(
-        default_factory=lambda: asyncio.get_running_loop().create_future()
-    )
+def _op_id(save: BatchSave) -> uuid.UUID:
+    return save.op_id
 
 
-class SaveBatcher:
-    """Group commit of saves on one worker: one statement in flight at a time, carrying every save that
-    queued while the one before it ran (module docstring)."""
-
-    MAX_ROWS = 1000  # one statement's JSON stays well under a megabyte
-
-    def __init__(self, direct: DirectDatabase) -> None:
-        self._direct = direct
-        self._waiting: list[_Waiting] = []
-        self._drainer: asyncio.Task[None] | None = None
-
-    async def save(self, saves: list[BatchSave]) -> dict[uuid.UUID, SavedRow]:
-        waiting = _Waiting(saves, frozenset(save.op_id for save in saves))
-        self._waiting.append(waiting)
-        if self._drainer is None:
-            self._drainer = asyncio.get_running_loop().create_task(self._drain(), name="post16-save-batcher")
-        return await waiting.answer
-
-    async def _drain(self) -> None:
-        try:
-            while self._waiting:
-                await self._send(self._next_group())
-        except BaseException as error:  # cancelled at shutdown: nobody is left waiting for nothing
-            for waiting in self._waiting:
-                if not waiting.answer.done():
-                    waiting.answer.set_exception(error)
-            self._waiting = []
-            raise
-        finally:
-            self._drainer = None
-
-    def _next_group(self) -> list[_Waiting]:
-        """The waiting requests that fit one statement, in arrival order; a request repeating an op id
-        already in the group waits for the next one (the statement claims each op id once)."""
-        group: list[_Waiting] = []
-        left: list[_Waiting] = []
-        op_ids: set[uuid.UUID] = set()
-        rows = 0
-        for waiting in self._waiting:
-            if waiting.answer.done():
-                continue  # its request was cancelled before it was sent
-            if group and (rows + len(waiting.saves) > self.MAX_ROWS or not op_ids.isdisjoint(waiting.op_ids)):
-                left.append(waiting)
-                continue
-            group.append(waiting)
-            op_ids |= waiting.op_ids
-            rows += len(waiting.saves)
-        self._waiting = left
-        return group
-
-    async def _send(self, group: list[_Waiting]) -> None:
-        saves = [save for waiting in group for save in waiting.saves]
-        try:
-            rows = await self._direct.fetch(SAVE_BATCH, {"saves": msgspec.json.encode(saves).decode()})
-        except Exception as error:
-            if len(group) == 1:
-                if not group[0].answer.done():
-                    group[0].answer.set_exception(error)
-                return
-            # The statement was rolled back whole: send each request alone, so that whatever failed
-            # (an op id sent twice at once from two workers, a lost connection) fails only its own.
-            for waiting in group:
-                await self._send([waiting])
-            return
-        except BaseException as error:
-            for waiting in group:
-                if not waiting.answer.done():
-                    waiting.answer.set_exception(error)
-            raise
-        SAVES_PER_STATEMENT.observe(len(saves))
-        applied = {row[0]: SavedRow(*row) for row in rows}
-        for waiting in group:
-            if not waiting.answer.done():
-                own = {op_id: applied[op_id] for op_id in waiting.op_ids if op_id in applied}
-                waiting.answer.set_result(own)
-
-
-_batchers: weakref.WeakKeyDictionary[DirectDatabase, SaveBatcher] = weakref.WeakKeyDictionary()
+def _result_op_id(row: tuple[Any, ...]) -> uuid.UUID:
+    op_id: uuid.UUID = row[0]
+    return op_id
 
 
 async def save_batch(direct: DirectDatabase, saves: list[BatchSave]) -> dict[uuid.UUID, SavedRow]:
-    """Store a request's valid saves, in the order sent, together with other requests' saves in flight
-    on this worker; returns the applied operations (an op id missing from the answer had been claimed
-    before: it is a replay)."""
-    batcher = _batchers.get(direct)
-    if batcher is None:
-        batcher = _batchers[direct] = SaveBatcher(direct)
-    return await batcher.save(saves)
+    """Store a request's valid saves, in the order sent, together with the saves of other requests in
+    flight on this worker (server.db.direct.GroupCommit); returns the applied operations (an op id
+    missing from the answer had been claimed before: it is a replay)."""
+    group = direct.group_commit(
+        SAVE_BATCH, row_key=_op_id, result_key=_result_op_id, on_sent=SAVES_PER_STATEMENT.observe
+    )
+    return {row[0]: SavedRow(*row) for row in await group.send(saves)}
 
 
 CLAIM_REJECTED = """
@@ -253,4 +165,4 @@ async def claim_rejected(
     return {row[0] for row in rows}
 
 
-__all__ = ["BatchSave", "SaveBatcher", "SavedRow", "claim_rejected", "save_batch"]
+__all__ = ["BatchSave", "SavedRow", "claim_rejected", "save_batch"]

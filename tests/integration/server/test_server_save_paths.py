@@ -14,6 +14,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psycopg
 import pytest
 from server_helpers import CHOICE, CODE, LESSON, TEXT, sql
 
@@ -22,6 +23,7 @@ from server.db.direct import DirectDatabase
 from server.db.engine import make_async_engine, make_sessionmaker
 from server.domain.lessons.services import LessonLibrary
 from server.domain.sync.answers import SaveRequest, apply_saves
+from server.domain.sync.pg_saves import BatchSave, save_batch
 from server.lib.metrics import SAVES_PER_STATEMENT
 
 ACTIVITIES = [CODE, CHOICE, TEXT]
@@ -213,3 +215,54 @@ def test_many_pupils_saving_at_once_store_what_each_would_store_alone(make_pg_ur
     requests = sum(len(batch_list) for batch_list in batches.values())
     assert saves > 0
     assert statements < requests  # some statements carried several pupils' saves
+
+
+def test_a_save_that_fails_fails_alone_when_sent_with_others(make_pg_url, users, tmp_path):
+    """Three requests queued for one statement, the middle one for a pupil who does not exist: the
+    statement is split, the two good requests are stored and answered, only the bad one fails."""
+    url = make_pg_url()
+    sql(
+        url,
+        "INSERT INTO users (id, username, display_name, role, password_hash, disabled, created_at,"
+        " password_changed_at) VALUES (4242, 'pupil4242', 'P', 'pupil', 'x', false, now(), now())",
+    )
+
+    def save(pupil_id: int, activity: str) -> BatchSave:
+        return BatchSave(
+            op_id=uuid.uuid4(),
+            pupil_id=pupil_id,
+            device_id="laptop-7",
+            lesson_id=LESSON,
+            activity_id=activity,
+            state=answer_for(activity, 1),
+            client_time=BASE_TIME,
+            client_time_raw=None,
+            received_at=BASE_TIME,
+        )
+
+    good, bad, other = save(4242, CODE), save(999_999, CODE), save(4242, TEXT)
+
+    async def send_together() -> list[Any]:
+        settings = load_settings({"POST16_DATABASE_URL": url, "POST16_DATA_DIR": str(tmp_path)})
+        direct = DirectDatabase(settings)
+        await direct.open()
+        try:
+            before = statements_sent()
+            answers = await asyncio.gather(
+                save_batch(direct, [good]),
+                save_batch(direct, [bad]),
+                save_batch(direct, [other]),
+                return_exceptions=True,
+            )
+            return [*answers, statements_sent()[0] - before[0]]
+        finally:
+            await direct.close()
+
+    first, failed, third, statements = asyncio.run(send_together())
+    assert isinstance(failed, psycopg.errors.ForeignKeyViolation)
+    assert set(first) == {good.op_id}
+    assert set(third) == {other.op_id}
+    assert statements == 2  # the shared statement failed (not counted), then each good request alone
+    stored_ops = sql(url, "SELECT op_id FROM activity_revisions ORDER BY revision, activity_id")
+    assert {row[0] for row in stored_ops} == {good.op_id, other.op_id}
+    assert sql(url, "SELECT count(*) FROM sync_operations") == [(2,)]
