@@ -162,9 +162,9 @@ def lua_table(rows: list[tuple[str, ...]] | list[str]) -> str:
     )
 
 
-def start_server(url: str, workers: int, data_dir: Path) -> ServerProcess:
-    """The server as the suite starts it (support.servers), with the limits off for measuring."""
-    env = {
+def server_settings(url: str, data_dir: Path) -> dict[str, str]:
+    """The POST16_* settings the benchmarks serve the project with: rate limits off, no sandbox."""
+    return {
         "POST16_DATABASE_URL": url,
         "POST16_DATA_DIR": str(data_dir),
         "POST16_RATE_LIMITS": "activity_save=0,python_run=0,mark_activity=0,default=0",
@@ -175,6 +175,11 @@ def start_server(url: str, workers: int, data_dir: Path) -> ServerProcess:
         # 2 workers x (20 + 10) stays under PostgreSQL's default max_connections of 100.
         "POST16_DB_MAX_OVERFLOW": "10",
     }
+
+
+def start_server(url: str, workers: int, data_dir: Path) -> ServerProcess:
+    """The server as the suite starts it (support.servers), with the limits off for measuring."""
+    env = server_settings(url, data_dir)
     # A loaded machine (other people's suites on the 2 cores) can take over a minute to start two workers.
     return ServerProcess(env, workers=workers, log_path=data_dir / "server.log").start(timeout=240)
 
