@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.direct import DirectDatabase
 from server.db.engine import upsert_for
-from server.db.models import CodeCheck, RateLimitWindow, SyncOperation
+from server.db.models import ActivityRevision, CodeCheck, RateLimitWindow, SyncOperation
 from server.lib.errors import AppError
 from server.lib.metrics import RATE_LIMITED
 from shared.errors import ErrorCode
@@ -109,11 +109,11 @@ async def count(db: AsyncSession, endpoint: str, subject: str) -> None:
 
 # One statement for a whole push: the request counted against its own limit (as `hit` would), then —
 # unless that refused it — which of its operation ids are new (a replay does nothing, so it costs
-# nothing; checks are recorded in code_checks), and the new ones of each kind added to that kind's
-# counter. Answers the request's count (op_id NULL), then each new op id with its kind's count after
-# the batch, in the order sent. One
-# statement, one commit: the push pays no more round trips than before the operations were counted. The
-# ids and keys go as comma-separated text: psycopg would dump array elements one by one in Python.
+# nothing; applied saves are known by their revisions, checks by code_checks), and the new ones of each
+# kind added to that kind's counter. Answers the request's count (op_id NULL), then each new op id with
+# its kind's count after the batch, in the order sent. One statement, one commit: the push pays no more
+# round trips than before the operations were counted. The ids and keys go as comma-separated text:
+# psycopg would dump array elements one by one in Python.
 SPEND = """
 WITH input AS (
     SELECT DISTINCT ON (op_id) op_id, key, position
@@ -123,6 +123,7 @@ WITH input AS (
 ), fresh AS (
     SELECT * FROM input
     WHERE NOT EXISTS (SELECT 1 FROM sync_operations s WHERE s.op_id = input.op_id)
+      AND NOT EXISTS (SELECT 1 FROM activity_revisions r WHERE r.op_id = input.op_id)
       AND NOT EXISTS (SELECT 1 FROM code_checks c WHERE c.op_id = input.op_id)
 ), request AS (
     INSERT INTO rate_limit_windows (key, window_start, count)
@@ -233,9 +234,9 @@ async def _spend_generic(
     for op_id, endpoint in counted:
         first.setdefault(op_id, endpoint)
     ids = list(first)
-    known = set(
-        (await db.execute(select(SyncOperation.op_id).where(SyncOperation.op_id.in_(ids)))).scalars()
-    ) | set((await db.execute(select(CodeCheck.op_id).where(CodeCheck.op_id.in_(ids)))).scalars())
+    known: set[uuid.UUID] = set()
+    for table in (SyncOperation, ActivityRevision, CodeCheck):
+        known |= set((await db.execute(select(table.op_id).where(table.op_id.in_(ids)))).scalars())
     fresh = [(op_id, endpoint) for op_id, endpoint in first.items() if op_id not in known]
     totals: dict[str, int] = {}
     insert = upsert_for(db)

@@ -1,7 +1,8 @@
 """The operation ledger: every operation id a client sent, claimed once, and the answer it got.
 
-`sync_operations` holds one row per op id: applied (a save's revision lives in its revision row) or
-rejected with its reason and code. Saves (server.domain.sync.answers and pg_saves), teachers' marks
+`sync_operations` holds one row per op id — applied or rejected with its reason and code — except for
+saves applied on PostgreSQL, whose claim is their revision row (`activity_revisions.op_id` is unique:
+server.domain.sync.pg_saves). Saves (server.domain.sync.answers and pg_saves), teachers' marks
 (server.domain.marks.services) and refusals all go through it, so that a replay — the same op id sent
 again, late, twice at once, or by someone else — is answered from here and changes nothing
 (docs/architecture.md, invariant 2). Access is checked by the caller before the ledger is read.
@@ -41,20 +42,34 @@ def _result(row: SyncOperation, outcome: str | None = None) -> OperationResult:
 
 
 async def answered_before(db: AsyncSession, op_ids: list[uuid.UUID]) -> dict[uuid.UUID, SyncOperation]:
-    """The recorded answers to these operation ids (an applied save's revision filled in from its
-    revision row, which is where it lives)."""
+    """The recorded answers to these operation ids. An applied save on PostgreSQL has no ledger row:
+    its revision row is its claim (server.domain.sync.pg_saves), read here as an applied operation. An
+    op id found both ways (a refusal recorded beside an applied save) is answered as the applied save."""
     if not op_ids:
         return {}
-    rows = await db.execute(
-        select(SyncOperation, ActivityRevision.revision)
-        .outerjoin(ActivityRevision, ActivityRevision.op_id == SyncOperation.op_id)
-        .where(SyncOperation.op_id.in_(op_ids))
+    found: dict[uuid.UUID, SyncOperation] = {}
+    revisions = await db.execute(
+        select(
+            ActivityRevision.op_id,
+            ActivityRevision.pupil_id,
+            ActivityRevision.revision,
+            ActivityRevision.received_at,
+        ).where(ActivityRevision.op_id.in_(op_ids))
     )
-    found = {}
-    for operation, revision in rows.all():
-        if revision is not None:
-            operation.revision = revision
-        found[operation.op_id] = operation
+    for op_id, pupil_id, revision, received_at in revisions.all():
+        found[op_id] = SyncOperation(
+            op_id=op_id,
+            user_id=pupil_id,
+            kind="activity.save",
+            outcome="applied",
+            revision=revision,
+            received_at=received_at,
+        )
+    left = [op_id for op_id in op_ids if op_id not in found]
+    if left:
+        rows = await db.execute(select(SyncOperation).where(SyncOperation.op_id.in_(left)))
+        for operation in rows.scalars():
+            found[operation.op_id] = operation
     return found
 
 

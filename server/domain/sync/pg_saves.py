@@ -7,6 +7,14 @@ to send than six arrays: psycopg dumps array elements in Python, PostgreSQL pars
 on its own, in autocommit, on the hot path's direct connections (server.db.direct): one statement is
 one transaction, committed before the server answers.
 
+An applied save is claimed by its revision row, whose op id is unique, not by a ledger row of its own
+(one row and two index entries fewer per save; docs/architecture.md, "The operation ledger"). The
+statement leaves out the op ids it can already see (revisions and ledger rows); an op id that another
+statement is storing at the same moment makes this one fail on the revision's unique key once that one
+commits, and the retry (server.domain.sync.answers.apply_saves, or the group commit's split) finds it
+and answers it as a replay. Refusals still get a ledger row (`CLAIM_REJECTED`), never for an op id
+that was applied.
+
 A batch may save the same activity many times (a pupil's queue after a lesson offline). An upsert may
 touch a row only once per statement, so the batch is folded per activity in SQL, with the same result
 as applying the saves one by one in the order sent:
@@ -19,7 +27,7 @@ as applying the saves one by one in the order sent:
 Saves from different requests are sent together (server.db.direct.GroupCommit, a group commit): while
 one statement is in flight the saves that arrive queue, and the next statement carries all of them. So
 each row names its pupil, device and receive time, the batch is folded per pupil and activity, and the
-inserts take their locks in one order (op ids, then pupil, lesson, activity).
+current states are upserted in one order (pupil, lesson, activity), the order their locks are taken.
 """
 
 from __future__ import annotations
@@ -43,16 +51,21 @@ WITH input AS (
                 client_time timestamptz, client_time_raw text, received_at timestamptz)
     ) WITH ORDINALITY AS i (op_id, pupil_id, device_id, lesson_id, activity_id, state, client_time,
                             client_time_raw, received_at, position)
-), claim AS (
-    INSERT INTO sync_operations (op_id, user_id, kind, outcome, received_at)
-    SELECT op_id, pupil_id, 'activity.save', 'applied', received_at FROM input ORDER BY op_id
-    ON CONFLICT (op_id) DO NOTHING
-    RETURNING op_id
-), claimed AS (
+), seen AS MATERIALIZED (
+    -- Op ids answered before: an applied save is known by its revision (activity_revisions.op_id is
+    -- unique), anything else by its ledger row (server.domain.sync.ledger). One index probe each, as
+    -- scalar subqueries in the select list: as a NOT EXISTS the planner may hash a whole table (the plan
+    -- is kept while the tables grow), and as a filter it guesses so few rows survive that it joins the
+    -- saves to the states by nested loops (800 saves: 640,000 comparisons).
     SELECT input.*,
+           (SELECT 1 FROM activity_revisions a WHERE a.op_id = input.op_id) IS NOT NULL
+           OR (SELECT 1 FROM sync_operations o WHERE o.op_id = input.op_id) IS NOT NULL AS answered
+    FROM input
+), claimed AS (
+    SELECT seen.*,
            row_number() OVER (PARTITION BY pupil_id, lesson_id, activity_id ORDER BY position) AS k,
            count(*) OVER (PARTITION BY pupil_id, lesson_id, activity_id) AS n
-    FROM input JOIN claim USING (op_id)
+    FROM seen WHERE NOT answered
 ), best AS (
     SELECT DISTINCT ON (pupil_id, lesson_id, activity_id) *
     FROM claimed
@@ -84,10 +97,11 @@ WITH input AS (
     SELECT c.pupil_id, c.lesson_id, c.activity_id, cs.revision_count - c.n + c.k, c.state, c.client_time,
            c.client_time_raw, c.received_at, c.op_id, c.device_id
     FROM claimed c JOIN current_state cs USING (pupil_id, lesson_id, activity_id)
+    ORDER BY c.position  -- ids, and so the order of the pull, as the saves were sent
     RETURNING id, pupil_id, lesson_id, activity_id, op_id, revision, received_at
 ), event AS (
     INSERT INTO sync_events (audience_id, kind, lesson_id, activity_id, ref_id, created_at)
-    SELECT pupil_id, 'revision', lesson_id, activity_id, id, received_at FROM revision
+    SELECT pupil_id, 'revision', lesson_id, activity_id, id, received_at FROM revision ORDER BY id
 )
 SELECT r.op_id, r.revision AS new_revision, cs.revision AS current_revision, cs.state, cs.client_time,
        cs.received_at
@@ -143,6 +157,8 @@ INSERT INTO sync_operations (op_id, user_id, kind, outcome, reason, code, receiv
 SELECT op_id, %(user_id)s, 'activity.save', 'rejected', reason, code, %(now)s
 FROM unnest(CAST(%(op_ids)s AS uuid[]), CAST(%(reasons)s AS text[]), CAST(%(codes)s AS text[]))
     AS r (op_id, reason, code)
+WHERE NOT EXISTS (SELECT 1 FROM activity_revisions a WHERE a.op_id = r.op_id)
+ORDER BY op_id
 ON CONFLICT (op_id) DO NOTHING
 RETURNING op_id
 """

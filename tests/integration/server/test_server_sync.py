@@ -307,6 +307,45 @@ def test_current_protocol_header_is_accepted(client, alice):
 
 
 @pytest.mark.slow
+def test_the_same_answer_sent_many_times_at_once_is_saved_once_and_never_fails(make_server, pg_url, users):
+    """An applied save is claimed by its revision's unique op id (server.domain.sync.pg_saves): copies of
+    one save racing on two workers, each sent beside a fresh save of another activity (so the copies
+    share statements with other requests' saves), are answered `applied` once and `duplicate` after;
+    every fresh save is kept."""
+    users.add("alice", "pupil")
+    server = make_server(pg_url, workers=2)
+    with httpx.Client(base_url=server.url) as http:
+        sessions = [login(http, "alice") for _ in range(4)]  # her laptops
+    raced = save_op({"code": "print('raced')"})
+
+    def send(n: int) -> tuple[int, list[str]]:
+        fresh = save_op({"text": f"answer {n}"}, activity=TEXT)
+        response = httpx.post(
+            f"{server.url}/api/sync/push",
+            headers=bearer(sessions[n % len(sessions)]),
+            json=push_body([raced, fresh], device_id=f"laptop-{n % 4}"),
+            timeout=30,
+        )
+        if response.status_code != 200:
+            return response.status_code, [response.text]
+        return response.status_code, [result["outcome"] for result in response.json()["results"]]
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(send, range(24)))
+    assert [status for status, _ in answers] == [200] * 24, answers
+    assert sorted(outcomes[0] for _, outcomes in answers) == ["applied"] + ["duplicate"] * 23
+    assert [outcomes[1] for _, outcomes in answers] == ["applied"] * 24
+    assert sql(pg_url, "SELECT count(*) FROM activity_revisions WHERE op_id = %s", raced["op_id"]) == [(1,)]
+    assert sql(pg_url, "SELECT activity_id, revision_count FROM activity_states ORDER BY activity_id") == [
+        (CODE, 1),
+        (TEXT, 24),
+    ]
+    numbers = sql(pg_url, "SELECT revision FROM activity_revisions WHERE activity_id = %s ORDER BY 1", TEXT)
+    assert [number for (number,) in numbers] == list(range(1, 25))  # each kept, numbered without a gap
+    assert sql(pg_url, "SELECT count(*) FROM sync_events WHERE kind = 'revision'") == [(25,)]
+
+
+@pytest.mark.slow
 def test_the_same_mark_sent_many_times_at_once_is_applied_once_and_never_fails(make_server, pg_url, users):
     """A laptop's retry can race its original (a timeout while the server was still working): every
     copy is answered, one `applied`, the rest `duplicate`; one mark, one ledger row, one audit entry."""
