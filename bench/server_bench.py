@@ -162,12 +162,19 @@ def lua_table(rows: list[tuple[str, ...]] | list[str]) -> str:
     )
 
 
-def server_settings(url: str, data_dir: Path) -> dict[str, str]:
-    """The POST16_* settings the benchmarks serve the project with: rate limits off, no sandbox."""
+# Rate limits counted as in production but never reached (`--rate-limits` of bench/server_cpu_split.py).
+COUNTED_NEVER_REFUSED = "activity_save=1000000,python_run=1000000,mark_activity=1000000,default=1000000"
+
+
+def server_settings(url: str, data_dir: Path, *, rate_limits: bool = False) -> dict[str, str]:
+    """The POST16_* settings the benchmarks serve the project with: rate limits off (or, with
+    `rate_limits`, counted but too high to refuse anything), no sandbox."""
     return {
         "POST16_DATABASE_URL": url,
         "POST16_DATA_DIR": str(data_dir),
-        "POST16_RATE_LIMITS": "activity_save=0,python_run=0,mark_activity=0,default=0",
+        "POST16_RATE_LIMITS": COUNTED_NEVER_REFUSED
+        if rate_limits
+        else "activity_save=0,python_run=0,mark_activity=0,default=0",
         "POST16_LOG_LEVEL": "WARNING",
         "POST16_SANDBOX_ENABLED": "false",
         "POST16_LESSONS_RELOAD_SECONDS": "0",
@@ -177,9 +184,9 @@ def server_settings(url: str, data_dir: Path) -> dict[str, str]:
     }
 
 
-def start_server(url: str, workers: int, data_dir: Path) -> ServerProcess:
+def start_server(url: str, workers: int, data_dir: Path, *, rate_limits: bool = False) -> ServerProcess:
     """The server as the suite starts it (support.servers), with the limits off for measuring."""
-    env = server_settings(url, data_dir)
+    env = server_settings(url, data_dir, rate_limits=rate_limits)
     # A loaded machine (other people's suites on the 2 cores) can take over a minute to start two workers.
     return ServerProcess(env, workers=workers, log_path=data_dir / "server.log").start(timeout=240)
 

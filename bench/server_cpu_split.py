@@ -138,6 +138,11 @@ def main() -> None:
         help="the ASGI server, one worker (production serves with uvicorn)",
     )
     parser.add_argument(
+        "--rate-limits",
+        action="store_true",
+        help="count every request against the rate limits as production does (limits too high to refuse)",
+    )
+    parser.add_argument(
         "--profile", type=Path, help="py-spy output: .svg flame graph or .txt collapsed stacks"
     )
     args = parser.parse_args()
@@ -154,7 +159,7 @@ def main() -> None:
         if args.bare:
             env, target = {"POST16_DATABASE_URL": url}, "bench.bare_endpoint:app"
         else:
-            env = server_bench.server_settings(url, data_dir)
+            env = server_bench.server_settings(url, data_dir, rate_limits=args.rate_limits)
             target = "server.app:create_app_from_env"
         granian, port = start_granian(target, env, data_dir, factory=not args.bare)
         pid, stop = granian.pid, lambda: server_bench.stop_bare_endpoint(granian)
@@ -162,7 +167,7 @@ def main() -> None:
         bare, port = server_bench.start_bare_endpoint(url, 1, data_dir)
         pid, stop = bare.pid, lambda: server_bench.stop_bare_endpoint(bare)
     else:
-        server = server_bench.start_server(url, 1, data_dir)
+        server = server_bench.start_server(url, 1, data_dir, rate_limits=args.rate_limits)
         pid, port, stop = server.pid, server.port, server.stop
     try:
         server_bench.wrk(port, script, args.clients, 2)  # warm-up
